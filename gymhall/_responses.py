@@ -1,0 +1,138 @@
+"""OpenAI Responses objects as they travel between gymhall, NeMo Gym and trainers.
+
+The item models are the OpenAI SDK's own. Two things are adapted, as NeMo Gym does: an episode's
+`Response.output` holds `function_call_output` items (tool results) beside the model's items, and
+items are chosen by their `type` tag (fast, and one clear error per item) instead of trying every
+model of a large union. An item type the SDK does not know is kept as a permissive `UnknownItem`,
+so rows from newer producers still validate and echo unchanged.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Annotated, Any, Literal
+
+from openai.types.responses import Response as _SDKResponse
+from openai.types.responses.easy_input_message import EasyInputMessage
+from openai.types.responses.response_function_tool_call import ResponseFunctionToolCall
+from openai.types.responses.response_input_item import FunctionCallOutput
+from openai.types.responses.response_input_item import Message as InputMessage
+from openai.types.responses.response_output_item import ResponseOutputItem as _SDKOutputItem
+from openai.types.responses.response_output_message import ResponseOutputMessage
+from openai.types.responses.response_reasoning_item import ResponseReasoningItem
+from openai.types.responses.tool import Tool
+from pydantic import BaseModel, ConfigDict, Discriminator, Tag
+
+__all__ = [
+    "InputItem",
+    "OutputItem",
+    "Response",
+    "ResponseCreateParams",
+    "UnknownItem",
+]
+
+
+class UnknownItem(BaseModel):
+    """An item whose `type` the OpenAI SDK in use does not know; every field is kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+
+
+def _models_by_type(union: Any) -> dict[str, type[BaseModel]]:
+    members = typing.get_args(typing.get_args(union)[0]) if typing.get_origin(union) is Annotated else ()
+    by_type: dict[str, type[BaseModel]] = {}
+    for model in members:
+        field = model.model_fields.get("type")
+        if field is not None:
+            for tag in typing.get_args(field.annotation):
+                if isinstance(tag, str):
+                    by_type.setdefault(tag, model)
+    return by_type
+
+
+_OUTPUT_MODELS: dict[str, type[BaseModel]] = {
+    **_models_by_type(_SDKOutputItem),
+    "message": ResponseOutputMessage,
+    "function_call": ResponseFunctionToolCall,
+    # Tool results inside an episode's output, as NeMo Gym's agent writes them (no id required).
+    "function_call_output": FunctionCallOutput,
+    "reasoning": ResponseReasoningItem,
+}
+
+_INPUT_MODELS: dict[str, type[BaseModel]] = {
+    **_OUTPUT_MODELS,
+    "easy_message": EasyInputMessage,
+    "input_message": InputMessage,
+}
+
+
+def _tag_of(item: Any) -> str:
+    return str(item.get("type") if isinstance(item, dict) else getattr(item, "type", None))
+
+
+def _output_tag(item: Any) -> str:
+    tag = _tag_of(item)
+    return tag if tag in _OUTPUT_MODELS else "unknown"
+
+
+def _input_tag(item: Any) -> str:
+    if isinstance(item, dict):
+        tag = item.get("type", "message")
+        if tag == "message":
+            if item.get("role") == "assistant" and "id" in item and "status" in item:
+                return "message"
+            content = item.get("content")
+            if isinstance(content, str) or item.get("role") == "assistant":
+                return "easy_message"
+            return "input_message"
+        return tag if tag in _INPUT_MODELS else "unknown"
+    if isinstance(item, BaseModel):
+        for tag, model in _INPUT_MODELS.items():
+            if type(item) is model:
+                return tag
+    return "unknown"
+
+
+def _tagged(models: dict[str, type[BaseModel]], tagger: Any) -> Any:
+    choices = tuple(Annotated[model, Tag(tag)] for tag, model in models.items())
+    choices += (Annotated[UnknownItem, Tag("unknown")],)
+    return Annotated[typing.Union[choices], Discriminator(tagger)]  # noqa: UP007
+
+
+OutputItem = _tagged(_OUTPUT_MODELS, _output_tag)
+"""One item of a response's output: a message, function call, tool result, reasoning, ..."""
+
+InputItem = _tagged(_INPUT_MODELS, _input_tag)
+"""One item of a request's input: any output item, or a user/system/developer message."""
+
+
+class Response(_SDKResponse):
+    """An OpenAI Responses object whose output may hold the tool results of a whole episode."""
+
+    output: list[OutputItem]  # type: ignore[valid-type]
+
+
+class ResponseCreateParams(BaseModel):
+    """Parameters of a Responses API request, as a dataset row's `responses_create_params` holds them.
+
+    Unknown keys are kept (and echoed) rather than refused: rows from newer producers still work.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    input: str | list[InputItem]  # type: ignore[valid-type]
+    tools: list[Tool] | None = None
+    model: str | None = None
+    instructions: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_output_tokens: int | None = None
+    max_tool_calls: int | None = None
+    parallel_tool_calls: bool | None = None
+    tool_choice: Any = None
+    metadata: dict[str, str] | None = None
+    stream: Literal[False] | None = None
+    reasoning: Any = None
+    text: Any = None
