@@ -79,7 +79,7 @@ def _output_tag(item: Any) -> str:
 
 def _input_tag(item: Any) -> str:
     if isinstance(item, dict):
-        tag = item.get("type", "message")
+        tag = item.get("type") or "message"
         if tag == "message":
             if item.get("role") == "assistant" and "id" in item and "status" in item:
                 return "message"

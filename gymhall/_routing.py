@@ -445,7 +445,7 @@ class GymApp(FastAPI):
             self._fast = {}
             if not self.user_middleware and set(self.exception_handlers) == self._default_handlers:
                 for route in self.gym_routes():
-                    if route.param_convertors:
+                    if route._plan is None:  # FastAPI resolves it, inside its own middleware stack
                         continue
                     for method in route.methods or ():
                         self._fast.setdefault((method, route.path), route)
