@@ -28,6 +28,7 @@ __all__ = [
     "OutputItem",
     "Response",
     "ResponseCreateParams",
+    "ResponseUsage",
     "UnknownItem",
 ]
 
@@ -108,10 +109,23 @@ InputItem = _tagged(_INPUT_MODELS, _input_tag)
 """One item of a request's input: any output item, or a user/system/developer message."""
 
 
+class ResponseUsage(BaseModel):
+    """Token usage; details are optional, since producers (NeMo Gym, vLLM, older SDKs) fill different subsets."""
+
+    model_config = ConfigDict(extra="allow")
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    input_tokens_details: dict[str, Any] | None = None
+    output_tokens_details: dict[str, Any] | None = None
+
+
 class Response(_SDKResponse):
     """An OpenAI Responses object whose output may hold the tool results of a whole episode."""
 
     output: list[OutputItem]  # type: ignore[valid-type]
+    usage: ResponseUsage | None = None  # type: ignore[assignment]
 
 
 class ResponseCreateParams(BaseModel):

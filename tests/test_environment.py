@@ -1,0 +1,203 @@
+"""The short style: `Environment`, `@tool` and `build_app`."""
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from pydantic import BaseModel, Field
+
+from gymhall import (
+    SESSION_HEADER,
+    BaseSeedSessionRequest,
+    BaseVerifyRequest,
+    Environment,
+    Session,
+    build_app,
+    tool,
+)
+
+ROW = {"responses_create_params": {"input": "play"}, "target": 3}
+
+
+def response(text: str) -> dict[str, Any]:
+    message = {
+        "type": "message",
+        "id": "m",
+        "role": "assistant",
+        "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
+    return {
+        "id": "r",
+        "created_at": 0,
+        "model": "m",
+        "object": "response",
+        "output": [message],
+        "parallel_tool_calls": False,
+        "tool_choice": "auto",
+        "tools": [],
+    }
+
+
+class Row(BaseSeedSessionRequest):
+    target: int
+
+
+@dataclass
+class Board:
+    target: int
+    moves: list[int]
+    closed: bool = False
+
+
+class Move(BaseModel):
+    step: int
+
+
+class Game(Environment):
+    domain = "games"
+    closed_states: list[Board] = []
+
+    async def seed_session(self, row: Row) -> Board:
+        return Board(target=row.target, moves=[])
+
+    @tool
+    async def move(self, state: Board, step: Annotated[int, Field(description="how far to move")]) -> dict[str, Any]:
+        """Move forward by `step`."""
+        state.moves.append(step)
+        return {"position": sum(state.moves)}
+
+    @tool(name="jump", description="Jump by a whole move.")
+    def jump_by_model(self, state: Board, move: Move) -> int:
+        state.moves.append(move.step * 2)
+        return sum(state.moves)
+
+    @tool
+    async def whoami(self, session: Session) -> str:
+        """Return the session id."""
+        return session.id
+
+    @tool
+    async def hint(self, state: Board, style: str = "short") -> str:
+        """A hint."""
+        return f"{style}: reach {state.target}"
+
+    async def verify(self, state: Board, body: BaseVerifyRequest) -> dict[str, Any]:
+        done = sum(state.moves) == state.target
+        return {"reward": float(done and body.response.output_text == "done"), "moves": len(state.moves)}
+
+    async def on_session_close(self, state: Board) -> None:
+        state.closed = True
+        self.closed_states.append(state)
+
+
+def client(env: Environment) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(build_app(env)), base_url="http://t")
+
+
+async def test_state_flows_from_seed_through_tools_to_verify() -> None:
+    async with client(Game()) as c:
+        assert (await c.post("/seed_session", json=ROW)).status_code == 200
+        assert (await c.post("/move", json={"step": 1})).json() == {"position": 1}
+        assert (await c.post("/jump", json={"step": 1})).json() == 3  # the model is the body
+        r = await c.post("/verify", json={**ROW, "response": response("done")})
+        data = r.json()
+        assert data["reward"] == 1.0 and data["moves"] == 2 and data["target"] == 3
+        assert data["response"]["output"][0]["content"][0]["text"] == "done"
+
+
+async def test_two_sessions_never_share_state() -> None:
+    async with client(Game()) as c:
+        a = (await c.post("/seed_session", json=ROW)).json()["session"]
+        b = (await c.post("/seed_session", json=ROW)).json()["session"]
+        await c.post("/move", json={"step": 3}, headers={SESSION_HEADER: a})
+        ra = await c.post("/verify", json={**ROW, "response": response("done")}, headers={SESSION_HEADER: a})
+        rb = await c.post("/verify", json={**ROW, "response": response("done")}, headers={SESSION_HEADER: b})
+        assert ra.json()["reward"] == 1.0 and rb.json()["reward"] == 0.0
+
+
+async def test_verify_is_repeatable_and_has_no_side_effects() -> None:
+    async with client(Game()) as c:
+        await c.post("/seed_session", json=ROW)
+        await c.post("/move", json={"step": 3})
+        first = (await c.post("/verify", json={**ROW, "response": response("done")})).json()
+        second = (await c.post("/verify", json={**ROW, "response": response("done")})).json()
+        assert first == second
+
+
+async def test_verify_reading_state_needs_a_session() -> None:
+    async with client(Game()) as c:
+        r = await c.post("/verify", json={**ROW, "response": response("done")})
+        assert r.status_code == 400 and r.json()["error"] == "session_required"
+
+
+async def test_seed_validates_the_row() -> None:
+    async with client(Game()) as c:
+        r = await c.post("/seed_session", json={"responses_create_params": {"input": "x"}})
+        assert r.status_code == 422 and "target" in r.json()["message"]
+
+
+async def test_extra_and_missing_tool_arguments_are_422() -> None:
+    async with client(Game()) as c:
+        await c.post("/seed_session", json=ROW)
+        assert (await c.post("/move", json={"step": 1, "speed": 2})).status_code == 422
+        assert (await c.post("/move", json={})).status_code == 422
+        assert (await c.post("/hint", json={})).json() == "short: reach 3"
+
+
+async def test_tools_get_the_session_when_they_ask() -> None:
+    async with client(Game()) as c:
+        handle = (await c.post("/seed_session", json=ROW)).json()["session"]
+        assert (await c.post("/whoami", json={})).json() == handle.split(".")[0]
+
+
+async def test_close_runs_the_environment_hook() -> None:
+    env = Game()
+    env.closed_states = []
+    async with client(env) as c:
+        await c.post("/seed_session", json=ROW)
+        await c.post("/close_session")
+    assert len(env.closed_states) == 1 and env.closed_states[0].closed
+
+
+async def test_tools_endpoint_describes_every_tool_in_strict_mode() -> None:
+    async with client(Game()) as c:
+        tools = {t["name"]: t for t in (await c.get("/tools")).json()}
+    assert set(tools) == {"move", "jump", "whoami", "hint"}
+    move = tools["move"]
+    assert move["description"] == "Move forward by `step`."
+    assert move["parameters"]["properties"]["step"] == {"type": "integer", "description": "how far to move"}
+    assert tools["jump"]["description"] == "Jump by a whole move."
+    assert tools["hint"]["parameters"]["required"] == ["style"]  # strict: every property required
+    for schema in tools.values():
+        assert schema["strict"] is True and schema["parameters"]["additionalProperties"] is False
+
+
+async def test_reward_outside_unit_interval_is_an_error() -> None:
+    class Bad(Environment):
+        async def verify(self, state: Any, body: BaseVerifyRequest) -> float:
+            return 2.0
+
+    async with client(Bad()) as c:
+        await c.post("/seed_session", json=ROW)
+        r = await c.post("/verify", json={**ROW, "response": response("x")})
+        assert r.status_code == 500 and "[0, 1]" in r.json()["detail"]
+
+
+def test_tool_names_must_be_identifiers() -> None:
+    with pytest.raises(ValueError, match="identifier"):
+
+        @tool(name="no spaces")
+        async def f(self: Any) -> None: ...
+
+
+def test_tool_may_not_take_var_kwargs() -> None:
+    with pytest.raises(TypeError, match=r"\*\*kwargs"):
+
+        @tool
+        async def f(self: Any, **kwargs: Any) -> None: ...
+
+
+def test_tools_are_collected_in_definition_order() -> None:
+    assert [spec.name for spec in Game.tools()] == ["move", "jump", "whoami", "hint"]
