@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     "AsyncResourcesClient": "gymhall._client",
+    "AsyncResourcesSession": "gymhall._client",
     "BaseMultiRewardVerifyResponse": "gymhall._schemas",
     "BaseResourcesServerConfig": "gymhall._config",
     "BaseRunRequest": "gymhall._schemas",
@@ -32,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "InvalidSessionHandle": "gymhall._exceptions",
     "RequestError": "gymhall._exceptions",
     "ResourcesClient": "gymhall._client",
+    "ResourcesSession": "gymhall._client",
     "Response": "gymhall._responses",
     "ResponseCreateParams": "gymhall._responses",
     "SESSION_HEADER": "gymhall._routing",
@@ -52,47 +54,170 @@ _EXPORTS: dict[str, str] = {
     "tool": "gymhall._tools",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AsyncResourcesClient",
+    "AsyncResourcesSession",
+    "BaseMultiRewardVerifyResponse",
+    "BaseResourcesServerConfig",
+    "BaseRunRequest",
+    "BaseSeedSessionRequest",
+    "BaseSeedSessionResponse",
+    "BaseServerConfig",
+    "BaseVerifyRequest",
+    "BaseVerifyResponse",
+    "BodyTooLarge",
+    "ConfigError",
+    "Domain",
+    "Environment",
+    "GymApp",
+    "GymConfig",
+    "GymhallError",
+    "InvalidBody",
+    "InvalidSessionHandle",
+    "RequestError",
+    "ResourcesClient",
+    "ResourcesSession",
+    "Response",
+    "ResponseCreateParams",
+    "SESSION_HEADER",
+    "SESSION_ID_KEY",
+    "ServerBusy",
+    "ServerError",
+    "ServerInstance",
+    "Session",
+    "SessionError",
+    "SessionNotFound",
+    "SessionRequired",
+    "SimpleResourcesServer",
+    "ToolError",
+    "ToolSpec",
+    "aggregate_metrics",
+    "build_app",
+    "load_config",
+    "tool",
+]
 
 if TYPE_CHECKING:
-    from gymhall._client import AsyncResourcesClient, ResourcesClient
+    from gymhall._client import (
+        AsyncResourcesClient as AsyncResourcesClient,
+    )
+    from gymhall._client import (
+        AsyncResourcesSession as AsyncResourcesSession,
+    )
+    from gymhall._client import (
+        ResourcesClient as ResourcesClient,
+    )
+    from gymhall._client import (
+        ResourcesSession as ResourcesSession,
+    )
     from gymhall._config import (
-        BaseResourcesServerConfig,
-        BaseServerConfig,
-        Domain,
-        GymConfig,
-        ServerInstance,
+        BaseResourcesServerConfig as BaseResourcesServerConfig,
     )
-    from gymhall._config_loading import load_config
-    from gymhall._environment import Environment, build_app
+    from gymhall._config import (
+        BaseServerConfig as BaseServerConfig,
+    )
+    from gymhall._config import (
+        Domain as Domain,
+    )
+    from gymhall._config import (
+        GymConfig as GymConfig,
+    )
+    from gymhall._config import (
+        ServerInstance as ServerInstance,
+    )
+    from gymhall._config_loading import (
+        load_config as load_config,
+    )
+    from gymhall._environment import (
+        Environment as Environment,
+    )
+    from gymhall._environment import (
+        build_app as build_app,
+    )
     from gymhall._exceptions import (
-        BodyTooLarge,
-        ConfigError,
-        GymhallError,
-        InvalidBody,
-        InvalidSessionHandle,
-        RequestError,
-        ServerBusy,
-        ServerError,
-        SessionError,
-        SessionNotFound,
-        SessionRequired,
-        ToolError,
+        BodyTooLarge as BodyTooLarge,
     )
-    from gymhall._metrics import aggregate_metrics
-    from gymhall._resources_server import SimpleResourcesServer
-    from gymhall._responses import Response, ResponseCreateParams
-    from gymhall._routing import SESSION_HEADER, SESSION_ID_KEY, GymApp
+    from gymhall._exceptions import (
+        ConfigError as ConfigError,
+    )
+    from gymhall._exceptions import (
+        GymhallError as GymhallError,
+    )
+    from gymhall._exceptions import (
+        InvalidBody as InvalidBody,
+    )
+    from gymhall._exceptions import (
+        InvalidSessionHandle as InvalidSessionHandle,
+    )
+    from gymhall._exceptions import (
+        RequestError as RequestError,
+    )
+    from gymhall._exceptions import (
+        ServerBusy as ServerBusy,
+    )
+    from gymhall._exceptions import (
+        ServerError as ServerError,
+    )
+    from gymhall._exceptions import (
+        SessionError as SessionError,
+    )
+    from gymhall._exceptions import (
+        SessionNotFound as SessionNotFound,
+    )
+    from gymhall._exceptions import (
+        SessionRequired as SessionRequired,
+    )
+    from gymhall._exceptions import (
+        ToolError as ToolError,
+    )
+    from gymhall._metrics import (
+        aggregate_metrics as aggregate_metrics,
+    )
+    from gymhall._resources_server import (
+        SimpleResourcesServer as SimpleResourcesServer,
+    )
+    from gymhall._responses import (
+        Response as Response,
+    )
+    from gymhall._responses import (
+        ResponseCreateParams as ResponseCreateParams,
+    )
+    from gymhall._routing import (
+        SESSION_HEADER as SESSION_HEADER,
+    )
+    from gymhall._routing import (
+        SESSION_ID_KEY as SESSION_ID_KEY,
+    )
+    from gymhall._routing import (
+        GymApp as GymApp,
+    )
     from gymhall._schemas import (
-        BaseMultiRewardVerifyResponse,
-        BaseRunRequest,
-        BaseSeedSessionRequest,
-        BaseSeedSessionResponse,
-        BaseVerifyRequest,
-        BaseVerifyResponse,
+        BaseMultiRewardVerifyResponse as BaseMultiRewardVerifyResponse,
     )
-    from gymhall._sessions import Session
-    from gymhall._tools import ToolSpec, tool
+    from gymhall._schemas import (
+        BaseRunRequest as BaseRunRequest,
+    )
+    from gymhall._schemas import (
+        BaseSeedSessionRequest as BaseSeedSessionRequest,
+    )
+    from gymhall._schemas import (
+        BaseSeedSessionResponse as BaseSeedSessionResponse,
+    )
+    from gymhall._schemas import (
+        BaseVerifyRequest as BaseVerifyRequest,
+    )
+    from gymhall._schemas import (
+        BaseVerifyResponse as BaseVerifyResponse,
+    )
+    from gymhall._sessions import (
+        Session as Session,
+    )
+    from gymhall._tools import (
+        ToolSpec as ToolSpec,
+    )
+    from gymhall._tools import (
+        tool as tool,
+    )
 
 
 def __getattr__(name: str) -> Any:

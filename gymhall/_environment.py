@@ -51,11 +51,11 @@ class Environment:
     def __init__(self, config: BaseResourcesServerConfig | None = None) -> None:
         self.config = config if config is not None else self.config_class(name=type(self).__name__)
 
-    async def seed_session(self, row: BaseSeedSessionRequest) -> Any:
+    async def seed_session(self, row: Any) -> Any:
         """The state of a new session, made from its dataset row; the default is None."""
         return None
 
-    async def verify(self, state: Any, body: BaseVerifyRequest) -> float | Mapping[str, Any]:
+    async def verify(self, state: Any, body: Any) -> float | Mapping[str, Any]:
         """Grade a finished rollout: a reward in [0, 1], or a mapping with `reward` and extra fields."""
         raise NotImplementedError(f"{type(self).__name__} must implement verify(self, state, body).")
 

@@ -58,9 +58,7 @@ def aggregate_metrics(verify_responses: list[dict[str, Any]]) -> dict[str, Any]:
     groups: dict[Any, list[dict[str, Any]]] = {}
     for position, row in enumerate(verify_responses):
         groups.setdefault(row.get(_TASK_KEY, position), []).append(row)
-    group_level = [
-        {_TASK_KEY: task, "num_rollouts": len(rows), **summarize(rows)} for task, rows in groups.items()
-    ]
+    group_level = [{_TASK_KEY: task, "num_rollouts": len(rows), **summarize(rows)} for task, rows in groups.items()]
     agent_metrics = summarize(verify_responses)
     key_metrics = {k: v for k, v in agent_metrics.items() if k.startswith("mean/")}
     return {"agent_metrics": agent_metrics, "key_metrics": key_metrics, "group_level_metrics": group_level}

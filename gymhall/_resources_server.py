@@ -74,9 +74,7 @@ class SimpleResourcesServer(BaseModel):
         server = cls(config=config)
         app = server.setup_webserver()
         if not isinstance(app, GymApp):
-            raise TypeError(
-                f"{cls.__name__}.setup_webserver() must return the app made by super().setup_webserver()."
-            )
+            raise TypeError(f"{cls.__name__}.setup_webserver() must return the app made by super().setup_webserver().")
         serve_app(app, config)
 
 

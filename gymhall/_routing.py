@@ -126,10 +126,7 @@ def dump_json(value: Any) -> bytes:
 
 
 def _validation_detail(exc: ValidationError) -> list[dict[str, Any]]:
-    detail = exc.errors(include_url=False, include_context=False)
-    for error in detail:
-        error["loc"] = ["body", *error["loc"]]
-    return detail
+    return [{**error, "loc": ["body", *error["loc"]]} for error in exc.errors(include_url=False, include_context=False)]
 
 
 def _validation_message(method: str, path: str, detail: list[dict[str, Any]]) -> str:
@@ -333,7 +330,8 @@ def _find_handle(scope: Scope, cookie_name: str) -> str | None:
     cookie: bytes | None = None
     for name, value in scope["headers"]:
         if name == _SESSION_HEADER_BYTES:
-            return value.decode("latin-1")
+            handle: str = value.decode("latin-1")
+            return handle
         if name == b"cookie":
             cookie = value
     if cookie is None:

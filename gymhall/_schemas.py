@@ -7,11 +7,41 @@ verify response echoes the whole dataset row.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
 
 from gymhall._responses import Response, ResponseCreateParams
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _shared(model: type[M]) -> Any:
+    """`model` as a field that reuses the model's own validator instead of inlining a copy.
+
+    The Responses types are large; inlined, every request/response class below would carry its
+    own copy of their validators (several MB each, in every server process).
+    """
+
+    def validate(value: Any) -> M:
+        return value if isinstance(value, model) else model.model_validate(value)
+
+    def serialize(value: M) -> dict[str, Any]:
+        return value.model_dump(mode="json", exclude_unset=True)
+
+    return Annotated[
+        model,
+        PlainValidator(validate, json_schema_input_type=model),
+        PlainSerializer(serialize, return_type=dict[str, Any]),
+    ]
+
+
+if TYPE_CHECKING:
+    ResponseField: TypeAlias = Response
+    ResponseCreateParamsField: TypeAlias = ResponseCreateParams
+else:
+    ResponseField = _shared(Response)
+    ResponseCreateParamsField = _shared(ResponseCreateParams)
 
 __all__ = [
     "AggregateMetricsRequest",
@@ -31,7 +61,7 @@ class BaseRunRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    responses_create_params: ResponseCreateParams
+    responses_create_params: ResponseCreateParamsField
 
 
 class BaseSeedSessionRequest(BaseModel):
@@ -49,7 +79,7 @@ class BaseSeedSessionResponse(BaseModel):
 class BaseVerifyRequest(BaseRunRequest):
     """Body of `POST /verify`: the row, its `responses_create_params` and the episode's `response`."""
 
-    response: Response
+    response: ResponseField
 
 
 class BaseVerifyResponse(BaseVerifyRequest):

@@ -201,9 +201,7 @@ async def test_tool_calls_of_one_session_are_serialized() -> None:
     async with client(app) as c:
         handle = await seeded(c)
         other = await seeded(c)
-        calls = [
-            c.post("/slow_note", json={"text": str(i)}, headers={SESSION_HEADER: handle}) for i in range(3)
-        ]
+        calls = [c.post("/slow_note", json={"text": str(i)}, headers={SESSION_HEADER: handle}) for i in range(3)]
         await asyncio.gather(*calls)
         probe_log = app.router.routes[-1].endpoint.__self__.log  # type: ignore[attr-defined]
         assert [e.split()[0] for e in probe_log] == ["start", "end"] * 3
@@ -254,7 +252,12 @@ async def test_exception_in_tool_is_logged_and_answered_as_json(caplog: pytest.L
 async def test_exception_in_verify_is_a_json_500() -> None:
     async with client(make_app()) as c:
         await seeded(c)
-        crash = {**RESPONSE, "output": [{**RESPONSE["output"][0], "content": [{"type": "output_text", "text": "crash", "annotations": []}]}]}  # type: ignore[index]
+        crash = {
+            **RESPONSE,
+            "output": [
+                {**RESPONSE["output"][0], "content": [{"type": "output_text", "text": "crash", "annotations": []}]}
+            ],
+        }  # type: ignore[index]
         r = await c.post("/verify", json={**ROW, "response": crash})
         assert r.status_code == 500
         assert "verifier broke" in r.json()["detail"]

@@ -109,7 +109,8 @@ async def test_on_close_hook_runs_for_closed_and_reaped_sessions() -> None:
     closed: list[object] = []
     clock = FakeClock()
     store = SessionStore(ttl_seconds=10, on_close=lambda s: closed.append(s.state), clock=clock)
-    a, b = store.create("a"), store.create("b")
+    a = store.create("a")
+    store.create("b")
     store.close(a.id)
     clock.now += 11
     store.reap()

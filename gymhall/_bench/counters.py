@@ -16,7 +16,12 @@ from gymhall._config import BaseResourcesServerConfig
 from gymhall._environment import Environment, build_app
 from gymhall._resources_server import SimpleResourcesServer
 from gymhall._routing import SESSION_ID_KEY, GymApp
-from gymhall._schemas import BaseSeedSessionRequest, BaseSeedSessionResponse, BaseVerifyRequest, BaseVerifyResponse
+from gymhall._schemas import (
+    BaseSeedSessionRequest,
+    BaseSeedSessionResponse,
+    BaseVerifyRequest,
+    BaseVerifyResponse,
+)
 from gymhall._tools import tool
 
 __all__ = ["CounterEnvironment", "SeedCounterServer", "seed_style_app", "short_style_app"]
@@ -44,7 +49,7 @@ class SeedCounterServer(SimpleResourcesServer):
         app.post("/increment")(self.increment)
         return app
 
-    async def seed_session(self, request: Request, body: CounterRow) -> BaseSeedSessionResponse:
+    async def seed_session(self, request: Request, body: CounterRow) -> BaseSeedSessionResponse:  # type: ignore[override]
         self.counters[request.session[SESSION_ID_KEY]] = body.initial_count
         return BaseSeedSessionResponse()
 
@@ -54,7 +59,7 @@ class SeedCounterServer(SimpleResourcesServer):
         self.counters[session_id] += body.by
         return IncrementResponse(count=self.counters[session_id])
 
-    async def verify(self, request: Request, body: BaseVerifyRequest) -> BaseVerifyResponse:
+    async def verify(self, request: Request, body: BaseVerifyRequest) -> BaseVerifyResponse:  # type: ignore[override]
         count = self.counters.get(request.session.get(SESSION_ID_KEY, ""))
         reward = float(count is not None and body.response.output_text.strip() == str(count))
         return BaseVerifyResponse(**body.model_dump(), reward=reward)

@@ -1,0 +1,1 @@
+"""Benchmark support for ``gymhall bench``: load generator, bare-Starlette baseline, server launcher."""

@@ -1,0 +1,108 @@
+"""`gymhall bench resources`: workload R against a URL, or against gymhall's own counters and a bare-Starlette floor.
+
+With no URL, each target (the bare Starlette baseline, the seed-style counter, the short-style
+counter) runs in its own uvicorn process pinned to CPU 0 while the load generator runs on CPU 1.
+Targets take turns within each round and the best round counts, so a noisy neighbour on the
+shared machine hurts every target alike; ratios are against the baseline of the same run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from gymhall._bench.loadgen import LoadResult, LoadSpec, run_load_sync, server_rss_bytes
+from gymhall._bench.process import start_server
+
+__all__ = ["TARGETS", "BenchRow", "bench_resources", "bench_url"]
+
+TARGETS: dict[str, tuple[str, bool]] = {
+    "starlette-baseline": ("gymhall._bench.baseline:create_app", True),
+    "gymhall-seed-style": ("gymhall._bench.counters:seed_style_app", True),
+    "gymhall-short-style": ("gymhall._bench.counters:short_style_app", True),
+}
+BASELINE = "starlette-baseline"
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One target at one concurrency: its best round, the server's RSS after it, its ratio to the baseline."""
+
+    target: str
+    concurrency: int
+    result: LoadResult
+    rss_bytes: int | None
+    ratio: float | None
+
+
+def _pin_self(cpu: int) -> None:
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > cpu:
+        os.sched_setaffinity(0, {cpu})
+
+
+def _spec(url: str, concurrency: int, tool_calls: int, duration_s: float, episodes: int) -> LoadSpec:
+    return LoadSpec(
+        url=url,
+        concurrency=concurrency,
+        tool_calls=tool_calls,
+        episodes=episodes,
+        duration_s=duration_s,
+        warmup_s=min(1.0, duration_s / 4),
+    )
+
+
+def bench_url(
+    url: str,
+    *,
+    concurrencies: Sequence[int],
+    tool_calls: int = 8,
+    duration_s: float = 10.0,
+    episodes: int = 10**9,
+    pid: int | None = None,
+) -> list[BenchRow]:
+    """Run workload R against a server already running at `url` (loopback only)."""
+    rows = []
+    for concurrency in concurrencies:
+        result = run_load_sync(_spec(url, concurrency, tool_calls, duration_s, episodes))
+        rss = server_rss_bytes(pid) if pid is not None else None
+        rows.append(BenchRow(url, concurrency, result, rss, None))
+    return rows
+
+
+def bench_resources(
+    *,
+    targets: Sequence[str],
+    concurrencies: Sequence[int],
+    tool_calls: int = 8,
+    duration_s: float = 10.0,
+    rounds: int = 1,
+    episodes: int = 10**9,
+    progress: Callable[[str], None] = lambda _: None,
+) -> list[BenchRow]:
+    """Start each target pinned to CPU 0, load it from CPU 1, and compare with the baseline if it ran."""
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown:
+        raise ValueError(f"Unknown bench target(s) {unknown}; choose from {sorted(TARGETS)}.")
+    two_cores = (os.cpu_count() or 1) >= 2
+    _pin_self(1)
+    best: dict[tuple[str, int], tuple[LoadResult, int]] = {}
+    for round_number in range(1, rounds + 1):
+        for target in targets:
+            app, factory = TARGETS[target]
+            with start_server(app, cpu=0 if two_cores else None, factory=factory) as server:
+                for concurrency in concurrencies:
+                    progress(f"round {round_number}/{rounds}: {target} at C={concurrency}")
+                    result = run_load_sync(_spec(server.url, concurrency, tool_calls, duration_s, episodes))
+                    rss = server_rss_bytes(server.pid)
+                    key = (target, concurrency)
+                    if key not in best or result.episodes_per_s > best[key][0].episodes_per_s:
+                        best[key] = (result, rss)
+    rows = []
+    for concurrency in concurrencies:
+        floor = best.get((BASELINE, concurrency))
+        for target in targets:
+            result, rss = best[(target, concurrency)]
+            ratio = result.episodes_per_s / floor[0].episodes_per_s if floor and floor[0].episodes_per_s else None
+            rows.append(BenchRow(target, concurrency, result, rss, ratio))
+    return rows
