@@ -225,9 +225,7 @@ class _BaseResourcesSession:
     def _verified(response: httpx.Response) -> dict[str, Any]:
         body = _check("POST", "/verify", response)
         if not isinstance(body, dict):
-            raise ServerError(
-                f"POST /verify answered {body!r}, not a JSON object.", status_code=200, body=body
-            )
+            raise ServerError(f"POST /verify answered {body!r}, not a JSON object.", status_code=200, body=body)
         return body
 
     def _closed_by(self, response: httpx.Response) -> bool:

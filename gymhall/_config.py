@@ -130,9 +130,7 @@ def did_you_mean(name: str, candidates: Iterable[str], *, cutoff: float = 0.6) -
     return f" Did you mean {matches[0]!r}?" if matches else ""
 
 
-def config_error(
-    problem: str, fix: str, *, source: Path | str | None = None, key: str | None = None
-) -> ConfigError:
+def config_error(problem: str, fix: str, *, source: Path | str | None = None, key: str | None = None) -> ConfigError:
     """Build a `ConfigError` reading ``<file>, key '<a.b.c>': <problem>`` then ``Fix: <fix>``."""
     where = ", ".join(part for part in (str(source or ""), f"key {key!r}" if key else "") if part)
     return ConfigError(f"{where + ': ' if where else ''}{problem}\n  Fix: {fix}")
@@ -301,9 +299,7 @@ def _build_servers(values: dict[str, Any], origin_of: OriginOf) -> dict[str, Ser
     return servers
 
 
-def _server_shape(
-    name: str, block: dict[Any, Any], origin_of: OriginOf
-) -> tuple[str, Any, dict[Any, Any]] | None:
+def _server_shape(name: str, block: dict[Any, Any], origin_of: OriginOf) -> tuple[str, Any, dict[Any, Any]] | None:
     kinds = [key for key in block if key in _KINDS]
     source = origin_of((name,))
     if not kinds:
@@ -380,9 +376,7 @@ def _check_refs(instance: ServerInstance, servers: Mapping[str, ServerInstance],
             continue
         same = [s.name for s in servers.values() if s.kind == kind]
         other = f" ({target!r} is a {found.kind.value} instance)" if found else ""
-        problem = (
-            f"refers to {kind} instance {target!r}, which is not defined{other}.{did_you_mean(target, same)}"
-        )
+        problem = f"refers to {kind} instance {target!r}, which is not defined{other}.{did_you_mean(target, same)}"
         known = ", ".join(same) or "none loaded"
         fix = f"use one of the {kind} instances ({known}) or load the file that defines it"
         raise config_error(problem, fix, source=source, key=f"{key}.name")

@@ -113,9 +113,7 @@ def _parse_value(raw: str, text: str) -> Any:
     except yaml.YAMLError:
         if raw.lstrip()[:1] in ("[", "{"):
             problem = f"override {text!r}: {raw!r} is not a valid YAML list or mapping"
-            raise config_error(
-                problem, "quote items with special characters: x=['a b',c]", source=_CLI
-            ) from None
+            raise config_error(problem, "quote items with special characters: x=['a b',c]", source=_CLI) from None
         return raw
     # "note: hi" or "#fff" are strings to a user, not a mapping or a comment.
     if (isinstance(value, dict) and not raw.lstrip().startswith("{")) or (
@@ -176,9 +174,7 @@ def load_config(
     if any("${" in text for _, text in _strings(values, ())):
         values = _interpolate(values, state.origins)
     sources = [*state.sources, *([env_path] if env_path else [])]
-    return GymConfig.from_values(
-        values, sources=sources, origin_of=lambda path: _origin_of(state.origins, path)
-    )
+    return GymConfig.from_values(values, sources=sources, origin_of=lambda path: _origin_of(state.origins, path))
 
 
 def _env_path(env_file: str | Path | None, overrides: list[Override]) -> Path | None:
@@ -200,9 +196,7 @@ def _env_path(env_file: str | Path | None, overrides: list[Override]) -> Path | 
 
 def _find_file(raw: object, parent: Path | None, *, source: Origin | None, key: str | None) -> Path:
     if not isinstance(raw, str | Path) or not str(raw):
-        raise config_error(
-            f"config path {raw!r} is not a file path", "list paths as strings", source=source, key=key
-        )
+        raise config_error(f"config path {raw!r} is not a file path", "list paths as strings", source=source, key=key)
     path = Path(raw).expanduser()
     candidates = [path] if path.is_absolute() else [Path.cwd() / path]
     if parent is not None and not path.is_absolute() and parent != Path.cwd():
@@ -282,9 +276,7 @@ class _State:
     def merge(self, data: Mapping[Any, Any], origin: Origin, into: dict[Any, Any] | None = None) -> None:
         self._merge(data, origin, self.values if into is None else into, ())
 
-    def _merge(
-        self, data: Mapping[Any, Any], origin: Origin, target: dict[Any, Any], prefix: KeyPath
-    ) -> None:
+    def _merge(self, data: Mapping[Any, Any], origin: Origin, target: dict[Any, Any], prefix: KeyPath) -> None:
         for key, value in data.items():
             path = (*prefix, key)
             if isinstance(value, Mapping) and isinstance(target.get(key), dict):
@@ -343,9 +335,7 @@ def _apply(state: _State, override: Override) -> None:
             break
         child = parent[part]
         if not isinstance(child, dict):
-            problem = (
-                f"override {override.text!r} goes through {key!r}, a {type(child).__name__}, not a mapping"
-            )
+            problem = f"override {override.text!r} goes through {key!r}, a {type(child).__name__}, not a mapping"
             raise config_error(problem, f"override {key} itself, or ~{key} first", source=_CLI, key=key)
         parent = child
     leaf = override.path[-1]
@@ -354,9 +344,7 @@ def _apply(state: _State, override: Override) -> None:
         _mark(override.value, _CLI, state.origins, override.path)
     elif override.has_value and parent[leaf] != override.value:
         problem = f"override {override.text!r} deletes only if the value matches, and it does not"
-        raise config_error(
-            problem, f"write ~{override.key} to delete any value", source=_CLI, key=override.key
-        )
+        raise config_error(problem, f"write ~{override.key} to delete any value", source=_CLI, key=override.key)
     else:
         del parent[leaf]
 

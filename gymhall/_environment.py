@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from gymhall._config import BaseResourcesServerConfig
+from gymhall._config import BaseResourcesServerConfig, Domain
 from gymhall._exceptions import SessionRequired
 from gymhall._routing import GymApp, RouteKind
 from gymhall._schemas import BaseSeedSessionRequest, BaseVerifyRequest, BaseVerifyResponse
@@ -49,7 +49,10 @@ class Environment:
     domain: ClassVar[str] = "other"
 
     def __init__(self, config: BaseResourcesServerConfig | None = None) -> None:
-        self.config = config if config is not None else self.config_class(name=type(self).__name__)
+        config = config if config is not None else self.config_class(name=type(self).__name__)
+        if config.domain is None:
+            config = config.model_copy(update={"domain": Domain(self.domain)})
+        self.config = config
 
     async def seed_session(self, row: Any) -> Any:
         """The state of a new session, made from its dataset row; the default is None."""

@@ -94,17 +94,13 @@ def _plan_endpoint(endpoint: Callable[..., Any]) -> tuple[list[tuple[str, _Param
     return plan, body_model
 
 
-def _openapi_stub(endpoint: Callable[..., Any], body_model: type[BaseModel] | None) -> Callable[..., Any]:
-    async def stub(**kwargs: Any) -> Any:
+def _openapi_stub(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """A parameterless stand-in for FastAPI's analysis: FastAPI would otherwise build its own copy of
+    every body model's validator (megabytes for the Responses types). `GymApp.openapi` documents bodies."""
+
+    async def stub() -> Any:
         raise AssertionError("served by GymRoute; never called")
 
-    returns = typing.get_type_hints(endpoint).get("return", inspect.Signature.empty)
-    if not (isinstance(returns, type) and issubclass(returns, BaseModel)):
-        returns = inspect.Signature.empty
-    parameters = []
-    if body_model is not None:
-        parameters.append(inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, annotation=body_model))
-    stub.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
     stub.__doc__ = endpoint.__doc__
     stub.__name__ = getattr(endpoint, "__name__", "endpoint")
     return stub
@@ -148,7 +144,7 @@ class GymRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], *, kind: RouteKind | None = None, **kwargs: Any):
         self._plan = None if "{" in path else _plan_endpoint(endpoint)
         # FastAPI only sees the body parameter (for validation docs and OpenAPI); gymhall supplies the rest.
-        super().__init__(path, endpoint if self._plan is None else _openapi_stub(endpoint, self._plan[1]), **kwargs)
+        super().__init__(path, endpoint if self._plan is None else _openapi_stub(endpoint), **kwargs)
         self.endpoint = endpoint
         if kind is None:
             kind = RouteKind.TOOL if "POST" in (self.methods or ()) else RouteKind.PLAIN
@@ -436,6 +432,20 @@ class GymApp(FastAPI):
     def gym_routes(self) -> list[GymRoute]:
         """Every `GymRoute` of the app, in registration order."""
         return [route for route in self.router.routes if isinstance(route, GymRoute)]
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's OpenAPI document, with the request bodies of the routes gymhall serves itself."""
+        if self.openapi_schema is None:
+            schema = super().openapi()
+            paths = schema.get("paths", {})
+            for route in self.gym_routes():
+                model = route.body_model
+                for method in route.methods or ():
+                    operation = paths.get(route.path, {}).get(method.lower())
+                    if model is not None and operation is not None:
+                        body = {"application/json": {"schema": model.model_json_schema()}}
+                        operation["requestBody"] = {"required": True, "content": body}
+        return self.openapi_schema or {}
 
     def _fast_table(self) -> dict[tuple[str, str], GymRoute]:
         key = (len(self.router.routes), len(self.user_middleware), len(self.exception_handlers))

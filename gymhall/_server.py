@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -167,23 +168,44 @@ def parse_server_config(config_cls: type[C], argv: Sequence[str] | None, *, defa
     return config.model_copy(update=updates)
 
 
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(
+            f"gymhall: error: cannot listen on {host}:{port} ({exc.strerror}). "
+            "Choose another port with --port, or stop what is using it."
+        ) from None
+    return sock
+
+
 def serve_app(app: GymApp, config: BaseResourcesServerConfig) -> None:
-    """Serve `app` with uvicorn (uvloop, httptools) until Ctrl-C or SIGTERM; prints the URL first."""
+    """Serve `app` with uvicorn until Ctrl-C or SIGTERM.
+
+    The socket is bound before the URL is printed, so the printed URL (with the real port, also for
+    `--port 0`) is ready to take connections.
+    """
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     host = config.host
-    port = config.port if config.port is not None else DEFAULT_PORT
+    sock = _bind(host, config.port if config.port is not None else DEFAULT_PORT)
+    port = sock.getsockname()[1]
     display_host = f"[{host}]" if ":" in host else host
-    print(f"gymhall: serving {config.name or app.title} on http://{display_host}:{port} (Ctrl-C to stop)", flush=True)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        loop="auto",
-        http="auto",
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=3,
-        timeout_keep_alive=30,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            loop="auto",
+            http="auto",
+            access_log=False,
+            log_level="warning",
+            timeout_graceful_shutdown=3,
+            timeout_keep_alive=30,
+        )
     )
+    print(f"gymhall: serving {config.name or app.title} on http://{display_host}:{port} (Ctrl-C to stop)", flush=True)
+    server.run(sockets=[sock])

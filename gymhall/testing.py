@@ -56,9 +56,7 @@ def _as_app(target: ASGIApp | SimpleResourcesServer | Environment) -> ASGIApp:
         raise TypeError(f"Pass an instance, not the class: e.g. {target.__name__}(), not {target.__name__}.")
     if callable(target):
         return target
-    raise TypeError(
-        f"Expected an ASGI app, a SimpleResourcesServer or an Environment, not {type(target).__name__}."
-    )
+    raise TypeError(f"Expected an ASGI app, a SimpleResourcesServer or an Environment, not {type(target).__name__}.")
 
 
 def client_for(target: ASGIApp | SimpleResourcesServer | Environment, **kwargs: Any) -> AsyncResourcesClient:
@@ -88,9 +86,7 @@ def _message(text: str) -> dict[str, Any]:
     }
 
 
-def make_response(
-    text: str = "", *, output: list[dict[str, Any]] | None = None, **fields: Any
-) -> dict[str, Any]:
+def make_response(text: str = "", *, output: list[dict[str, Any]] | None = None, **fields: Any) -> dict[str, Any]:
     """A minimal valid OpenAI Responses object, as `POST /verify` expects in `response`.
 
     Its output is `output` (e.g. `function_call` and `function_call_output` items) followed by a final
@@ -113,9 +109,7 @@ def make_response(
     }
 
 
-def function_call(
-    name: str, arguments: Mapping[str, Any] | str, call_id: str = "call_test"
-) -> dict[str, Any]:
+def function_call(name: str, arguments: Mapping[str, Any] | str, call_id: str = "call_test") -> dict[str, Any]:
     """A `function_call` output item: the model calling tool `name` (arguments as a mapping or JSON text)."""
     return {
         "id": f"fc_{call_id}",

@@ -161,17 +161,12 @@ def test_module_entrypoints_have_no_path(entrypoint: str) -> None:
 
 def test_entrypoint_path_absolute_and_missing(tmp_path: Path) -> None:
     absolute = tmp_path / "x" / "app.py"
-    assert (
-        make_instance({"entrypoint": str(absolute)}, base_dir=Path("/elsewhere")).entrypoint_path()
-        == absolute
-    )
+    assert make_instance({"entrypoint": str(absolute)}, base_dir=Path("/elsewhere")).entrypoint_path() == absolute
     assert make_instance({}).entrypoint_path() is None
 
 
 def test_config_model_adds_the_instance_name() -> None:
-    config = make_instance({"domain": "math", "grading_mode": "strict"}).config_model(
-        BaseResourcesServerConfig
-    )
+    config = make_instance({"domain": "math", "grading_mode": "strict"}).config_model(BaseResourcesServerConfig)
     assert config.name == "my_env"
     assert config.domain is Domain.MATH
     assert config.model_extra == {"grading_mode": "strict"}

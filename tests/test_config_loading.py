@@ -67,10 +67,7 @@ def error_of(*args: Any, **kwargs: Any) -> str:
 
 def server_yaml(name: str, **settings: Any) -> str:
     lines = [f"{name}:", "  resources_servers:", f"    {name}_impl:"]
-    lines += [
-        f"      {key}: {value}"
-        for key, value in {"entrypoint": "app.py", "domain": "math", **settings}.items()
-    ]
+    lines += [f"      {key}: {value}" for key, value in {"entrypoint": "app.py", "domain": "math", **settings}.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -92,9 +89,7 @@ def test_nemo_gym_resources_server_config_loads_unchanged(cwd: Path) -> None:
 
 def test_nemo_gym_example_with_env_yaml(cwd: Path) -> None:
     write(cwd / "env.yaml", ENV_YAML)
-    path = write(
-        cwd / "resources_servers/example_single_tool_call/configs/example.yaml", EXAMPLE_SINGLE_TOOL_CALL
-    )
+    path = write(cwd / "resources_servers/example_single_tool_call/configs/example.yaml", EXAMPLE_SINGLE_TOOL_CALL)
     config = load_config([path])
     assert list(config.servers) == [
         "example_single_tool_call",
@@ -107,9 +102,7 @@ def test_nemo_gym_example_with_env_yaml(cwd: Path) -> None:
     assert model["openai_model"] == "gpt-4.1-2025-04-14"
     resources = config.server("example_single_tool_call").settings
     assert resources["description"] == "Basic single-step tool calling"
-    assert [s.name for s in config.of_kind("responses_api_agents")] == [
-        "example_single_tool_call_simple_agent"
-    ]
+    assert [s.name for s in config.of_kind("responses_api_agents")] == ["example_single_tool_call_simple_agent"]
     assert config.sources == [path, cwd / "env.yaml"]
     assert config.values["policy_model_name"] == "gpt-4.1-2025-04-14"
     redacted = config.redacted()
@@ -317,9 +310,7 @@ def test_yaml_scalars_follow_omegaconf(cwd: Path) -> None:
 @pytest.mark.parametrize("prefix", ["", "+", "++"])
 def test_override_spellings_all_set(cwd: Path, prefix: str) -> None:
     write(cwd / "a.yaml", server_yaml("env1"))
-    config = load_config(
-        ["a.yaml"], [f"{prefix}env1.resources_servers.env1_impl.port=8000", f"{prefix}new_key=v"]
-    )
+    config = load_config(["a.yaml"], [f"{prefix}env1.resources_servers.env1_impl.port=8000", f"{prefix}new_key=v"])
     assert config.server("env1").settings["port"] == 8000
     assert config.values["new_key"] == "v"
 

@@ -35,9 +35,7 @@ def final_output_text(response: Any) -> str | None:
             if not isinstance(content, list):
                 return None
             return "".join(
-                part.get("text", "")
-                for part in content
-                if isinstance(part, dict) and part.get("type") == "output_text"
+                part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "output_text"
             )
     return None
 

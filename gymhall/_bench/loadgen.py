@@ -115,8 +115,7 @@ def _parse_target(url: str) -> _Target:
         raise ValueError(f"URL has no host: {url!r}")
     if host.lower() != "localhost" and not _is_loopback_ip(host):
         raise ValueError(
-            f"refusing non-loopback target {host!r}: the load generator only targets "
-            "127.0.0.0/8, ::1 or localhost"
+            f"refusing non-loopback target {host!r}: the load generator only targets 127.0.0.0/8, ::1 or localhost"
         )
     port = parts.port or 80
     host_header = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from gymhall._bench.loadgen import LoadResult, LoadSpec, run_load_sync, server_rss_bytes
 from gymhall._bench.process import start_server
 
-__all__ = ["TARGETS", "BenchRow", "bench_resources", "bench_url"]
+__all__ = ["BASELINE", "TARGETS", "BenchRow", "bench_resources"]
 
 TARGETS: dict[str, tuple[str, bool]] = {
     "starlette-baseline": ("gymhall._bench.baseline:create_app", True),
@@ -52,57 +52,53 @@ def _spec(url: str, concurrency: int, tool_calls: int, duration_s: float, episod
     )
 
 
-def bench_url(
-    url: str,
-    *,
-    concurrencies: Sequence[int],
-    tool_calls: int = 8,
-    duration_s: float = 10.0,
-    episodes: int = 10**9,
-    pid: int | None = None,
-) -> list[BenchRow]:
-    """Run workload R against a server already running at `url` (loopback only)."""
-    rows = []
-    for concurrency in concurrencies:
-        result = run_load_sync(_spec(url, concurrency, tool_calls, duration_s, episodes))
-        rss = server_rss_bytes(pid) if pid is not None else None
-        rows.append(BenchRow(url, concurrency, result, rss, None))
-    return rows
-
-
 def bench_resources(
     *,
     targets: Sequence[str],
     concurrencies: Sequence[int],
+    url: str | None = None,
+    pid: int | None = None,
     tool_calls: int = 8,
     duration_s: float = 10.0,
     rounds: int = 1,
     episodes: int = 10**9,
     progress: Callable[[str], None] = lambda _: None,
 ) -> list[BenchRow]:
-    """Start each target pinned to CPU 0, load it from CPU 1, and compare with the baseline if it ran."""
+    """Load each target from CPU 1: the built-in ones started pinned to CPU 0, and `url` if given.
+
+    Ratios compare each target with the Starlette baseline of the same run, when it ran.
+    """
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise ValueError(f"Unknown bench target(s) {unknown}; choose from {sorted(TARGETS)}.")
+    names = [*targets, *([url] if url else [])]
+    if not names:
+        raise ValueError("Nothing to benchmark: give a URL or at least one built-in target.")
     two_cores = (os.cpu_count() or 1) >= 2
     _pin_self(1)
-    best: dict[tuple[str, int], tuple[LoadResult, int]] = {}
+    best: dict[tuple[str, int], tuple[LoadResult, int | None]] = {}
+
+    def measure(name: str, target_url: str, target_pid: int | None, round_number: int) -> None:
+        for concurrency in concurrencies:
+            progress(f"round {round_number}/{rounds}: {name} at C={concurrency}")
+            result = run_load_sync(_spec(target_url, concurrency, tool_calls, duration_s, episodes))
+            rss = server_rss_bytes(target_pid) if target_pid is not None else None
+            key = (name, concurrency)
+            if key not in best or result.episodes_per_s > best[key][0].episodes_per_s:
+                best[key] = (result, rss)
+
     for round_number in range(1, rounds + 1):
         for target in targets:
             app, factory = TARGETS[target]
             with start_server(app, cpu=0 if two_cores else None, factory=factory) as server:
-                for concurrency in concurrencies:
-                    progress(f"round {round_number}/{rounds}: {target} at C={concurrency}")
-                    result = run_load_sync(_spec(server.url, concurrency, tool_calls, duration_s, episodes))
-                    rss = server_rss_bytes(server.pid)
-                    key = (target, concurrency)
-                    if key not in best or result.episodes_per_s > best[key][0].episodes_per_s:
-                        best[key] = (result, rss)
+                measure(target, server.url, server.pid, round_number)
+        if url:
+            measure(url, url, pid, round_number)
     rows = []
     for concurrency in concurrencies:
         floor = best.get((BASELINE, concurrency))
-        for target in targets:
-            result, rss = best[(target, concurrency)]
+        for name in names:
+            result, rss = best[(name, concurrency)]
             ratio = result.episodes_per_s / floor[0].episodes_per_s if floor and floor[0].episodes_per_s else None
-            rows.append(BenchRow(target, concurrency, result, rss, ratio))
+            rows.append(BenchRow(name, concurrency, result, rss, ratio))
     return rows

@@ -56,9 +56,7 @@ def _response_with_text(text: str) -> dict[str, Any]:
 @pytest.mark.slow
 def test_small_load_against_baseline_is_exact(baseline_server: ServerProcess) -> None:
     k = 3
-    spec = LoadSpec(
-        url=baseline_server.url, concurrency=4, tool_calls=k, episodes=40, duration_s=5.0, warmup_s=0.0
-    )
+    spec = LoadSpec(url=baseline_server.url, concurrency=4, tool_calls=k, episodes=40, duration_s=5.0, warmup_s=0.0)
     result = run_load_sync(spec)
     assert result.error_samples == []
     assert result.episodes == 40
@@ -88,9 +86,7 @@ async def test_run_load_on_default_asyncio_loop_without_close(baseline_server: S
 
 @pytest.mark.slow
 def test_duration_bounds_the_run(baseline_server: ServerProcess) -> None:
-    spec = LoadSpec(
-        url=baseline_server.url, concurrency=2, tool_calls=1, episodes=10**9, duration_s=0.5, warmup_s=0.2
-    )
+    spec = LoadSpec(url=baseline_server.url, concurrency=2, tool_calls=1, episodes=10**9, duration_s=0.5, warmup_s=0.2)
     started = time.monotonic()
     result = run_load_sync(spec)
     assert time.monotonic() - started < 5.0
@@ -150,9 +146,7 @@ class _QuirkyServer:
                 head = (await reader.readuntil(b"\r\n\r\n")).decode()
                 lines = head.split("\r\n")
                 path = lines[0].split(" ")[1]
-                headers = {
-                    k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:] if ln)
-                }
+                headers = {k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:] if ln)}
                 body = orjson.loads(await reader.readexactly(int(headers["content-length"])))
                 status, payload, sid = self.route(path, headers.get("cookie", ""), body)
                 close = served % 3 == 0
@@ -251,9 +245,7 @@ def test_non_loopback_url_is_refused(url: str) -> None:
         LoadSpec(url=url)
 
 
-@pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:1", "http://127.8.9.10:1", "http://[::1]:1", "http://localhost:1"]
-)
+@pytest.mark.parametrize("url", ["http://127.0.0.1:1", "http://127.8.9.10:1", "http://[::1]:1", "http://localhost:1"])
 def test_loopback_urls_are_accepted(url: str) -> None:
     assert LoadSpec(url=url).url == url
 

@@ -1,0 +1,7 @@
+"""`python -m gymhall`: the same as the `gymhall` command."""
+
+from __future__ import annotations
+
+from gymhall.cli import main
+
+main()
