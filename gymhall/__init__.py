@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "ServerBusy": "gymhall._exceptions",
     "ServerError": "gymhall._exceptions",
     "ServerInstance": "gymhall._config",
+    "ServerStartError": "gymhall._exceptions",
     "Session": "gymhall._sessions",
     "SessionError": "gymhall._exceptions",
     "SessionNotFound": "gymhall._exceptions",
@@ -84,6 +85,7 @@ __all__ = [
     "ServerBusy",
     "ServerError",
     "ServerInstance",
+    "ServerStartError",
     "Session",
     "SessionError",
     "SessionNotFound",
@@ -157,6 +159,9 @@ if TYPE_CHECKING:
     )
     from gymhall._exceptions import (
         ServerError as ServerError,
+    )
+    from gymhall._exceptions import (
+        ServerStartError as ServerStartError,
     )
     from gymhall._exceptions import (
         SessionError as SessionError,

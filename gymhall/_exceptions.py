@@ -11,7 +11,8 @@
     │   │   └── SessionNotFound        404: the session is unknown, closed or expired
     │   ├── ServerBusy             503: the session store is full (sent with Retry-After)
     │   └── ToolError              400: a tool refused its input; the message is for the model to read
-    └── ServerError            a gymhall server answered with an error (raised by clients)
+    ├── ServerError            a gymhall server answered with an error (raised by clients)
+    └── ServerStartError       `gymhall serve`: a server exited or never became healthy
 
 A `RequestError` raised inside a tool or `verify` becomes a JSON error answer with its status;
 any other exception becomes a 500 JSON answer and is logged with its traceback.
@@ -19,6 +20,7 @@ any other exception becomes a 500 JSON answer and is logged with its traceback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -112,3 +114,14 @@ class ServerError(GymhallError):
         super().__init__(message)
         self.status_code = status_code
         self.body = body
+
+
+class ServerStartError(GymhallError):
+    """Raised when a server exits, or does not answer `GET /` with 200, before all servers are ready."""
+
+    def __init__(self, problem: str, fix: str, *, server: str, output: Sequence[str] = ()) -> None:
+        super().__init__(f"{problem}\n  Fix: {fix}")
+        self.problem = problem
+        self.fix = fix
+        self.server = server
+        self.output = list(output)

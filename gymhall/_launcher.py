@@ -34,7 +34,7 @@ from types import FrameType, TracebackType
 from typing import IO, Any, TextIO
 
 from gymhall._config import GymConfig, ServerInstance, config_error, is_secret_key
-from gymhall._exceptions import GymhallError
+from gymhall._exceptions import GymhallError, ServerStartError
 
 __all__ = ["Launcher", "ServerPlan", "ServerStartError", "plan_servers"]
 
@@ -42,17 +42,6 @@ _TAIL_LINES = 20  # output lines kept per server for error reports
 _POLL_INTERVAL_S = 0.1
 _PROBE_TIMEOUT_S = 2.0  # one health request; the total wait is `ready_timeout`
 _RELAY_JOIN_S = 2.0  # how long to wait for a finished child's last output lines
-
-
-class ServerStartError(GymhallError):
-    """Raised when a server exits, or does not answer `GET /` with 200, before all servers are ready."""
-
-    def __init__(self, problem: str, fix: str, *, server: str, output: Sequence[str] = ()) -> None:
-        super().__init__(f"{problem}\n  Fix: {fix}")
-        self.problem = problem
-        self.fix = fix
-        self.server = server
-        self.output = list(output)
 
 
 @dataclass(frozen=True)
