@@ -74,8 +74,37 @@ def bench_resources(
     names = [*targets, *([url] if url else [])]
     if not names:
         raise ValueError("Nothing to benchmark: give a URL or at least one built-in target.")
-    two_cores = (os.cpu_count() or 1) >= 2
+    if url:
+        _spec(url, 1, tool_calls, duration_s, episodes)  # refuses a non-loopback URL before anything starts
+    affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     _pin_self(1)
+    try:
+        best = _measure_all(targets, url, pid, concurrencies, tool_calls, duration_s, rounds, episodes, progress)
+    finally:
+        if affinity is not None:
+            os.sched_setaffinity(0, affinity)
+    rows = []
+    for concurrency in concurrencies:
+        floor = best.get((BASELINE, concurrency))
+        for name in names:
+            result, rss = best[(name, concurrency)]
+            ratio = result.episodes_per_s / floor[0].episodes_per_s if floor and floor[0].episodes_per_s else None
+            rows.append(BenchRow(name, concurrency, result, rss, ratio))
+    return rows
+
+
+def _measure_all(
+    targets: Sequence[str],
+    url: str | None,
+    pid: int | None,
+    concurrencies: Sequence[int],
+    tool_calls: int,
+    duration_s: float,
+    rounds: int,
+    episodes: int,
+    progress: Callable[[str], None],
+) -> dict[tuple[str, int], tuple[LoadResult, int | None]]:
+    two_cores = (os.cpu_count() or 1) >= 2
     best: dict[tuple[str, int], tuple[LoadResult, int | None]] = {}
 
     def measure(name: str, target_url: str, target_pid: int | None, round_number: int) -> None:
@@ -94,11 +123,4 @@ def bench_resources(
                 measure(target, server.url, server.pid, round_number)
         if url:
             measure(url, url, pid, round_number)
-    rows = []
-    for concurrency in concurrencies:
-        floor = best.get((BASELINE, concurrency))
-        for name in names:
-            result, rss = best[(name, concurrency)]
-            ratio = result.episodes_per_s / floor[0].episodes_per_s if floor and floor[0].episodes_per_s else None
-            rows.append(BenchRow(name, concurrency, result, rss, ratio))
-    return rows
+    return best
