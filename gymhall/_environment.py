@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from gymhall._config import BaseResourcesServerConfig, Domain
 from gymhall._exceptions import SessionRequired
@@ -142,12 +143,10 @@ def _tool_endpoint(env: Environment, spec: ToolSpec) -> Callable[..., Any]:
         kwargs = spec.call_arguments(body)
         if spec.takes_state:
             kwargs["state"] = session.state
-        if spec.takes_session:
-            kwargs[next(n for n, a in typing.get_type_hints(spec.function).items() if a is Session)] = session
+        if spec.session_parameter is not None:
+            kwargs[spec.session_parameter] = session
         if is_async:
             return await function(**kwargs)
-        from starlette.concurrency import run_in_threadpool
-
         return await run_in_threadpool(function, **kwargs)
 
     endpoint.__annotations__ = {"body": spec.args_model, "session": Session, "return": Any}

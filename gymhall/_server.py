@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import inspect
 import logging
 import re
 import socket
@@ -114,8 +115,6 @@ def tool_schemas(app: GymApp) -> list[dict[str, Any]]:
 
 
 def _route_schema(route: GymRoute, model: type[BaseModel]) -> dict[str, Any]:
-    import inspect
-
     description = route.description or inspect.getdoc(route.endpoint) or ""
     return strict_tool_schema(route.path.lstrip("/"), model, description)
 

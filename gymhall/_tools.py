@@ -34,7 +34,7 @@ class ToolSpec:
     args_model: type[BaseModel]
     description: str
     takes_state: bool
-    takes_session: bool
+    session_parameter: str | None  # the parameter receiving the `Session`, if any
     model_parameter: str | None  # the parameter receiving the whole args model, if declared that way
 
     def call_arguments(self, args: BaseModel) -> dict[str, Any]:
@@ -48,10 +48,11 @@ class ToolSpec:
         return strict_tool_schema(self.name, self.args_model, self.description)
 
 
-def _args_model(function: Callable[..., Any], name: str) -> tuple[type[BaseModel], bool, bool, str | None]:
+def _args_model(function: Callable[..., Any], name: str) -> tuple[type[BaseModel], bool, str | None, str | None]:
     hints = typing.get_type_hints(function, include_extras=True)
     parameters = list(inspect.signature(function).parameters.values())[1:]  # skip self
-    takes_state = takes_session = False
+    takes_state = False
+    session_parameter: str | None = None
     fields: dict[str, Any] = {}
     model_parameter: str | None = None
     for parameter in parameters:
@@ -60,7 +61,7 @@ def _args_model(function: Callable[..., Any], name: str) -> tuple[type[BaseModel
             takes_state = True
             continue
         if annotation is Session:
-            takes_session = True
+            session_parameter = parameter.name
             continue
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             raise TypeError(f"Tool {name!r} cannot take *args or **kwargs; declare each argument with a type.")
@@ -73,10 +74,10 @@ def _args_model(function: Callable[..., Any], name: str) -> tuple[type[BaseModel
     if model_parameter is not None:
         if len(fields) > 1:
             raise TypeError(f"Tool {name!r} takes a model argument and other arguments; use one or the other.")
-        return fields[model_parameter], takes_state, takes_session, model_parameter
+        return fields[model_parameter], takes_state, session_parameter, model_parameter
     title = "".join(part.capitalize() for part in name.split("_")) + "Arguments"
     model = create_model(title, __config__=ConfigDict(extra="forbid"), **fields)
-    return model, takes_state, takes_session, None
+    return model, takes_state, session_parameter, None
 
 
 @overload
@@ -104,9 +105,9 @@ def tool(
         tool_name = name or func.__name__
         if not tool_name.isidentifier():
             raise ValueError(f"Tool name {tool_name!r} must be a Python identifier (it becomes POST /{tool_name}).")
-        args_model, takes_state, takes_session, model_parameter = _args_model(func, tool_name)
+        args_model, takes_state, session_parameter, model_parameter = _args_model(func, tool_name)
         text = description if description is not None else inspect.getdoc(func) or ""
-        spec = ToolSpec(tool_name, func, args_model, text, takes_state, takes_session, model_parameter)
+        spec = ToolSpec(tool_name, func, args_model, text, takes_state, session_parameter, model_parameter)
         setattr(func, _SPEC_ATTRIBUTE, spec)
         return func
 
