@@ -23,7 +23,7 @@ import time
 import urllib.request
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 import orjson
@@ -95,7 +95,113 @@ def _tool_path(name: str) -> str:
     return "/" + name
 
 
-def _decode(response: httpx.Response) -> Any:
+class _HeadersLike(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def get_list(self, key: str) -> list[str]: ...
+
+
+class _ReplyLike(Protocol):
+    """What the client reads of an answer: an `httpx.Response`, or an in-process `_Reply`."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def content(self) -> bytes: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def is_success(self) -> bool: ...
+    @property
+    def headers(self) -> _HeadersLike: ...
+
+
+class _Headers:
+    __slots__ = ("_items",)
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._items = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        key = key.lower()
+        return next((v for k, v in self._items if k == key), default)
+
+    def get_list(self, key: str) -> list[str]:
+        key = key.lower()
+        return [v for k, v in self._items if k == key]
+
+
+class _Reply:
+    """An answer of an app called in-process: no httpx models, which cost more than the app itself."""
+
+    __slots__ = ("content", "headers", "status_code")
+
+    def __init__(self, status_code: int, raw_headers: list[tuple[bytes, bytes]], content: bytes) -> None:
+        self.status_code = status_code
+        self.headers = _Headers(raw_headers)
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+
+class _InProcessApp:
+    """Calls an ASGI app directly, one request per call, bounded by the client's timeout."""
+
+    def __init__(self, app: ASGIApp, timeout: float | None) -> None:
+        self.app = app
+        self.timeout = timeout
+
+    async def request(self, method: str, path: str, content: bytes, headers: Mapping[str, str]) -> _Reply:
+        raw_headers = [(b"host", b"testserver"), (b"content-length", str(len(content)).encode())]
+        raw_headers.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": raw_headers,
+            "client": ("127.0.0.1", 0),
+            "server": ("testserver", 80),
+        }
+        sent = False
+        status = 500
+        response_headers: list[tuple[bytes, bytes]] = []
+        chunks: list[bytes] = []
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": content, "more_body": False}
+
+        async def send(message: Mapping[str, Any]) -> None:
+            nonlocal status, response_headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_headers = list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self.app(scope, receive, send)
+        except TimeoutError:
+            raise httpx.ReadTimeout(f"{method} {path}: the app did not answer within {self.timeout} s.") from None
+        return _Reply(status, response_headers, b"".join(chunks))
+
+
+def _decode(response: _ReplyLike) -> Any:
     """The JSON body, the text when it is not JSON, None when empty."""
     if not response.content:
         return None
@@ -128,7 +234,7 @@ def _describe(body: Any) -> str:
     return text if len(text) <= 500 else text[:500] + "..."
 
 
-def _server_error(method: str, path: str, response: httpx.Response, hint: str = "") -> ServerError:
+def _server_error(method: str, path: str, response: _ReplyLike, hint: str = "") -> ServerError:
     body = _decode(response)
     message = f"{method} {path} failed with status {response.status_code}: {_describe(body)}"
     retry_after = response.headers.get("retry-after")
@@ -139,13 +245,13 @@ def _server_error(method: str, path: str, response: httpx.Response, hint: str = 
     return ServerError(message, status_code=response.status_code, body=body)
 
 
-def _check(method: str, path: str, response: httpx.Response, hint: str = "") -> Any:
+def _check(method: str, path: str, response: _ReplyLike, hint: str = "") -> Any:
     if not response.is_success:
         raise _server_error(method, path, response, hint)
     return _decode(response)
 
 
-def _tool_result(name: str, response: httpx.Response) -> Any:
+def _tool_result(name: str, response: _ReplyLike) -> Any:
     hint = ""
     if response.status_code == 404 and _decode(response) == {"detail": "Not Found"}:
         hint = f"The server has no tool {name!r}; GET /tools (or the dataset row) lists its tools"
@@ -199,7 +305,7 @@ class _BaseResourcesSession:
             headers["cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         return headers
 
-    def _absorb(self, response: httpx.Response) -> None:
+    def _absorb(self, response: _ReplyLike) -> None:
         """Keep the cookies `response` sets; Path and Domain are ignored, a session talks to one server."""
         for header in response.headers.get_list("set-cookie"):
             pair, _, attributes = header.partition(";")
@@ -212,7 +318,7 @@ class _BaseResourcesSession:
             else:
                 self.cookies[name] = value.strip()
 
-    def _seeded(self, response: httpx.Response) -> None:
+    def _seeded(self, response: _ReplyLike) -> None:
         self._absorb(response)
         body = _check("POST", "/seed_session", response)
         self.seed_response = body if isinstance(body, dict) else {}
@@ -222,13 +328,13 @@ class _BaseResourcesSession:
         return orjson.dumps({**self.row, "response": _as_json_object(response, "The response")})
 
     @staticmethod
-    def _verified(response: httpx.Response) -> dict[str, Any]:
+    def _verified(response: _ReplyLike) -> dict[str, Any]:
         body = _check("POST", "/verify", response)
         if not isinstance(body, dict):
             raise ServerError(f"POST /verify answered {body!r}, not a JSON object.", status_code=200, body=body)
         return body
 
-    def _closed_by(self, response: httpx.Response) -> bool:
+    def _closed_by(self, response: _ReplyLike) -> bool:
         self._absorb(response)
         body = _check("POST", "/close_session", response)
         return bool(body.get("closed")) if isinstance(body, dict) else False
@@ -252,8 +358,8 @@ class AsyncResourcesSession(_BaseResourcesSession):
         super().__init__(row)
         self._client = client
 
-    async def _post(self, path: str, content: bytes) -> httpx.Response:
-        response = await self._client._http.post(path, content=content, headers={**_JSON, **self._headers()})
+    async def _post(self, path: str, content: bytes) -> _ReplyLike:
+        response = await self._client._send("POST", path, content, {**_JSON, **self._headers()})
         self._absorb(response)
         return response
 
@@ -291,7 +397,7 @@ class AsyncResourcesSession(_BaseResourcesSession):
         self._closed = True
         if self.handle is None:
             return False
-        return self._closed_by(await self._client._http.post("/close_session", headers=self._headers()))
+        return self._closed_by(await self._client._send("POST", "/close_session", b"", self._headers()))
 
     async def __aenter__(self) -> Self:
         return self
@@ -466,7 +572,7 @@ class _BaseResourcesClient:
             "cookies": _jarless(),
         }
 
-    def _tools(self, response: httpx.Response) -> list[dict[str, Any]]:
+    def _tools(self, response: _ReplyLike) -> list[dict[str, Any]]:
         body = _check("GET", "/tools", response, self._NO_TOOLS_HINT if response.status_code == 404 else "")
         if not isinstance(body, list):
             raise ServerError(f"GET /tools answered {body!r}, not a JSON list.", status_code=200, body=body)
@@ -499,28 +605,36 @@ class AsyncResourcesClient(_BaseResourcesClient):
         super().__init__(base_url)
         options = self._http_options(base_url, timeout, headers, max_connections)
         self._http = httpx.AsyncClient(transport=transport, **options)
+        self._in_process: _InProcessApp | None = None
+        self._default_headers = dict(headers or {})
 
     @classmethod
     def for_app(cls, app: ASGIApp, **kwargs: Any) -> AsyncResourcesClient:
-        """A client of `app` served in this process, without a port (the app's lifespan does not run)."""
-        return cls(_IN_PROCESS_URL, transport=_TimedASGITransport(app), **kwargs)
+        """A client of `app` called directly in this process: no port, no HTTP (the app's lifespan does not run)."""
+        client = cls(_IN_PROCESS_URL, **kwargs)
+        client._in_process = _InProcessApp(app, client._http.timeout.read)
+        return client
+
+    async def _send(self, method: str, path: str, content: bytes = b"", headers: Mapping[str, str] = {}) -> _ReplyLike:
+        if self._in_process is not None:
+            return await self._in_process.request(method, path, content, {**self._default_headers, **headers})
+        return await self._http.request(method, path, content=content or None, headers=headers)
 
     async def health(self) -> bool:
         """Whether the server answers `GET /` with a success status."""
         try:
-            return (await self._http.get("/")).is_success
+            return (await self._send("GET", "/")).is_success
         except httpx.TransportError:
             return False
 
     async def list_tools(self) -> list[dict[str, Any]]:
         """The server's tools as OpenAI Responses function-tool schemas (`GET /tools`)."""
-        return self._tools(await self._http.get("/tools"))
+        return self._tools(await self._send("GET", "/tools"))
 
     async def seed_session(self, row: Mapping[str, Any] | BaseModel | None = None) -> AsyncResourcesSession:
         """Start a session from a dataset row (`POST /seed_session`)."""
         session = AsyncResourcesSession(self, _as_json_object(row, "The row"))
-        response = await self._http.post("/seed_session", content=orjson.dumps(session.row), headers=_JSON)
-        session._seeded(response)
+        session._seeded(await self._send("POST", "/seed_session", orjson.dumps(session.row), _JSON))
         return session
 
     async def aclose(self) -> None:

@@ -12,6 +12,7 @@
     │   ├── ServerBusy             503: the session store is full (sent with Retry-After)
     │   └── ToolError              400: a tool refused its input; the message is for the model to read
     ├── ServerError            a gymhall server answered with an error (raised by clients)
+    ├── ModelError             a model backend failed (after its retries) or answered unusably
     └── ServerStartError       `gymhall serve`: a server exited or never became healthy
 
 A `RequestError` raised inside a tool or `verify` becomes a JSON error answer with its status;
@@ -125,3 +126,12 @@ class ServerStartError(GymhallError):
         self.fix = fix
         self.server = server
         self.output = list(output)
+
+
+class ModelError(GymhallError):
+    """Raised when a model backend fails after its retries, or answers with something unusable."""
+
+    def __init__(self, message: str, *, retryable: bool = False, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status_code = status_code

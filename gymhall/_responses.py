@@ -10,7 +10,7 @@ so rows from newer producers still validate and echo unchanged.
 from __future__ import annotations
 
 import typing
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from openai.types.responses import Response as _SDKResponse
 from openai.types.responses.easy_input_message import EasyInputMessage
@@ -102,11 +102,15 @@ def _tagged(models: dict[str, type[BaseModel]], tagger: Any) -> Any:
     return Annotated[typing.Union[choices], Discriminator(tagger)]  # noqa: UP007
 
 
-OutputItem = _tagged(_OUTPUT_MODELS, _output_tag)
-"""One item of a response's output: a message, function call, tool result, reasoning, ..."""
+if TYPE_CHECKING:
+    OutputItem: TypeAlias = BaseModel
+    InputItem: TypeAlias = BaseModel
+else:
+    OutputItem = _tagged(_OUTPUT_MODELS, _output_tag)
+    """One item of a response's output: a message, function call, tool result, reasoning, ..."""
 
-InputItem = _tagged(_INPUT_MODELS, _input_tag)
-"""One item of a request's input: any output item, or a user/system/developer message."""
+    InputItem = _tagged(_INPUT_MODELS, _input_tag)
+    """One item of a request's input: any output item, or a user/system/developer message."""
 
 
 class ResponseUsage(BaseModel):
@@ -124,7 +128,7 @@ class ResponseUsage(BaseModel):
 class Response(_SDKResponse):
     """An OpenAI Responses object whose output may hold the tool results of a whole episode."""
 
-    output: list[OutputItem]  # type: ignore[valid-type]
+    output: list[OutputItem]  # type: ignore[assignment]
     usage: ResponseUsage | None = None  # type: ignore[assignment]
 
 
@@ -136,7 +140,7 @@ class ResponseCreateParams(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    input: str | list[InputItem]  # type: ignore[valid-type]
+    input: str | list[InputItem]
     tools: list[Tool] | None = None
     model: str | None = None
     instructions: str | None = None

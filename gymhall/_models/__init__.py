@@ -1,0 +1,1 @@
+"""Model adapters: one interface (`base.Model`), one module per backend."""
