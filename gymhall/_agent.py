@@ -164,7 +164,9 @@ class Agent:
         stop_reason = "max_steps"
         session_key = f"{line_key(row)}:{session.handle or id(session)}"
         model_s = tools_s = 0.0
-        for step in range(1, self.max_steps + 1):
+        steps = 0
+        while steps < self.max_steps:
+            steps += 1
             stage.name = "model"
             started = time.monotonic()
             request = ModelRequest({**params, "input": [*base_input, *outputs]}, row, session_key, deadline)
@@ -200,7 +202,7 @@ class Agent:
         if usage:
             final["usage"] = usage
         partial["response"] = final
-        partial["steps"] = step
+        partial["steps"] = steps
         partial["stop_reason"] = stop_reason
         return final
 

@@ -47,7 +47,7 @@ class Model(ABC):
     async def respond(self, request: ModelRequest) -> Response:
         """Answer one request; raise `ModelError` (from `gymhall._exceptions`) when the backend fails."""
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - a no-op by default: most models hold nothing to release
         """Release connections."""
 
     async def __aenter__(self) -> Model:
