@@ -28,7 +28,16 @@ __all__ = ["Agent", "RolloutError"]
 
 logger = logging.getLogger("gymhall.agent")
 
-_RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+_RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 502, 503, 504})
+
+
+def _retryable(exc: ServerError) -> bool:
+    """Whether a retry may help: overload and gateway errors yes; an exception in the environment's code no."""
+    if exc.status_code == 500:
+        return not (isinstance(exc.body, Mapping) and exc.body.get("error") == "internal_error")
+    return exc.status_code in _RETRYABLE_STATUS
+
+
 _CLOSE_TIMEOUT_S = 5.0
 
 
@@ -125,7 +134,7 @@ class Agent:
         try:
             session = await self.resources.seed_session(row)
         except ServerError as exc:
-            raise RolloutError("seed", str(exc), retryable=exc.status_code in _RETRYABLE_STATUS) from None
+            raise RolloutError("seed", str(exc), retryable=_retryable(exc)) from None
         except httpx.HTTPError as exc:
             raise RolloutError("seed", f"{type(exc).__name__}: {exc}", retryable=True) from None
         timings["seed_s"] = time.monotonic() - start
@@ -230,7 +239,7 @@ class Agent:
         try:
             verified = await session.verify(response)
         except ServerError as exc:
-            raise RolloutError("verify", str(exc), retryable=exc.status_code in _RETRYABLE_STATUS) from None
+            raise RolloutError("verify", str(exc), retryable=_retryable(exc)) from None
         except httpx.HTTPError as exc:
             raise RolloutError("verify", f"{type(exc).__name__}: {exc}", retryable=True) from None
         timings["verify_s"] = time.monotonic() - start
