@@ -24,6 +24,7 @@ _EXPORTS: dict[str, str] = {
     "BaseVerifyResponse": "gymhall._schemas",
     "BodyTooLarge": "gymhall._exceptions",
     "ConfigError": "gymhall._exceptions",
+    "DatasetError": "gymhall._exceptions",
     "Domain": "gymhall._config",
     "Environment": "gymhall._environment",
     "GymApp": "gymhall._routing",
@@ -68,6 +69,7 @@ __all__ = [
     "BaseVerifyResponse",
     "BodyTooLarge",
     "ConfigError",
+    "DatasetError",
     "Domain",
     "Environment",
     "GymApp",
@@ -141,6 +143,9 @@ if TYPE_CHECKING:
     )
     from gymhall._exceptions import (
         ConfigError as ConfigError,
+    )
+    from gymhall._exceptions import (
+        DatasetError as DatasetError,
     )
     from gymhall._exceptions import (
         GymhallError as GymhallError,

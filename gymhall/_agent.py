@@ -24,7 +24,7 @@ from gymhall._exceptions import ModelError, ServerError
 from gymhall._models.base import Model, ModelRequest
 from gymhall._rollouts import FailureStage, RolloutFailure, failed_line, line_key, ok_line
 
-__all__ = ["Agent", "RolloutError"]
+__all__ = ["Agent", "RemoteAgent", "RolloutError"]
 
 logger = logging.getLogger("gymhall.agent")
 
@@ -272,3 +272,38 @@ def _add_usage(total: dict[str, int], usage: Any) -> None:
             value = usage.get(key)
             if isinstance(value, int):
                 total[key] = total.get(key, 0) + value
+
+
+class RemoteAgent:
+    """Runs rollouts through an agent server's `POST /run` (a gymhall or NeMo Gym agent)."""
+
+    def __init__(self, url: str, *, timeout_s: float = 600.0, max_connections: int = 256) -> None:
+        self.url = url.rstrip("/")
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._http = httpx.AsyncClient(timeout=timeout_s, limits=limits)
+
+    async def run(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """One rollout of `row` by the remote agent: its ok line or its failed line."""
+        start = time.monotonic()
+        try:
+            reply = await self._http.post(f"{self.url}/run", content=orjson.dumps(row))
+        except httpx.HTTPError as exc:
+            failure = RolloutFailure("agent", f"POST {self.url}/run: {type(exc).__name__}: {exc}", True)
+            return failed_line(row, failure, {"total_s": time.monotonic() - start})
+        timings = {"total_s": time.monotonic() - start}
+        if reply.is_success:
+            try:
+                body = orjson.loads(reply.content)
+            except orjson.JSONDecodeError:
+                body = None
+            if isinstance(body, dict) and "reward" in body and "_ng_failure_class" not in body:
+                return ok_line(row, body, timings)
+            error = f"POST {self.url}/run answered without a reward: {reply.text[:300]}"
+            return failed_line(row, RolloutFailure("agent", error, False), timings)
+        error = f"POST {self.url}/run failed with status {reply.status_code}: {reply.text[:300]}"
+        retryable = reply.status_code in _RETRYABLE_STATUS or reply.status_code == 500
+        return failed_line(row, RolloutFailure("agent", error, retryable), timings)
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()

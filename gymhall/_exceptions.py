@@ -2,6 +2,7 @@
 
     GymhallError
     ├── ConfigError            a config file, key or override is invalid
+    ├── DatasetError           a dataset or rollouts file cannot be used
     ├── RequestError           a request to a gymhall server was refused (carries an HTTP status)
     │   ├── BodyTooLarge           413: the body is over the server's limit
     │   ├── InvalidBody            422: the body is not valid JSON or fails validation
@@ -31,6 +32,10 @@ class GymhallError(Exception):
 
 class ConfigError(GymhallError, ValueError):
     """Raised when a config file, key or override is invalid; the message names the file, the key and the fix."""
+
+
+class DatasetError(GymhallError, ValueError):
+    """Raised when a dataset or rollouts file cannot be used; the message names the file, the line and the fix."""
 
 
 class RequestError(GymhallError):
