@@ -107,6 +107,19 @@ def bench_resources_command(
 
 # --- end of `gymhall bench` --------------------------------------------------------------------------
 
+# --- rollouts: `gymhall collect`, `gymhall metrics`, `gymhall reverify` --------------------------------
+from gymhall._collect_commands import (  # noqa: E402 - grouped with the commands they register
+    COLLECT_EPILOG,
+    COLLECT_HELP,
+    collect_command,
+    metrics_command,
+    reverify_command,
+)
+
+app.command("collect", help=COLLECT_HELP, epilog=COLLECT_EPILOG)(collect_command)
+app.command("metrics")(metrics_command)
+app.command("reverify")(reverify_command)
+
 
 def _version(value: bool) -> None:
     if value:

@@ -1,0 +1,189 @@
+"""`gymhall collect`, `gymhall metrics` and `gymhall reverify` as library calls: choose the runner, show progress.
+
+One code path, three ways to run: in-process (the default: the config's resources server is built in
+this process, nothing is started), against a resources server's URL (`gymhall serve`), or against a
+NeMo Gym-compatible agent's URL (`POST /run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from gymhall._agent import Agent, RemoteAgent
+from gymhall._client import AsyncResourcesClient
+from gymhall._collector import CollectStats, Runner, collect, rollouts
+from gymhall._datasets import expand, iter_jsonl, read_rows
+from gymhall._exceptions import ConfigError, DatasetError
+
+__all__ = ["CollectOptions", "metrics_path", "reverify_file", "run_collect", "write_metrics"]
+
+
+@dataclass
+class CollectOptions:
+    """Everything `gymhall collect` takes."""
+
+    input: Path
+    output: Path
+    model: str = "replay"
+    configs: Sequence[str] = ()
+    overrides: Sequence[str] = ()
+    server_name: str | None = None
+    resources_url: str | None = None
+    agent_url: str | None = None
+    repeats: int = 1
+    concurrency: int = 64
+    limit: int | None = None
+    resume: bool = False
+    overwrite: bool = False
+    max_steps: int = 16
+    timeout_s: float = 600.0
+    max_attempts: int = 3
+    api: str = "responses"
+    sampling: dict[str, Any] = field(default_factory=dict)
+
+
+def metrics_path(output: Path) -> Path:
+    """Where the metrics of a rollouts file go: beside it, `<stem>_metrics.json`."""
+    return output.with_name(output.stem + "_metrics.json")
+
+
+def _resources_client(options: CollectOptions) -> AsyncResourcesClient:
+    if options.resources_url:
+        return AsyncResourcesClient(options.resources_url, max_connections=max(16, options.concurrency))
+    if not options.configs:
+        raise ConfigError(
+            "Name the environment: --config FILE (run in-process), --resources-url URL, or --agent-url URL."
+        )
+    from gymhall._config_loading import load_config
+    from gymhall._entrypoints import build_server_app
+
+    config = load_config(options.configs, options.overrides)
+    candidates = config.of_kind("resources_servers")
+    if options.server_name:
+        instance = config.server(options.server_name)
+    elif len(candidates) == 1:
+        instance = candidates[0]
+    else:
+        names = ", ".join(s.name for s in candidates) or "none"
+        raise ConfigError(f"The configs define {len(candidates)} resources servers ({names}); choose one with --name.")
+    return AsyncResourcesClient.for_app(build_server_app(instance))
+
+
+def _apply_sampling(rows: list[dict[str, Any]], sampling: Mapping[str, Any]) -> list[dict[str, Any]]:
+    if not sampling:
+        return rows
+    # A shallow merge, as NeMo Gym's collector does.
+    return [{**row, "responses_create_params": {**row["responses_create_params"], **sampling}} for row in rows]
+
+
+async def run_collect(options: CollectOptions, *, progress: Any = None) -> CollectStats:
+    """Collect rollouts as `options` say; `progress(line, stats)` is called after each line."""
+    rows = _apply_sampling(read_rows(options.input, limit=options.limit), options.sampling)
+    expanded = expand(rows, options.repeats)
+    closers = []
+    run: Runner
+    if options.agent_url:
+        remote = RemoteAgent(options.agent_url, timeout_s=options.timeout_s)
+        closers.append(remote.aclose)
+        run = remote.run
+    else:
+        from gymhall._models.registry import model_from_spec
+
+        resources = _resources_client(options)
+        model = model_from_spec(options.model, api=options.api)  # type: ignore[arg-type]
+        closers.extend([resources.aclose, model.aclose])
+        run = Agent(resources, model, max_steps=options.max_steps, timeout_s=options.timeout_s).run
+    try:
+        stats = await collect(
+            expanded,
+            options.output,
+            run,
+            concurrency=options.concurrency,
+            resume=options.resume,
+            overwrite=options.overwrite,
+            max_attempts=options.max_attempts,
+            on_line=progress,
+        )
+    finally:
+        for close in closers:
+            await close()
+    write_metrics(options.output)
+    return stats
+
+
+def write_metrics(rollouts_file: Path, *, answer_key: str | None = None) -> dict[str, Any]:
+    """Compute the metrics of a rollouts file and write them beside it."""
+    from gymhall._metrics import read_rollouts, rollout_metrics
+
+    metrics = rollout_metrics(read_rollouts(rollouts_file), answer_key=answer_key)
+    metrics_path(rollouts_file).write_bytes(orjson.dumps(metrics, option=orjson.OPT_INDENT_2) + b"\n")
+    return metrics
+
+
+async def reverify_file(
+    rollouts_file: Path,
+    output: Path,
+    *,
+    configs: Sequence[str] = (),
+    overrides: Sequence[str] = (),
+    server_name: str | None = None,
+    resources_url: str | None = None,
+    concurrency: int = 64,
+) -> CollectStats:
+    """Re-run `POST /verify` on every ok line's stored response, without calling the model.
+
+    Failed lines are carried over unchanged. Verify runs without a session, so it must not read
+    session state (NeMo Gym's "stateless" reverify); one that does fails its line with the server's reason.
+    """
+    if not rollouts_file.is_file():
+        raise DatasetError(f"{rollouts_file} does not exist.")
+    options = CollectOptions(
+        input=rollouts_file,
+        output=output,
+        configs=configs,
+        overrides=overrides,
+        server_name=server_name,
+        resources_url=resources_url,
+    )
+    resources = _resources_client(options)
+    lines = [line for _, line in iter_jsonl(rollouts_file, tolerate_torn_tail=True)]
+
+    async def run(line: Mapping[str, Any]) -> dict[str, Any]:
+        if line.get("status") != "ok":
+            return dict(line)
+        body = {k: v for k, v in line.items() if k not in ("reward", "status", "timings", "failure")}
+        start = time.monotonic()
+        reply = await resources._send("POST", "/verify", orjson.dumps(body), {"content-type": "application/json"})
+        timings = {"verify_s": time.monotonic() - start}
+        if not reply.is_success:
+            failure = {"stage": "verify", "error": reply.text[:500], "retryable": False, "attempts": 1}
+            return {**body, "status": "failed", "failure": failure, "timings": timings}
+        verified = orjson.loads(reply.content)
+        return {**verified, "status": "ok", "previous_reward": line.get("reward"), "timings": timings}
+
+    stats = CollectStats(total=len(lines))
+    output.unlink(missing_ok=True)
+    with output.open("wb") as handle:
+        async for new in rollouts(lines, run, concurrency=concurrency, max_attempts=1):
+            handle.write(orjson.dumps(new) + b"\n")
+            stats.add(new)
+    await resources.aclose()
+    write_metrics(output)
+    return stats
+
+
+def run_sync(coroutine: Any) -> Any:
+    """Run a collection coroutine on uvloop when it is installed."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
