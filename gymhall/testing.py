@@ -31,6 +31,18 @@ if TYPE_CHECKING:
     from gymhall._environment import Environment
     from gymhall._resources_server import SimpleResourcesServer
 
+from gymhall._fake_openai import (
+    Failure,
+    FakeOpenAI,
+    FakeRequest,
+    Policy,
+    ToolCall,
+    Turn,
+    counter_policy,
+    echo_policy,
+    scripted,
+)
+
 __all__ = [
     "client_for",
     "function_call",
@@ -39,6 +51,15 @@ __all__ = [
     "make_row",
     "serve_in_thread",
     "sync_client_for",
+    "Failure",
+    "FakeOpenAI",
+    "FakeRequest",
+    "Policy",
+    "ToolCall",
+    "Turn",
+    "counter_policy",
+    "echo_policy",
+    "scripted",
 ]
 
 
