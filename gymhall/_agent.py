@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import typing
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,6 +40,7 @@ def _retryable(exc: ServerError) -> bool:
 
 
 _CLOSE_TIMEOUT_S = 5.0
+_STAGES = frozenset(typing.get_args(FailureStage))
 
 
 class RolloutError(Exception):
@@ -128,6 +130,12 @@ class Agent:
                 await self._close(session)
         timings["total_s"] = time.monotonic() - start
         return failed_line(row, failure, timings, partial.get("response") if partial else None)
+
+    async def respond(self, session: AsyncResourcesSession, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The loop alone, on a session the caller seeded: the episode's Response (raises `RolloutError`)."""
+        deadline = time.monotonic() + self.timeout_s
+        async with asyncio.timeout_at(_loop_time(deadline)):
+            return await self._episode(session, row, deadline, {}, _Stage(), {})
 
     async def _seed(self, row: Mapping[str, Any], timings: dict[str, float]) -> AsyncResourcesSession:
         start = time.monotonic()
@@ -298,6 +306,12 @@ class RemoteAgent:
                 body = None
             if isinstance(body, dict) and "reward" in body and "_ng_failure_class" not in body:
                 return ok_line(row, body, timings)
+            reported = body.get("failure") if isinstance(body, dict) else None
+            if isinstance(reported, dict) and reported.get("stage") in _STAGES:
+                # A gymhall agent's typed failure: keep its stage rather than blaming the agent.
+                error = str(reported.get("error", ""))
+                typed = RolloutFailure(reported["stage"], error, bool(reported.get("retryable")))
+                return failed_line(row, typed, timings)
             error = f"POST {self.url}/run answered without a reward: {reply.text[:300]}"
             return failed_line(row, RolloutFailure("agent", error, False), timings)
         error = f"POST {self.url}/run failed with status {reply.status_code}: {reply.text[:300]}"

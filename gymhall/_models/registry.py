@@ -15,7 +15,8 @@ SPEC_FORMS = (
     "'openai:<model>' (e.g. 'openai:gpt-4.1-mini'), "
     "'http://host:port/v1' or 'http://host:port/v1#<model>' (any OpenAI-compatible server; "
     "several URLs joined by ',' are replicas), "
-    "or 'replay' (replays each row's reference solution)"
+    "'replay' (replays each row's reference solution), "
+    "or 'fake:counter' / 'fake:echo' (gymhall's fake model, in-process, for tests and benchmarks)"
 )
 """The accepted forms, as error messages list them."""
 
@@ -38,6 +39,11 @@ def model_from_spec(
         from gymhall._models.replay import ReplayModel
 
         return ReplayModel()
+    if text in ("fake:counter", "fake:echo"):
+        from gymhall._fake_openai import counter_policy, echo_policy
+        from gymhall._models.fake import FakeModel
+
+        return FakeModel(counter_policy() if text == "fake:counter" else echo_policy)
     if text.startswith("openai:") and len(text) > len("openai:"):
         return _openai_compatible(
             text.removeprefix("openai:"), "https://api.openai.com/v1", api_key=api_key, sampling=sampling, api=api

@@ -1,0 +1,104 @@
+"""Serve an `Agent` over HTTP with NeMo Gym's agent routes.
+
+- `POST /run`: one dataset row → seed, loop, verify, close → the rollout's line. A failed rollout
+  is answered 200 with `status: "failed"`, its typed `failure` and NeMo Gym's `_ng_failure_class`,
+  so a collector records it instead of aborting (NeMo Gym's collector stops on any non-2xx).
+- `POST /v1/responses`: the loop alone, on a resources-server session the caller already seeded;
+  its cookies (or `x-gymhall-session` header) come in with the request and go back on the answer.
+- `POST /aggregate_metrics`, `GET /`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gymhall._agent import Agent, RolloutError
+from gymhall._client import AsyncResourcesSession
+from gymhall._metrics import aggregate_metrics
+
+__all__ = ["build_agent_app"]
+
+_SESSION_HEADER = "x-gymhall-session"
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+async def _body(request: Request) -> dict[str, Any] | Response:
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        return _json({"detail": f"The body is not valid JSON: {exc}.", "error": "validation_error"}, 422)
+    if not isinstance(body, dict):
+        return _json({"detail": "The body must be a JSON object.", "error": "validation_error"}, 422)
+    return body
+
+
+def build_agent_app(agent: Agent) -> Starlette:
+    """A Starlette app serving `agent`; its resources client and model are closed when the app stops."""
+
+    async def health(request: Request) -> Response:
+        return _json({"status": "ok"})
+
+    async def run(request: Request) -> Response:
+        row = await _body(request)
+        if isinstance(row, Response):
+            return row
+        if not isinstance(row.get("responses_create_params"), dict):
+            detail = "The row needs responses_create_params (an object with input)."
+            return _json({"detail": detail, "error": "validation_error"}, 422)
+        line = await agent.run(row)
+        if line.get("status") == "failed":
+            line["_ng_failure_class"] = f"{line['failure']['stage']}_failed"
+        return _json(line)
+
+    async def responses(request: Request) -> Response:
+        params = await _body(request)
+        if isinstance(params, Response):
+            return params
+        session = AsyncResourcesSession(agent.resources, {})
+        session.handle = request.headers.get(_SESSION_HEADER)
+        session.cookies = dict(request.cookies)
+        try:
+            episode = await agent.respond(session, {"responses_create_params": params})
+        except RolloutError as exc:
+            failure = exc.failure
+            error = {"message": failure.error, "type": f"{failure.stage}_failed", "retryable": failure.retryable}
+            return _json({"error": error}, 502)
+        except TimeoutError:
+            return _json({"error": {"message": "the episode's deadline passed", "type": "timeout"}}, 504)
+        response = _json(episode)
+        for name, value in session.cookies.items():
+            response.set_cookie(name, value, httponly=True, samesite="lax")
+        return response
+
+    async def metrics(request: Request) -> Response:
+        body = await _body(request)
+        if isinstance(body, Response):
+            return body
+        return _json(aggregate_metrics(list(body.get("verify_responses") or [])))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await agent.resources.aclose()
+            await agent.model.aclose()
+
+    routes = [
+        Route("/", health, methods=["GET"]),
+        Route("/run", run, methods=["POST"]),
+        Route("/v1/responses", responses, methods=["POST"]),
+        Route("/aggregate_metrics", metrics, methods=["POST"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
