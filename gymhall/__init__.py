@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "Agent": "gymhall._agent",
     "AsyncResourcesClient": "gymhall._client",
     "AsyncResourcesSession": "gymhall._client",
     "BaseMultiRewardVerifyResponse": "gymhall._schemas",
@@ -27,11 +28,18 @@ _EXPORTS: dict[str, str] = {
     "DatasetError": "gymhall._exceptions",
     "Domain": "gymhall._config",
     "Environment": "gymhall._environment",
+    "FakeModel": "gymhall._models.fake",
     "GymApp": "gymhall._routing",
     "GymConfig": "gymhall._config",
     "GymhallError": "gymhall._exceptions",
     "InvalidBody": "gymhall._exceptions",
     "InvalidSessionHandle": "gymhall._exceptions",
+    "Model": "gymhall._models.base",
+    "ModelError": "gymhall._exceptions",
+    "ModelRequest": "gymhall._models.base",
+    "OpenAIResponsesModel": "gymhall._models.responses",
+    "RemoteAgent": "gymhall._agent",
+    "ReplayModel": "gymhall._models.replay",
     "RequestError": "gymhall._exceptions",
     "ResourcesClient": "gymhall._client",
     "ResourcesSession": "gymhall._client",
@@ -51,12 +59,23 @@ _EXPORTS: dict[str, str] = {
     "ToolError": "gymhall._exceptions",
     "ToolSpec": "gymhall._tools",
     "aggregate_metrics": "gymhall._metrics",
+    "build_agent_app": "gymhall._agent_server",
     "build_app": "gymhall._environment",
+    "build_model_app": "gymhall._model_server",
+    "expand_rows": "gymhall._datasets",
     "load_config": "gymhall._config_loading",
+    "model_from_spec": "gymhall._models.registry",
+    "pass_at_k": "gymhall._metrics",
+    "read_rollouts": "gymhall._metrics",
+    "read_rows": "gymhall._datasets",
+    "resources_client": "gymhall._collection",
+    "rollout_metrics": "gymhall._metrics",
+    "rollouts": "gymhall._collector",
     "tool": "gymhall._tools",
 }
 
 __all__ = [
+    "Agent",
     "AsyncResourcesClient",
     "AsyncResourcesSession",
     "BaseMultiRewardVerifyResponse",
@@ -72,11 +91,18 @@ __all__ = [
     "DatasetError",
     "Domain",
     "Environment",
+    "FakeModel",
     "GymApp",
     "GymConfig",
     "GymhallError",
     "InvalidBody",
     "InvalidSessionHandle",
+    "Model",
+    "ModelError",
+    "ModelRequest",
+    "OpenAIResponsesModel",
+    "RemoteAgent",
+    "ReplayModel",
     "RequestError",
     "ResourcesClient",
     "ResourcesSession",
@@ -96,12 +122,31 @@ __all__ = [
     "ToolError",
     "ToolSpec",
     "aggregate_metrics",
+    "build_agent_app",
     "build_app",
+    "build_model_app",
+    "expand_rows",
     "load_config",
+    "model_from_spec",
+    "pass_at_k",
+    "read_rollouts",
+    "read_rows",
+    "resources_client",
+    "rollout_metrics",
+    "rollouts",
     "tool",
 ]
 
 if TYPE_CHECKING:
+    from gymhall._agent import (
+        Agent as Agent,
+    )
+    from gymhall._agent import (
+        RemoteAgent as RemoteAgent,
+    )
+    from gymhall._agent_server import (
+        build_agent_app as build_agent_app,
+    )
     from gymhall._client import (
         AsyncResourcesClient as AsyncResourcesClient,
     )
@@ -113,6 +158,12 @@ if TYPE_CHECKING:
     )
     from gymhall._client import (
         ResourcesSession as ResourcesSession,
+    )
+    from gymhall._collection import (
+        resources_client as resources_client,
+    )
+    from gymhall._collector import (
+        rollouts as rollouts,
     )
     from gymhall._config import (
         BaseResourcesServerConfig as BaseResourcesServerConfig,
@@ -131,6 +182,12 @@ if TYPE_CHECKING:
     )
     from gymhall._config_loading import (
         load_config as load_config,
+    )
+    from gymhall._datasets import (
+        expand_rows as expand_rows,
+    )
+    from gymhall._datasets import (
+        read_rows as read_rows,
     )
     from gymhall._environment import (
         Environment as Environment,
@@ -155,6 +212,9 @@ if TYPE_CHECKING:
     )
     from gymhall._exceptions import (
         InvalidSessionHandle as InvalidSessionHandle,
+    )
+    from gymhall._exceptions import (
+        ModelError as ModelError,
     )
     from gymhall._exceptions import (
         RequestError as RequestError,
@@ -182,6 +242,36 @@ if TYPE_CHECKING:
     )
     from gymhall._metrics import (
         aggregate_metrics as aggregate_metrics,
+    )
+    from gymhall._metrics import (
+        pass_at_k as pass_at_k,
+    )
+    from gymhall._metrics import (
+        read_rollouts as read_rollouts,
+    )
+    from gymhall._metrics import (
+        rollout_metrics as rollout_metrics,
+    )
+    from gymhall._model_server import (
+        build_model_app as build_model_app,
+    )
+    from gymhall._models.base import (
+        Model as Model,
+    )
+    from gymhall._models.base import (
+        ModelRequest as ModelRequest,
+    )
+    from gymhall._models.fake import (
+        FakeModel as FakeModel,
+    )
+    from gymhall._models.registry import (
+        model_from_spec as model_from_spec,
+    )
+    from gymhall._models.replay import (
+        ReplayModel as ReplayModel,
+    )
+    from gymhall._models.responses import (
+        OpenAIResponsesModel as OpenAIResponsesModel,
     )
     from gymhall._resources_server import (
         SimpleResourcesServer as SimpleResourcesServer,

@@ -22,7 +22,7 @@ from gymhall._collector import CollectStats, Runner, collect, rollouts
 from gymhall._datasets import expand, iter_jsonl, read_rows
 from gymhall._exceptions import ConfigError, DatasetError
 
-__all__ = ["CollectOptions", "metrics_path", "reverify_file", "run_collect", "write_metrics"]
+__all__ = ["CollectOptions", "metrics_path", "resources_client", "reverify_file", "run_collect", "write_metrics"]
 
 
 @dataclass
@@ -54,26 +54,44 @@ def metrics_path(output: Path) -> Path:
     return output.with_name(output.stem + "_metrics.json")
 
 
-def _resources_client(options: CollectOptions) -> AsyncResourcesClient:
-    if options.resources_url:
-        return AsyncResourcesClient(options.resources_url, max_connections=max(16, options.concurrency))
-    if not options.configs:
+def resources_client(
+    *,
+    configs: Sequence[str] = (),
+    overrides: Sequence[str] = (),
+    name: str | None = None,
+    url: str | None = None,
+    max_connections: int = 256,
+) -> AsyncResourcesClient:
+    """A client of the resources server a config names, built in this process; or of a running one at `url`."""
+    if url:
+        return AsyncResourcesClient(url, max_connections=max_connections)
+    if not configs:
         raise ConfigError(
             "Name the environment: --config FILE (run in-process), --resources-url URL, or --agent-url URL."
         )
     from gymhall._config_loading import load_config
     from gymhall._entrypoints import build_server_app
 
-    config = load_config(options.configs, options.overrides)
+    config = load_config(configs, overrides)
     candidates = config.of_kind("resources_servers")
-    if options.server_name:
-        instance = config.server(options.server_name)
+    if name:
+        instance = config.server(name)
     elif len(candidates) == 1:
         instance = candidates[0]
     else:
         names = ", ".join(s.name for s in candidates) or "none"
         raise ConfigError(f"The configs define {len(candidates)} resources servers ({names}); choose one with --name.")
     return AsyncResourcesClient.for_app(build_server_app(instance))
+
+
+def _resources_client(options: CollectOptions) -> AsyncResourcesClient:
+    return resources_client(
+        configs=options.configs,
+        overrides=options.overrides,
+        name=options.server_name,
+        url=options.resources_url,
+        max_connections=max(16, options.concurrency),
+    )
 
 
 def _apply_sampling(rows: list[dict[str, Any]], sampling: Mapping[str, Any]) -> list[dict[str, Any]]:
