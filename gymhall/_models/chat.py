@@ -1,0 +1,222 @@
+"""A model behind a Chat Completions API only: vLLM, SGLang, or any OpenAI-compatible server.
+
+    model = ChatCompletionsModel("Qwen/Qwen3-8B", base_url="http://gpu1:8000/v1", return_token_ids=True)
+    response = await model.respond(ModelRequest(params={"input": "hi"}, session_key="rollout-7"))
+
+Each Responses request is converted to `POST {base_url}/chat/completions` and the answer back to a
+gymhall `Response` (`gymhall._conversion`). The OpenAI SDK sends each call and retries it
+(exponential backoff with jitter on 429, 5xx and connection errors, honouring Retry-After, at most
+`max_retries` times); the raw JSON answer is converted, so fields vLLM adds (token ids) survive.
+
+With `return_token_ids=True` every request asks vLLM (0.10.2 or later) for `logprobs: true,
+top_logprobs: 0` (the sampled token's log-prob only), `return_token_ids: true` (the prompt's and the
+generation's token ids) and `return_tokens_as_token_ids: true` (log-prob tokens as "token_id:<id>",
+so ids are exact even where `token_ids` is missing); the last output item of each call then carries
+`prompt_token_ids`, `generation_token_ids` and `generation_log_probs`, as NeMo Gym's vLLM model does.
+
+A 400 saying the prompt no longer fits the context (vLLM's "maximum context length", OpenAI's
+`context_length_exceeded`) becomes an empty response with `incomplete_details.reason =
+"max_output_tokens"`, so the agent ends the episode instead of failing the rollout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import re
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import httpx2
+import openai
+import orjson
+from pydantic import BaseModel
+
+from gymhall._conversion import ReasoningFormat, chat_to_response, responses_to_chat_request
+from gymhall._exceptions import ModelError
+from gymhall._models.base import Model, ModelRequest, remaining
+from gymhall._models.responses import model_error, redact_url
+from gymhall._responses import Response
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+__all__ = ["ChatCompletionsModel", "is_context_overflow"]
+
+logger = logging.getLogger("gymhall.models")
+
+_LOCAL_API_KEY = "EMPTY"  # local servers (vLLM, SGLang, the fake) accept any key; the SDK insists on one
+_JSON_HEADERS = {"Content-Type": "application/json"}
+_MAX_TOKEN_KEYS = ("max_tokens", "max_completion_tokens")
+_TOKEN_ID_REQUEST = {"logprobs": True, "return_tokens_as_token_ids": True, "return_token_ids": True}
+# How vLLM, SGLang, OpenAI and llama.cpp say that the prompt plus max tokens exceed the context.
+_CONTEXT_OVERFLOW = re.compile(
+    r"context length|context_length|context window|max_model_len|maximum model length"
+    r"|maximum allowed length|prompt is too long|longer than the maximum",
+    re.IGNORECASE,
+)
+
+
+class ChatCompletionsModel(Model):
+    """A `Model` that calls `POST {base_url}/chat/completions`; several base URLs spread rollouts over replicas.
+
+    Args:
+        model: the model id to request; "" asks the server (`GET /models`) once and uses its first id.
+        base_url: one URL or several (replicas); a rollout stays on one, chosen by its session key.
+        api_key: defaults to `OPENAI_API_KEY`, else a placeholder that local servers accept.
+        sampling: chat parameters applied over every request's own, last (server-pinned sampling for
+            on-policy training); `max_output_tokens` is accepted for `max_completion_tokens`.
+        extra_body: chat parameters applied under every request's own (e.g. `chat_template_kwargs`).
+        timeout_s: the timeout of one attempt; a rollout's deadline shortens it and bounds all retries.
+        max_retries: retries after the first attempt, for 429, 5xx, timeouts and connection errors.
+        return_token_ids: ask vLLM for token ids and log-probs and keep them on the output items.
+        reasoning_format: how earlier turns' reasoning is sent back: in the assistant message's
+            `reasoning`/`reasoning_content` fields (vLLM and SGLang reasoning parsers), or as a
+            `<think>...</think>` block in its content (servers without a reasoning parser).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | Sequence[str],
+        api_key: str | None = None,
+        sampling: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout_s: float = 120.0,
+        max_retries: int = 3,
+        return_token_ids: bool = False,
+        reasoning_format: ReasoningFormat = "reasoning_content",
+    ) -> None:
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise ValueError("ChatCompletionsModel needs at least one base_url, e.g. 'http://localhost:8000/v1'.")
+        if reasoning_format not in ("reasoning_content", "think_tags"):
+            raise ValueError(f"Unknown reasoning_format {reasoning_format!r}: use 'reasoning_content' or 'think_tags'.")
+        self.name = model
+        self.base_urls = [url.rstrip("/") for url in urls]
+        self.sampling = dict(sampling or {})
+        if "max_output_tokens" in self.sampling:  # the Responses name, as configs often write it
+            self.sampling["max_completion_tokens"] = self.sampling.pop("max_output_tokens")
+        self.extra_body = dict(extra_body or {})
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.return_token_ids = return_token_ids
+        self.reasoning_format: ReasoningFormat = reasoning_format
+        self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or _LOCAL_API_KEY
+        self._clients: list[AsyncOpenAI] = [self._client(url) for url in self.base_urls]
+        self._round_robin = itertools.count()
+
+    def _client(self, base_url: str) -> AsyncOpenAI:
+        # As many idle connections as may be open: the SDK's default (100) makes a busy collector reconnect.
+        limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=1000, keepalive_expiry=30)
+        return openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=self._api_key,
+            max_retries=self.max_retries,
+            timeout=self.timeout_s,
+            http_client=openai.DefaultAsyncHttpx2Client(limits=limits),
+        )
+
+    def _pick(self, session_key: str) -> int:
+        if len(self._clients) == 1:
+            return 0
+        if not session_key:  # no rollout to keep together: spread the calls
+            return next(self._round_robin) % len(self._clients)
+        return zlib.crc32(session_key.encode()) % len(self._clients)
+
+    def body(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The chat request body sent for Responses `params`: extra_body, then params, then sampling."""
+        body = {**self.extra_body, **responses_to_chat_request(params, reasoning_format=self.reasoning_format)}
+        if any(key in self.sampling for key in _MAX_TOKEN_KEYS):  # a pinned limit wins over the request's
+            for key in _MAX_TOKEN_KEYS:
+                body.pop(key, None)
+        body.update(self.sampling)
+        if self.return_token_ids:
+            body.update(_TOKEN_ID_REQUEST)
+            body.setdefault("top_logprobs", 0)
+        body.pop("stream", None)
+        if self.name:
+            body["model"] = self.name
+        return body
+
+    async def respond(self, request: ModelRequest) -> Response:
+        """Send one chat call to the rollout's replica; raise `ModelError` once retries are spent."""
+        index = self._pick(request.session_key)
+        client, url = self._clients[index], self.base_urls[index]
+        where = f"{redact_url(url)}/chat/completions"
+        try:
+            budget = remaining(request.deadline, self.timeout_s)
+            # The SDK's timeout is per attempt; the rollout's deadline also bounds the retries.
+            async with asyncio.timeout(budget if request.deadline is not None else None):
+                if not self.name:
+                    self.name = await _first_model_id(client)
+                try:
+                    content = orjson.dumps(self.body(request.params), default=_dump_model)
+                except (ValueError, TypeError) as exc:
+                    raise ModelError(f"cannot send this request to {where}: {exc}") from None
+                raw = await client.post(
+                    "/chat/completions",
+                    cast_to=httpx2.Response,
+                    content=content,
+                    options={"headers": _JSON_HEADERS, "timeout": budget},
+                )
+        except openai.BadRequestError as exc:
+            if not is_context_overflow(exc):
+                raise model_error(exc, url, self._api_key, self.max_retries) from None
+            detail = _redact(str(exc.body if exc.body is not None else exc.message), self._api_key)
+            logger.warning("%s: the conversation no longer fits the context; ending the episode (%s)", where, detail)
+            return _out_of_context(self.name, request.params)
+        except (openai.APIError, TimeoutError) as exc:
+            raise model_error(exc, url, self._api_key, self.max_retries) from None
+        try:
+            return chat_to_response(orjson.loads(raw.content), request_params=request.params)
+        except ValueError as exc:  # invalid JSON, no choices, or a Response that does not validate
+            message = f"{where} answered an unusable chat completion: {exc}"
+            raise ModelError(_redact(message, self._api_key), status_code=raw.status_code) from None
+
+    async def aclose(self) -> None:
+        """Close every replica's connections."""
+        await asyncio.gather(*(client.close() for client in self._clients))
+
+    def __repr__(self) -> str:
+        return f"ChatCompletionsModel({self.name!r}, base_url={[redact_url(u) for u in self.base_urls]!r})"
+
+
+def is_context_overflow(exc: openai.APIStatusError) -> bool:
+    """Whether a 400 says the prompt (plus the tokens asked for) does not fit the model's context."""
+    if exc.status_code != 400:
+        return False
+    body = exc.body if isinstance(exc.body, Mapping) else {}
+    if body.get("code") == "context_length_exceeded":
+        return True
+    return bool(_CONTEXT_OVERFLOW.search(str(body.get("message") or exc.message)))
+
+
+def _out_of_context(model: str, params: Mapping[str, Any]) -> Response:
+    # An empty generation stopped by the length limit: the agent ends the episode as "incomplete".
+    choice = {"index": 0, "message": {"role": "assistant", "content": None}, "finish_reason": "length"}
+    return chat_to_response({"model": model, "choices": [choice]}, request_params=params)
+
+
+async def _first_model_id(client: AsyncOpenAI) -> str:
+    page = await client.models.list()
+    if not page.data:
+        raise ModelError(f"{redact_url(str(client.base_url))} lists no models; name one, e.g. 'URL#model-name'.")
+    return page.data[0].id
+
+
+def _dump_model(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_unset=True)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _redact(text: str, secret: str) -> str:
+    """`text` without `secret` (some servers quote the key they refused)."""
+    if len(secret) >= 4 and secret != _LOCAL_API_KEY:
+        text = text.replace(secret, "[redacted]")
+    return text
