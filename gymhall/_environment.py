@@ -105,11 +105,14 @@ def build_app(env: Environment) -> GymApp:
 
     seed_session.__annotations__ = {"body": seed_model, "session": Session, "return": dict[str, Any]}
 
+    needs_state = _needs_state(env)
+
     async def verify(body: BaseModel, session: Session) -> Any:
-        if session is None and _uses_state(env):
+        if session is None and needs_state:
             raise SessionRequired(
                 f"{type(env).__name__}.verify reads session state, so POST /verify needs the session's handle "
-                "(cookie or x-gymhall-session header)."
+                "(cookie or x-gymhall-session header). A verify that can grade without it declares "
+                "`state: MyState | None` and gets None."
             )
         result = await env.verify(session.state if session is not None else None, body)
         fields = dict(result) if isinstance(result, Mapping) else {"reward": result}
@@ -131,8 +134,13 @@ def build_app(env: Environment) -> GymApp:
     return app
 
 
-def _uses_state(env: Environment) -> bool:
-    return type(env).verify is not Environment.verify and "state" in inspect.signature(env.verify).parameters
+def _needs_state(env: Environment) -> bool:
+    """Whether verify needs a session's state: unless its `state` parameter accepts None (stateless reverify)."""
+    parameters = list(inspect.signature(env.verify).parameters)
+    if not parameters:
+        return False
+    annotation = typing.get_type_hints(env.verify).get(parameters[0], Any)
+    return not (annotation is type(None) or type(None) in typing.get_args(annotation) or annotation is Any)
 
 
 def _tool_endpoint(env: Environment, spec: ToolSpec) -> Callable[..., Any]:

@@ -201,3 +201,14 @@ def test_tool_may_not_take_var_kwargs() -> None:
 
 def test_tools_are_collected_in_definition_order() -> None:
     assert [spec.name for spec in Game.tools()] == ["move", "jump", "whoami", "hint"]
+
+
+async def test_verify_that_accepts_no_state_grades_without_a_session() -> None:
+    class Quiz(Environment):
+        async def verify(self, state: Board | None, body: BaseVerifyRequest) -> float:
+            assert state is None
+            return float(body.response.output_text == "done")
+
+    async with client(Quiz()) as c:
+        r = await c.post("/verify", json={**ROW, "response": response("done")})
+        assert r.status_code == 200 and r.json()["reward"] == 1.0
