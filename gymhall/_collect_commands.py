@@ -39,7 +39,8 @@ def collect_command(
         list[str] | None, typer.Option("--config", "-c", help="Config YAML naming the resources server (repeatable).")
     ] = None,
     model: Annotated[
-        str, typer.Option("--model", "-m", help="replay | openai:MODEL | http://HOST:PORT/v1[#MODEL]")
+        str,
+        typer.Option("--model", "-m", help="replay | openai:MODEL | http://HOST:PORT/v1[#MODEL] | policy (env.yaml)"),
     ] = "replay",
     api: Annotated[str, typer.Option(help="Dialect of a URL model: responses or chat.")] = "responses",
     name: Annotated[str | None, typer.Option(help="Resources server instance, when the configs hold several.")] = None,

@@ -94,6 +94,31 @@ def _resources_client(options: CollectOptions) -> AsyncResourcesClient:
     )
 
 
+def _policy_from_env_file(spec: str) -> tuple[str, str | None]:
+    """The model spec and API key, completed from `./env.yaml` as NeMo Gym names them.
+
+    `--model policy` means `policy_base_url` + `policy_model_name`; `policy_api_key` is the key of a
+    remote model (else the backend reads `OPENAI_API_KEY`). The key is never printed.
+    """
+    env_file = Path("env.yaml")
+    if not env_file.is_file():
+        if spec == "policy":
+            raise ConfigError("--model policy needs ./env.yaml with policy_base_url and policy_model_name.")
+        return spec, None
+    import yaml
+
+    values = yaml.safe_load(env_file.read_text()) or {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{env_file.resolve()} must be a mapping of names to values.")
+    api_key = values.get("policy_api_key")
+    if spec == "policy":
+        base_url, name = values.get("policy_base_url"), values.get("policy_model_name")
+        if not base_url or not name:
+            raise ConfigError(f"--model policy needs policy_base_url and policy_model_name in {env_file.resolve()}.")
+        spec = f"{base_url}#{name}"
+    return spec, str(api_key) if api_key else None
+
+
 def _apply_sampling(rows: list[dict[str, Any]], sampling: Mapping[str, Any]) -> list[dict[str, Any]]:
     if not sampling:
         return rows
@@ -115,7 +140,8 @@ async def run_collect(options: CollectOptions, *, progress: Any = None) -> Colle
         from gymhall._models.registry import model_from_spec
 
         resources = _resources_client(options)
-        model = model_from_spec(options.model, api=options.api)  # type: ignore[arg-type]
+        spec, api_key = _policy_from_env_file(options.model)
+        model = model_from_spec(spec, api=options.api, api_key=api_key)  # type: ignore[arg-type]
         closers.extend([resources.aclose, model.aclose])
         run = Agent(resources, model, max_steps=options.max_steps, timeout_s=options.timeout_s).run
     try:

@@ -110,3 +110,23 @@ def test_reverify_recomputes_a_stateless_verifier(tmp_path: Path) -> None:
     redone = {r["_ng_task_index"]: r for r in lines(tmp_path / "quiz_out_reverified.jsonl")}
     assert redone[2]["reward"] == 0.0 and redone[2]["previous_reward"] == 1.0
     assert all(redone[i]["reward"] == 1.0 for i in (0, 1, 3, 4))
+
+
+def test_policy_model_comes_from_env_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gymhall.testing import FakeOpenAI, counter_policy, serve_in_thread
+
+    fake = FakeOpenAI(counter_policy())
+    monkeypatch.chdir(tmp_path)
+    with serve_in_thread(fake) as url:
+        (tmp_path / "env.yaml").write_text(
+            f"policy_base_url: {url}/v1\npolicy_model_name: fake-model\npolicy_api_key: sk-test-secret\n"
+        )
+        rows = [{"responses_create_params": {"input": "count"}, "initial_count": 1}]
+        data = tmp_path / "d.jsonl"
+        data.write_bytes(orjson.dumps(rows[0]) + b"\n")
+        args = ["collect", "-i", str(data), "-o", str(tmp_path / "o.jsonl"), "-c", CONFIG, "-m", "policy"]
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert lines(tmp_path / "o.jsonl")[0]["reward"] == 1.0
+    assert fake.requests[0].headers.get("authorization") == "Bearer sk-test-secret"
+    assert "sk-test-secret" not in result.output
