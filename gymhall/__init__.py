@@ -24,6 +24,7 @@ _EXPORTS: dict[str, str] = {
     "BaseVerifyRequest": "gymhall._schemas",
     "BaseVerifyResponse": "gymhall._schemas",
     "BodyTooLarge": "gymhall._exceptions",
+    "ChatCompletionsModel": "gymhall._models.chat",
     "ConfigError": "gymhall._exceptions",
     "DatasetError": "gymhall._exceptions",
     "Domain": "gymhall._config",
@@ -87,6 +88,7 @@ __all__ = [
     "BaseVerifyRequest",
     "BaseVerifyResponse",
     "BodyTooLarge",
+    "ChatCompletionsModel",
     "ConfigError",
     "DatasetError",
     "Domain",
@@ -260,6 +262,9 @@ if TYPE_CHECKING:
     )
     from gymhall._models.base import (
         ModelRequest as ModelRequest,
+    )
+    from gymhall._models.chat import (
+        ChatCompletionsModel as ChatCompletionsModel,
     )
     from gymhall._models.fake import (
         FakeModel as FakeModel,

@@ -22,34 +22,25 @@ A 400 saying the prompt no longer fits the context (vLLM's "maximum context leng
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import os
 import re
-import zlib
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx2
 import openai
 import orjson
-from pydantic import BaseModel
 
 from gymhall._conversion import ReasoningFormat, chat_to_response, responses_to_chat_request
 from gymhall._exceptions import ModelError
-from gymhall._models.base import Model, ModelRequest, remaining
-from gymhall._models.responses import model_error, redact_url
+from gymhall._models.base import ModelRequest, remaining
+from gymhall._models.openai_compatible import JSON_HEADERS, OpenAICompatibleModel, dump_model, redact_url
 from gymhall._responses import Response
-
-if TYPE_CHECKING:
-    from openai import AsyncOpenAI
 
 __all__ = ["ChatCompletionsModel", "is_context_overflow"]
 
 logger = logging.getLogger("gymhall.models")
 
-_LOCAL_API_KEY = "EMPTY"  # local servers (vLLM, SGLang, the fake) accept any key; the SDK insists on one
-_JSON_HEADERS = {"Content-Type": "application/json"}
 _MAX_TOKEN_KEYS = ("max_tokens", "max_completion_tokens")
 _TOKEN_ID_REQUEST = {"logprobs": True, "return_tokens_as_token_ids": True, "return_token_ids": True}
 # How vLLM, SGLang, OpenAI and llama.cpp say that the prompt plus max tokens exceed the context.
@@ -60,7 +51,7 @@ _CONTEXT_OVERFLOW = re.compile(
 )
 
 
-class ChatCompletionsModel(Model):
+class ChatCompletionsModel(OpenAICompatibleModel):
     """A `Model` that calls `POST {base_url}/chat/completions`; several base URLs spread rollouts over replicas.
 
     Args:
@@ -91,42 +82,21 @@ class ChatCompletionsModel(Model):
         return_token_ids: bool = False,
         reasoning_format: ReasoningFormat = "reasoning_content",
     ) -> None:
-        urls = [base_url] if isinstance(base_url, str) else list(base_url)
-        if not urls:
-            raise ValueError("ChatCompletionsModel needs at least one base_url, e.g. 'http://localhost:8000/v1'.")
         if reasoning_format not in ("reasoning_content", "think_tags"):
             raise ValueError(f"Unknown reasoning_format {reasoning_format!r}: use 'reasoning_content' or 'think_tags'.")
-        self.name = model
-        self.base_urls = [url.rstrip("/") for url in urls]
-        self.sampling = dict(sampling or {})
+        super().__init__(
+            model,
+            base_url=base_url,
+            api_key=api_key,
+            sampling=sampling,
+            extra_body=extra_body,
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+        )
         if "max_output_tokens" in self.sampling:  # the Responses name, as configs often write it
             self.sampling["max_completion_tokens"] = self.sampling.pop("max_output_tokens")
-        self.extra_body = dict(extra_body or {})
-        self.timeout_s = timeout_s
-        self.max_retries = max_retries
         self.return_token_ids = return_token_ids
         self.reasoning_format: ReasoningFormat = reasoning_format
-        self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or _LOCAL_API_KEY
-        self._clients: list[AsyncOpenAI] = [self._client(url) for url in self.base_urls]
-        self._round_robin = itertools.count()
-
-    def _client(self, base_url: str) -> AsyncOpenAI:
-        # As many idle connections as may be open: the SDK's default (100) makes a busy collector reconnect.
-        limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=1000, keepalive_expiry=30)
-        return openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=self._api_key,
-            max_retries=self.max_retries,
-            timeout=self.timeout_s,
-            http_client=openai.DefaultAsyncHttpx2Client(limits=limits),
-        )
-
-    def _pick(self, session_key: str) -> int:
-        if len(self._clients) == 1:
-            return 0
-        if not session_key:  # no rollout to keep together: spread the calls
-            return next(self._round_robin) % len(self._clients)
-        return zlib.crc32(session_key.encode()) % len(self._clients)
 
     def body(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The chat request body sent for Responses `params`: extra_body, then params, then sampling."""
@@ -152,38 +122,30 @@ class ChatCompletionsModel(Model):
             budget = remaining(request.deadline, self.timeout_s)
             # The SDK's timeout is per attempt; the rollout's deadline also bounds the retries.
             async with asyncio.timeout(budget if request.deadline is not None else None):
-                if not self.name:
-                    self.name = await _first_model_id(client)
+                await self._ensure_name(client)
                 try:
-                    content = orjson.dumps(self.body(request.params), default=_dump_model)
+                    content = orjson.dumps(self.body(request.params), default=dump_model)
                 except (ValueError, TypeError) as exc:
                     raise ModelError(f"cannot send this request to {where}: {exc}") from None
                 raw = await client.post(
                     "/chat/completions",
                     cast_to=httpx2.Response,
                     content=content,
-                    options={"headers": _JSON_HEADERS, "timeout": budget},
+                    options={"headers": JSON_HEADERS, "timeout": budget},
                 )
         except openai.BadRequestError as exc:
             if not is_context_overflow(exc):
-                raise model_error(exc, url, self._api_key, self.max_retries) from None
-            detail = _redact(str(exc.body if exc.body is not None else exc.message), self._api_key)
+                raise self._error(exc, url) from None
+            detail = self._redact(str(exc.body if exc.body is not None else exc.message))
             logger.warning("%s: the conversation no longer fits the context; ending the episode (%s)", where, detail)
             return _out_of_context(self.name, request.params)
         except (openai.APIError, TimeoutError) as exc:
-            raise model_error(exc, url, self._api_key, self.max_retries) from None
+            raise self._error(exc, url) from None
         try:
             return chat_to_response(orjson.loads(raw.content), request_params=request.params)
         except ValueError as exc:  # invalid JSON, no choices, or a Response that does not validate
             message = f"{where} answered an unusable chat completion: {exc}"
-            raise ModelError(_redact(message, self._api_key), status_code=raw.status_code) from None
-
-    async def aclose(self) -> None:
-        """Close every replica's connections."""
-        await asyncio.gather(*(client.close() for client in self._clients))
-
-    def __repr__(self) -> str:
-        return f"ChatCompletionsModel({self.name!r}, base_url={[redact_url(u) for u in self.base_urls]!r})"
+            raise ModelError(self._redact(message), status_code=raw.status_code) from None
 
 
 def is_context_overflow(exc: openai.APIStatusError) -> bool:
@@ -200,23 +162,3 @@ def _out_of_context(model: str, params: Mapping[str, Any]) -> Response:
     # An empty generation stopped by the length limit: the agent ends the episode as "incomplete".
     choice = {"index": 0, "message": {"role": "assistant", "content": None}, "finish_reason": "length"}
     return chat_to_response({"model": model, "choices": [choice]}, request_params=params)
-
-
-async def _first_model_id(client: AsyncOpenAI) -> str:
-    page = await client.models.list()
-    if not page.data:
-        raise ModelError(f"{redact_url(str(client.base_url))} lists no models; name one, e.g. 'URL#model-name'.")
-    return page.data[0].id
-
-
-def _dump_model(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", exclude_unset=True)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-def _redact(text: str, secret: str) -> str:
-    """`text` without `secret` (some servers quote the key they refused)."""
-    if len(secret) >= 4 and secret != _LOCAL_API_KEY:
-        text = text.replace(secret, "[redacted]")
-    return text
