@@ -105,6 +105,58 @@ def bench_resources_command(
         write_json(rows, json_out)
 
 
+_BENCH_ROLLOUTS_EPILOG = (
+    "[b]Examples:[/b]\n\n"
+    "  gymhall bench rollouts                        both modes, N=256 and N=1024 at C=256\n"
+    "  gymhall bench rollouts --mode http -n 1024 -c 64 --json e.json\n"
+    "  gymhall bench rollouts --inflight 4000        4,000 rollouts in flight at once, in process"
+)
+
+
+@bench_app.command(
+    "rollouts",
+    epilog=_BENCH_ROLLOUTS_EPILOG,
+    help=(
+        "Time whole rollouts (workload E): N tasks of the counter environment, each model call, one tool call, "
+        "model call, verify, with gymhall's fake model answering instantly. In-process mode runs agent, "
+        "environment and model in one fresh interpreter, timed from spawn to exit (start-up included); http "
+        "mode runs agent, resources and model servers as separate processes with this process posting rows to "
+        "the agent. Prints rollouts/s and its ratio to NeMo Gym's 89, wall time, CPU per rollout and peak RSS "
+        "per process, and errors. Nothing is pinned. --inflight N instead runs N rollouts at once, in process."
+    ),
+)
+def bench_rollouts_command(
+    mode: Annotated[str, typer.Option(help="inprocess, http or both.")] = "both",
+    rollouts: Annotated[
+        list[int] | None, typer.Option("-n", "--rollouts", help="Rollouts (tasks) per run (repeatable).", min=1)
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Rollouts in flight at once.", min=1)] = 256,
+    inflight: Annotated[
+        int | None, typer.Option(help="Instead: run this many rollouts all at once, in process.", min=1)
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds a run may take before it is stopped.", min=1)] = 300.0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results to this JSON file.")] = None,
+) -> None:
+    from gymhall._bench.rollouts import bench_rollouts, print_rollouts_report, write_rollouts_json
+
+    if mode not in ("inprocess", "http", "both"):
+        _fail(f"unknown --mode {mode!r}; choose inprocess, http or both.")
+    try:
+        results = bench_rollouts(
+            modes=("inprocess", "http") if mode == "both" else (mode,),
+            ns=rollouts or [256, 1024],
+            concurrency=concurrency,
+            inflight=inflight,
+            timeout_s=timeout,
+            progress=lambda line: typer.echo(line, err=True),
+        )
+    except (ValueError, RuntimeError) as exc:
+        _fail(str(exc))
+    print_rollouts_report(results)
+    if json_out is not None:
+        write_rollouts_json(results, json_out)
+
+
 # --- end of `gymhall bench` --------------------------------------------------------------------------
 
 # --- rollouts: `gymhall collect`, `gymhall metrics`, `gymhall reverify` --------------------------------
