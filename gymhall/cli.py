@@ -128,7 +128,8 @@ _BENCH_ROLLOUTS_EPILOG = (
 def bench_rollouts_command(
     mode: Annotated[str, typer.Option(help="inprocess, http or both.")] = "both",
     rollouts: Annotated[
-        list[int] | None, typer.Option("-n", "--rollouts", help="Rollouts (tasks) per run (repeatable).", min=1)
+        list[int] | None,
+        typer.Option("-n", "--rollouts", help="Rollouts (tasks) per run (repeatable). Default: 256 and 1024.", min=1),
     ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Rollouts in flight at once.", min=1)] = 256,
     inflight: Annotated[
