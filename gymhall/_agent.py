@@ -156,8 +156,10 @@ class Agent:
         if self._server_tools is None:
             try:
                 self._server_tools = await self.resources.list_tools()
-            except ServerError:
+            except ServerError:  # a NeMo Gym server has no GET /tools: the model gets none
                 self._server_tools = []
+            except httpx.HTTPError as exc:
+                raise RolloutError("seed", f"GET /tools: {type(exc).__name__}: {exc}", retryable=True) from None
         return self._server_tools
 
     async def _episode(

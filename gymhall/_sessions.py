@@ -33,7 +33,7 @@ _SIGNATURE_BYTES = 16
 class HandleSigner:
     """Signs session ids into handles and checks handles back into ids."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_keyed",)
 
     def __init__(self, secret: str | bytes | None = None) -> None:
         if secret is None:
@@ -42,10 +42,13 @@ class HandleSigner:
             key = secret.encode() if isinstance(secret, str) else secret
             if len(key) < 16:
                 raise ValueError("session_secret must be at least 16 bytes; use a long random string")
-        self._key = key
+        # Keyed once; each signature copies this state instead of re-deriving the HMAC key pads.
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
 
     def _signature(self, session_id: str) -> str:
-        digest = hmac.new(self._key, session_id.encode(), hashlib.sha256).digest()[:_SIGNATURE_BYTES]
+        mac = self._keyed.copy()
+        mac.update(session_id.encode())
+        digest = mac.digest()[:_SIGNATURE_BYTES]
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def sign(self, session_id: str) -> str:
