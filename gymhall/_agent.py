@@ -22,6 +22,7 @@ import orjson
 
 from gymhall._client import AsyncResourcesClient, AsyncResourcesSession
 from gymhall._exceptions import ModelError, ServerError
+from gymhall._http import HttpPool
 from gymhall._models.base import Model, ModelRequest
 from gymhall._rollouts import FailureStage, RolloutFailure, failed_line, line_key, ok_line
 
@@ -40,6 +41,7 @@ def _retryable(exc: ServerError) -> bool:
 
 
 _CLOSE_TIMEOUT_S = 5.0
+_JSON_HEADERS = {"content-type": "application/json"}
 _STAGES = frozenset(typing.get_args(FailureStage))
 
 
@@ -94,6 +96,7 @@ class Agent:
         self.max_steps = max_steps
         self.timeout_s = timeout_s
         self._server_tools: list[dict[str, Any]] | None = None
+        self._listing: asyncio.Future[list[dict[str, Any]]] | None = None
 
     async def run(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """One rollout of `row`: its ok line (the verify response) or its failed line. Never raises for a failure."""
@@ -154,11 +157,14 @@ class Agent:
         if tools:
             return list(tools)
         if self._server_tools is None:
+            if self._listing is None:  # one GET /tools for every rollout waiting on it
+                self._listing = asyncio.ensure_future(self.resources.list_tools())
             try:
-                self._server_tools = await self.resources.list_tools()
+                self._server_tools = await asyncio.shield(self._listing)
             except ServerError:  # a NeMo Gym server has no GET /tools: the model gets none
                 self._server_tools = []
             except httpx.HTTPError as exc:
+                self._listing = None  # the next rollout asks again
                 raise RolloutError("seed", f"GET /tools: {type(exc).__name__}: {exc}", retryable=True) from None
         return self._server_tools
 
@@ -289,14 +295,13 @@ class RemoteAgent:
 
     def __init__(self, url: str, *, timeout_s: float = 600.0, max_connections: int = 256) -> None:
         self.url = url.rstrip("/")
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._http = httpx.AsyncClient(timeout=timeout_s, limits=limits)
+        self._http = HttpPool(self.url, timeout_s=timeout_s, max_connections=max_connections, headers={})
 
     async def run(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """One rollout of `row` by the remote agent: its ok line or its failed line."""
         start = time.monotonic()
         try:
-            reply = await self._http.post(f"{self.url}/run", content=orjson.dumps(row))
+            reply = await self._http.request("POST", "/run", orjson.dumps(row), _JSON_HEADERS)
         except httpx.HTTPError as exc:
             failure = RolloutFailure("agent", f"POST {self.url}/run: {type(exc).__name__}: {exc}", True)
             return failed_line(row, failure, {"total_s": time.monotonic() - start})

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx2
 import openai
 from pydantic import BaseModel
 
@@ -61,15 +60,16 @@ class OpenAICompatibleModel(Model):
         self._round_robin = itertools.count()
 
     def _client(self, base_url: str) -> AsyncOpenAI:
-        # Keep as many idle connections as may be open: the SDK's default (100 of 1000) makes a
-        # busy collector reconnect on most calls above 100 concurrent rollouts.
-        limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=1000, keepalive_expiry=30)
+        # The SDK's aiohttp transport: its httpx pool costs milliseconds of CPU per call at high concurrency.
+        # aiohttp refuses credentials in the URL beside an Authorization header; such URLs keep httpx2.
+        has_credentials = urlsplit(base_url).username is not None
+        http_client = openai.DefaultAsyncHttpx2Client() if has_credentials else openai.DefaultAioHttpClient()
         return openai.AsyncOpenAI(
             base_url=base_url,
             api_key=self._api_key,
             max_retries=self.max_retries,
             timeout=self.timeout_s,
-            http_client=openai.DefaultAsyncHttpx2Client(limits=limits),
+            http_client=http_client,
         )
 
     def _pick(self, session_key: str) -> int:
