@@ -161,8 +161,11 @@ class _InProcessApp:
                 chunks.append(message.get("body", b""))
 
         try:
-            async with asyncio.timeout(self.timeout):
+            if self.timeout is None:  # bounded by the caller (an agent's rollout deadline)
                 await self.app(scope, receive, send)
+            else:
+                async with asyncio.timeout(self.timeout):
+                    await self.app(scope, receive, send)
         except TimeoutError:
             raise httpx.ReadTimeout(f"{method} {path}: the app did not answer within {self.timeout} s.") from None
         return RawReply(status, response_headers, b"".join(chunks))

@@ -81,7 +81,8 @@ def resources_client(
     else:
         names = ", ".join(s.name for s in candidates) or "none"
         raise ConfigError(f"The configs define {len(candidates)} resources servers ({names}); choose one with --name.")
-    return AsyncResourcesClient.for_app(build_server_app(instance))
+    # No per-request timeout in-process: each rollout's deadline bounds every call.
+    return AsyncResourcesClient.for_app(build_server_app(instance), timeout=None)
 
 
 def _resources_client(options: CollectOptions) -> AsyncResourcesClient:

@@ -102,10 +102,22 @@ def _tagged(models: dict[str, type[BaseModel]], tagger: Any) -> Any:
     return Annotated[typing.Union[choices], Discriminator(tagger)]  # noqa: UP007
 
 
+_TOOL_MODELS: dict[str, type[BaseModel]] = _models_by_type(Tool)
+
+
+def _tool_tag(tool: Any) -> str:
+    tag = _tag_of(tool)
+    return tag if tag in _TOOL_MODELS else "unknown"
+
+
 if TYPE_CHECKING:
     OutputItem: TypeAlias = BaseModel
     InputItem: TypeAlias = BaseModel
+    ToolItem: TypeAlias = BaseModel
 else:
+    ToolItem = _tagged(_TOOL_MODELS, _tool_tag)
+    """A tool declaration, chosen by its `type` (function, web_search, mcp, ...)."""
+
     OutputItem = _tagged(_OUTPUT_MODELS, _output_tag)
     """One item of a response's output: a message, function call, tool result, reasoning, ..."""
 
@@ -141,7 +153,7 @@ class ResponseCreateParams(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     input: str | list[InputItem]
-    tools: list[Tool] | None = None
+    tools: list[ToolItem] | None = None
     model: str | None = None
     instructions: str | None = None
     temperature: float | None = None

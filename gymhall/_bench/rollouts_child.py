@@ -48,7 +48,8 @@ async def _run(n: int, concurrency: int, timeout_s: float) -> dict[str, Any]:
     from gymhall._datasets import expand
     from gymhall._models.registry import model_from_spec
 
-    agent = Agent(AsyncResourcesClient.for_app(short_style_app()), model_from_spec("fake:counter"), timeout_s=timeout_s)
+    resources = AsyncResourcesClient.for_app(short_style_app(), timeout=None)  # the rollout deadline bounds calls
+    agent = Agent(resources, model_from_spec("fake:counter"), timeout_s=timeout_s)
     rows = expand(ROW for _ in range(n))  # distinct _ng_task_index per row
     ready_ns = time.perf_counter_ns()
     cpu_start = time.process_time()
