@@ -20,8 +20,10 @@ def _assert_clean(result: RolloutsResult, n: int) -> None:
     assert result.run_s > 0 and result.wall_s >= result.run_s and result.startup_s > 0
     assert result.rollouts_per_s == pytest.approx(n / result.run_s)
     assert result.vs_nemo_gym == pytest.approx(result.rollouts_per_s / NEMO_GYM_ROLLOUTS_PER_S)
+    # A tiny run can cost a fast server less than the OS's CPU accounting tick, so only the sum must be positive.
+    assert sum(process.cpu_s for process in result.processes) > 0
     for process in result.processes:
-        assert process.cpu_s > 0 and process.total_cpu_s >= process.cpu_s
+        assert process.cpu_s >= 0 and process.total_cpu_s >= process.cpu_s
         assert process.peak_rss_bytes > 10 * 2**20
 
 
