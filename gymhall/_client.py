@@ -620,6 +620,10 @@ class AsyncResourcesClient(_BaseResourcesClient):
         session._seeded(await self._send("POST", "/seed_session", orjson.dumps(session.row), _JSON))
         return session
 
+    async def verify(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /verify` without a session (NeMo Gym's stateless reverify): the row with its `response`."""
+        return _BaseResourcesSession._verified(await self._send("POST", "/verify", orjson.dumps(body), _JSON))
+
     async def aclose(self) -> None:
         """Close the connection pool (sessions left open expire on the server)."""
         if self._pool is not None:

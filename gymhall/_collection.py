@@ -20,7 +20,7 @@ from gymhall._agent import Agent, RemoteAgent
 from gymhall._client import AsyncResourcesClient
 from gymhall._collector import CollectStats, Runner, collect, rollouts
 from gymhall._datasets import expand, iter_jsonl, read_rows
-from gymhall._exceptions import ConfigError, DatasetError
+from gymhall._exceptions import ConfigError, DatasetError, ServerError
 
 __all__ = ["CollectOptions", "metrics_path", "resources_client", "reverify_file", "run_collect", "write_metrics"]
 
@@ -205,12 +205,12 @@ async def reverify_file(
             return dict(line)
         body = {k: v for k, v in line.items() if k not in ("reward", "status", "timings", "failure")}
         start = time.monotonic()
-        reply = await resources._send("POST", "/verify", orjson.dumps(body), {"content-type": "application/json"})
+        try:
+            verified = await resources.verify(body)
+        except ServerError as exc:
+            failure = {"stage": "verify", "error": str(exc)[:500], "retryable": False, "attempts": 1}
+            return {**body, "status": "failed", "failure": failure, "timings": {"verify_s": time.monotonic() - start}}
         timings = {"verify_s": time.monotonic() - start}
-        if not reply.is_success:
-            failure = {"stage": "verify", "error": reply.text[:500], "retryable": False, "attempts": 1}
-            return {**body, "status": "failed", "failure": failure, "timings": timings}
-        verified = orjson.loads(reply.content)
         return {**verified, "status": "ok", "previous_reward": line.get("reward"), "timings": timings}
 
     stats = CollectStats(total=len(lines))
