@@ -44,22 +44,22 @@ from gymhall._fake_openai import (
 )
 
 __all__ = [
-    "client_for",
-    "function_call",
-    "function_call_output",
-    "make_response",
-    "make_row",
-    "serve_in_thread",
-    "sync_client_for",
     "Failure",
     "FakeOpenAI",
     "FakeRequest",
     "Policy",
     "ToolCall",
     "Turn",
+    "client_for",
     "counter_policy",
     "echo_policy",
+    "function_call",
+    "function_call_output",
+    "make_response",
+    "make_row",
     "scripted",
+    "serve_in_thread",
+    "sync_client_for",
 ]
 
 

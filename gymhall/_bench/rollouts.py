@@ -268,34 +268,31 @@ def _cpu_s(proc: psutil.Process) -> float:
 async def _drive(agent_url: str, n: int, concurrency: int, timeout_s: float) -> dict[str, Any]:
     """Post N rows to the agent's `/run`, C at a time; count ok lines, failures and wrong rewards."""
     from gymhall._agent import RemoteAgent
-    from gymhall._bench.rollouts_child import ROW, check_line
+    from gymhall._bench.rollouts_child import ROW, LineTally
     from gymhall._collector import rollouts
     from gymhall._datasets import expand
 
     agent = RemoteAgent(agent_url, timeout_s=timeout_s, max_connections=concurrency)
     rows = expand(ROW for _ in range(n))
-    ok = errors = wrong = 0
-    samples: list[str] = []
+    tally = LineTally()
     start = time.perf_counter()
     try:
         async with asyncio.timeout(timeout_s):
             # max_attempts=1: a failure must show up as an error here, not be hidden by a retry.
             async for line in rollouts(rows, agent.run, concurrency=concurrency, max_attempts=1):
-                problem = check_line(line)
-                if problem is None:
-                    ok += 1
-                elif problem == "wrong reward":
-                    wrong += 1
-                else:
-                    errors += 1
-                    if len(samples) < _MAX_ERROR_SAMPLES:
-                        samples.append(problem)
+                tally.add(line)
     except TimeoutError:
         raise RuntimeError(f"the http run of {n} rollouts did not finish within {timeout_s:g} s") from None
     finally:
         run_s = time.perf_counter() - start
         await agent.aclose()
-    return {"ok": ok, "errors": errors, "wrong_rewards": wrong, "error_samples": samples, "run_s": run_s}
+    return {
+        "ok": tally.ok,
+        "errors": tally.errors,
+        "wrong_rewards": tally.wrong,
+        "error_samples": tally.samples,
+        "run_s": run_s,
+    }
 
 
 def _start_stack(stack: ExitStack, concurrency: int, timeout_s: float) -> dict[str, ServerProcess]:

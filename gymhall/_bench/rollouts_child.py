@@ -40,6 +40,25 @@ def check_line(line: dict[str, Any]) -> str | None:
     return None
 
 
+class LineTally:
+    """Counts lines as ok, wrong reward or error, keeping a few error samples."""
+
+    def __init__(self) -> None:
+        self.ok = self.errors = self.wrong = 0
+        self.samples: list[str] = []
+
+    def add(self, line: dict[str, Any]) -> None:
+        problem = check_line(line)
+        if problem is None:
+            self.ok += 1
+        elif problem == "wrong reward":
+            self.wrong += 1
+        else:
+            self.errors += 1
+            if len(self.samples) < _MAX_ERROR_SAMPLES:
+                self.samples.append(problem)
+
+
 async def _run(n: int, concurrency: int, timeout_s: float) -> dict[str, Any]:
     from gymhall._agent import Agent
     from gymhall._bench.counters import short_style_app
@@ -53,19 +72,10 @@ async def _run(n: int, concurrency: int, timeout_s: float) -> dict[str, Any]:
     rows = expand(ROW for _ in range(n))  # distinct _ng_task_index per row
     ready_ns = time.perf_counter_ns()
     cpu_start = time.process_time()
-    ok = errors = wrong = 0
-    samples: list[str] = []
+    tally = LineTally()
     # max_attempts=1: a failure must show up as an error here, not be hidden by a retry.
     async for line in rollouts(rows, agent.run, concurrency=concurrency, max_attempts=1):
-        problem = check_line(line)
-        if problem is None:
-            ok += 1
-        elif problem == "wrong reward":
-            wrong += 1
-        else:
-            errors += 1
-            if len(samples) < _MAX_ERROR_SAMPLES:
-                samples.append(problem)
+        tally.add(line)
     end_ns = time.perf_counter_ns()
     cpu_loop = time.process_time() - cpu_start
     await agent.resources.aclose()
@@ -73,10 +83,10 @@ async def _run(n: int, concurrency: int, timeout_s: float) -> dict[str, Any]:
     return {
         "n": n,
         "concurrency": concurrency,
-        "ok": ok,
-        "errors": errors,
-        "wrong_rewards": wrong,
-        "error_samples": samples,
+        "ok": tally.ok,
+        "errors": tally.errors,
+        "wrong_rewards": tally.wrong,
+        "error_samples": tally.samples,
         "startup_s": (ready_ns - _START_NS) / 1e9,
         "loop_s": (end_ns - ready_ns) / 1e9,
         "loop_cpu_s": cpu_loop,
