@@ -69,7 +69,6 @@ _CHILD_MODULE = "gymhall._bench.rollouts_child"
 
 _KILL_WAIT_S = 5.0
 _RSS_SAMPLE_INTERVAL_S = 0.02
-_MAX_ERROR_SAMPLES = 3
 _STDERR_TAIL_CHARS = 4000
 
 
