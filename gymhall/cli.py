@@ -168,8 +168,16 @@ from gymhall._collect_commands import (  # noqa: E402 - grouped with the command
     metrics_command,
     reverify_command,
 )
+from gymhall._server_commands import (  # noqa: E402 - grouped with the commands they register
+    SERVE_AGENT_EPILOG,
+    SERVE_MODEL_EPILOG,
+    serve_agent_command,
+    serve_model_command,
+)
 
 app.command("collect", help=COLLECT_HELP, epilog=COLLECT_EPILOG)(collect_command)
+app.command("serve-model", epilog=SERVE_MODEL_EPILOG)(serve_model_command)
+app.command("serve-agent", epilog=SERVE_AGENT_EPILOG)(serve_agent_command)
 app.command("metrics")(metrics_command)
 app.command("reverify")(reverify_command)
 
