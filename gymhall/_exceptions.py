@@ -136,7 +136,16 @@ class ServerStartError(GymhallError):
 class ModelError(GymhallError):
     """Raised when a model backend fails after its retries, or answers with something unusable."""
 
-    def __init__(self, message: str, *, retryable: bool = False, status_code: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        status_code: int | None = None,
+        upstream: BaseException | None = None,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.status_code = status_code
+        # The client library's own error, kept as data rather than chained: its text may quote the API key.
+        self.upstream = upstream

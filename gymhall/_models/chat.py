@@ -21,20 +21,18 @@ A 400 saying the prompt no longer fits the context (vLLM's "maximum context leng
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx2
 import openai
 import orjson
 
 from gymhall._conversion import ReasoningFormat, chat_to_response, responses_to_chat_request
 from gymhall._exceptions import ModelError
-from gymhall._models.base import ModelRequest, remaining
-from gymhall._models.openai_compatible import JSON_HEADERS, OpenAICompatibleModel, dump_model, redact_url
+from gymhall._models.base import ModelRequest
+from gymhall._models.openai_compatible import OpenAICompatibleModel, redact_url
 from gymhall._responses import Response
 
 __all__ = ["ChatCompletionsModel", "is_context_overflow"]
@@ -115,32 +113,17 @@ class ChatCompletionsModel(OpenAICompatibleModel):
 
     async def respond(self, request: ModelRequest) -> Response:
         """Send one chat call to the rollout's replica; raise `ModelError` once retries are spent."""
-        index = self._pick(request.session_key)
-        client, url = self._clients[index], self.base_urls[index]
-        where = f"{redact_url(url)}/chat/completions"
         try:
-            budget = remaining(request.deadline, self.timeout_s)
-            # The SDK's timeout is per attempt; the rollout's deadline also bounds the retries.
-            async with asyncio.timeout(budget if request.deadline is not None else None):
-                await self._ensure_name(client)
-                try:
-                    content = orjson.dumps(self.body(request.params), default=dump_model)
-                except (ValueError, TypeError) as exc:
-                    raise ModelError(f"cannot send this request to {where}: {exc}") from None
-                raw = await client.post(
-                    "/chat/completions",
-                    cast_to=httpx2.Response,
-                    content=content,
-                    options={"headers": JSON_HEADERS, "timeout": budget},
-                )
-        except openai.BadRequestError as exc:
-            if not is_context_overflow(exc):
-                raise self._error(exc, url) from None
-            detail = self._redact(str(exc.body if exc.body is not None else exc.message))
+            raw = await self._post(request, "/chat/completions")
+        except ModelError as error:
+            upstream = error.upstream
+            if not (isinstance(upstream, openai.BadRequestError) and is_context_overflow(upstream)):
+                raise
+            detail = self._redact(str(upstream.body if upstream.body is not None else upstream.message))
+            where = redact_url(str(upstream.request.url))
             logger.warning("%s: the conversation no longer fits the context; ending the episode (%s)", where, detail)
             return _out_of_context(self.name, request.params)
-        except (openai.APIError, TimeoutError) as exc:
-            raise self._error(exc, url) from None
+        where = redact_url(str(raw.url))
         try:
             return chat_to_response(orjson.loads(raw.content), request_params=request.params)
         except ValueError as exc:  # invalid JSON, no choices, or a Response that does not validate

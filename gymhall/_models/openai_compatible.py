@@ -15,11 +15,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx2
 import openai
+import orjson
 from pydantic import BaseModel
 
 from gymhall._exceptions import ModelError
-from gymhall._models.base import Model
+from gymhall._models.base import Model, ModelRequest, remaining
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -78,6 +80,31 @@ class OpenAICompatibleModel(Model):
         if not session_key:  # no rollout to keep together: spread the calls
             return next(self._round_robin) % len(self._clients)
         return zlib.crc32(session_key.encode()) % len(self._clients)
+
+    def body(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The JSON body sent for Responses `params`."""
+        raise NotImplementedError
+
+    async def _post(self, request: ModelRequest, path: str) -> httpx2.Response:
+        """POST the request's body to its replica's `path`; SDK errors and the deadline become `ModelError`."""
+        index = self._pick(request.session_key)
+        client, url = self._clients[index], self.base_urls[index]
+        try:
+            budget = remaining(request.deadline, self.timeout_s)
+            # The SDK's timeout is per attempt; the rollout's deadline also bounds the retries.
+            async with asyncio.timeout(budget if request.deadline is not None else None):
+                await self._ensure_name(client)
+                try:
+                    content = orjson.dumps(self.body(request.params), default=dump_model)
+                except (ValueError, TypeError) as exc:
+                    raise ModelError(f"cannot send this request to {redact_url(url)}{path}: {exc}") from None
+                return await client.post(
+                    path, cast_to=httpx2.Response, content=content, options={"headers": JSON_HEADERS, "timeout": budget}
+                )
+        except (openai.APIError, TimeoutError) as exc:
+            error = self._error(exc, url)
+            error.upstream = exc
+            raise error from None
 
     async def _ensure_name(self, client: AsyncOpenAI) -> None:
         if not self.name:

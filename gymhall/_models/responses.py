@@ -10,22 +10,16 @@ validated into gymhall's lenient `Response`, so fields a backend adds (token ids
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-import httpx2
-import openai
-import orjson
 from pydantic import ValidationError
 
 from gymhall._exceptions import ModelError
-from gymhall._models.base import ModelRequest, remaining
+from gymhall._models.base import ModelRequest
 from gymhall._models.openai_compatible import (
     DEFAULT_BASE_URL,
-    JSON_HEADERS,
     OpenAICompatibleModel,
-    dump_model,
     model_error,
     redact_url,
 )
@@ -57,26 +51,11 @@ class OpenAIResponsesModel(OpenAICompatibleModel):
 
     async def respond(self, request: ModelRequest) -> Response:
         """Send one Responses call to the rollout's replica; raise `ModelError` once retries are spent."""
-        index = self._pick(request.session_key)
-        client, url = self._clients[index], self.base_urls[index]
-        try:
-            budget = remaining(request.deadline, self.timeout_s)
-            # The SDK's timeout is per attempt; the rollout's deadline also bounds the retries.
-            async with asyncio.timeout(budget if request.deadline is not None else None):
-                await self._ensure_name(client)
-                content = orjson.dumps(self.body(request.params), default=dump_model)
-                raw = await client.post(
-                    "/responses",
-                    cast_to=httpx2.Response,
-                    content=content,
-                    options={"headers": JSON_HEADERS, "timeout": budget},
-                )
-        except (openai.APIError, TimeoutError) as exc:
-            raise self._error(exc, url) from None
+        raw = await self._post(request, "/responses")
         try:
             return Response.model_validate_json(raw.content)
         except ValidationError as exc:
             problem = exc.errors(include_url=False)[0]
             where = ".".join(str(part) for part in problem["loc"]) or "the body"
-            message = f"{redact_url(url)}/responses answered an invalid Response ({where}: {problem['msg']})"
+            message = f"{redact_url(str(raw.url))} answered an invalid Response ({where}: {problem['msg']})"
             raise ModelError(self._redact(message), status_code=raw.status_code) from None
