@@ -11,7 +11,6 @@ answered in OpenAI's shape, `{"error": {"message", "type", ...}}`, so OpenAI cli
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -23,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gymhall._conversion import chat_request_to_responses, response_to_chat
 from gymhall._exceptions import ModelError
 from gymhall._models.base import Model, ModelRequest
 from gymhall._responses import ResponseCreateParams
@@ -53,47 +53,36 @@ def build_model_app(model: Model, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTE
     async def health(request: Request) -> Response:
         return _json({"status": "ok", "model": model.name})
 
-    async def responses(request: Request) -> Response:
-        try:
-            params = await _read_json(request, max_body_bytes)
-            _check_params(params)
-            result = await model.respond(ModelRequest(params=params, session_key=session_key(request)))
-        except _Refused as exc:
-            return _error(exc.status, exc.message, exc.kind, exc.param)
-        except ModelError as exc:
-            return _model_error(exc)
-        except Exception:
-            logger.exception("the model failed on POST /v1/responses")
-            return _error(500, "The model raised an unexpected error (see the model server's log).", "server_error")
-        return Response(result.__pydantic_serializer__.to_json(result), media_type="application/json")
-
-    async def chat_completions(request: Request) -> Response:
-        try:
-            conversion = importlib.import_module("gymhall._conversion")  # loaded on first use
-        except ModuleNotFoundError as exc:
-            if exc.name != "gymhall._conversion":
-                raise
-            return _error(501, "POST /v1/chat/completions needs gymhall._conversion, which this install lacks.")
+    async def answer(request: Request, route: str, convert: bool) -> Response:
         try:
             body = await _read_json(request, max_body_bytes)
-            if body.get("stream"):
-                raise _Refused(400, "Streaming is not supported: send 'stream': false.", param="stream")
-            try:
-                params = conversion.chat_request_to_responses(body)
-                if isinstance(params, BaseModel):
-                    params = params.model_dump(mode="json", exclude_unset=True)
-            except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
-                raise _Refused(400, f"Invalid chat completions request: {exc}") from None
+            if convert:
+                if body.get("stream"):
+                    raise _Refused(400, "Streaming is not supported: send 'stream': false.", param="stream")
+                try:
+                    params = chat_request_to_responses(body)
+                except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+                    raise _Refused(400, f"Invalid chat completions request: {exc}") from None
+            else:
+                _check_params(body)
+                params = body
             result = await model.respond(ModelRequest(params=params, session_key=session_key(request)))
-            answer = conversion.response_to_chat(result)
         except _Refused as exc:
             return _error(exc.status, exc.message, exc.kind, exc.param)
         except ModelError as exc:
             return _model_error(exc)
         except Exception:
-            logger.exception("the model failed on POST /v1/chat/completions")
+            logger.exception("the model failed on POST %s", route)
             return _error(500, "The model raised an unexpected error (see the model server's log).", "server_error")
-        return _json(answer)
+        if convert:
+            return _json(response_to_chat(result))
+        return Response(result.__pydantic_serializer__.to_json(result), media_type="application/json")
+
+    async def responses(request: Request) -> Response:
+        return await answer(request, "/v1/responses", convert=False)
+
+    async def chat_completions(request: Request) -> Response:
+        return await answer(request, "/v1/chat/completions", convert=True)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
