@@ -19,7 +19,7 @@ import orjson
 from gymhall._agent import Agent, RemoteAgent
 from gymhall._client import AsyncResourcesClient
 from gymhall._collector import CollectStats, Runner, collect, rollouts
-from gymhall._datasets import expand, iter_jsonl, read_rows
+from gymhall._datasets import expand_rows, iter_jsonl, read_rows
 from gymhall._exceptions import ConfigError, DatasetError, ServerError
 
 __all__ = ["CollectOptions", "metrics_path", "resources_client", "reverify_file", "run_collect", "write_metrics"]
@@ -130,7 +130,7 @@ def _apply_sampling(rows: list[dict[str, Any]], sampling: Mapping[str, Any]) -> 
 async def run_collect(options: CollectOptions, *, progress: Any = None) -> CollectStats:
     """Collect rollouts as `options` say; `progress(line, stats)` is called after each line."""
     rows = _apply_sampling(read_rows(options.input, limit=options.limit), options.sampling)
-    expanded = expand(rows, options.repeats)
+    expanded = expand_rows(rows, options.repeats)
     closers = []
     run: Runner
     if options.agent_url:

@@ -15,7 +15,7 @@ import orjson
 from gymhall._exceptions import DatasetError
 from gymhall._rollouts import ROLLOUT_KEY, TASK_KEY
 
-__all__ = ["expand", "expand_rows", "iter_jsonl", "read_rows"]
+__all__ = ["expand_rows", "iter_jsonl", "read_rows"]
 
 
 def iter_jsonl(path: Path, *, tolerate_torn_tail: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -59,7 +59,7 @@ def read_rows(path: str | Path, *, limit: int | None = None) -> list[dict[str, A
     return rows
 
 
-def expand(rows: Iterable[Mapping[str, Any]], repeats: int = 1) -> list[dict[str, Any]]:
+def expand_rows(rows: Iterable[Mapping[str, Any]], repeats: int = 1) -> list[dict[str, Any]]:
     """Every rollout to run: each row `repeats` times, with its task and rollout indices."""
     if repeats < 1:
         raise ValueError("repeats must be at least 1")
@@ -69,7 +69,3 @@ def expand(rows: Iterable[Mapping[str, Any]], repeats: int = 1) -> list[dict[str
         for rollout in range(repeats):
             expanded.append({**row, TASK_KEY: task, ROLLOUT_KEY: rollout})
     return expanded
-
-
-expand_rows = expand
-"""Public name of `expand`: every rollout to run, each row `repeats` times with its indices."""

@@ -14,11 +14,11 @@ import orjson
 import pytest
 
 from gymhall._collector import collect, completed_keys, rollouts
-from gymhall._datasets import expand
+from gymhall._datasets import expand_rows
 from gymhall._exceptions import DatasetError
 from gymhall._rollouts import RolloutFailure, failed_line, line_key, ok_line
 
-ROWS = expand([{"responses_create_params": {"input": f"task {i}"}} for i in range(10)], 3)
+ROWS = expand_rows([{"responses_create_params": {"input": f"task {i}"}} for i in range(10)], 3)
 
 
 def make_runner(fail: dict[tuple[int, int], list[bool]] | None = None, delay: float = 0.0) -> Any:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from gymhall._datasets import expand, iter_jsonl, read_rows
+from gymhall._datasets import expand_rows, iter_jsonl, read_rows
 from gymhall._exceptions import DatasetError
 
 
@@ -47,7 +47,7 @@ def test_torn_tail_is_tolerated_only_when_asked(tmp_path: Path) -> None:
 
 def test_expand_repeats_each_row_with_task_and_rollout_indices() -> None:
     rows = [{"id": "a"}, {"id": "b", "_ng_task_index": 40}]
-    expanded = expand(rows, 2)
+    expanded = expand_rows(rows, 2)
     assert [(r["id"], r["_ng_task_index"], r["_ng_rollout_index"]) for r in expanded] == [
         ("a", 0, 0),
         ("a", 0, 1),
@@ -55,4 +55,4 @@ def test_expand_repeats_each_row_with_task_and_rollout_indices() -> None:
         ("b", 40, 1),
     ]
     with pytest.raises(ValueError):
-        expand(rows, 0)
+        expand_rows(rows, 0)

@@ -269,10 +269,10 @@ async def _drive(agent_url: str, n: int, concurrency: int, timeout_s: float) -> 
     from gymhall._agent import RemoteAgent
     from gymhall._bench.rollouts_child import ROW, LineTally
     from gymhall._collector import rollouts
-    from gymhall._datasets import expand
+    from gymhall._datasets import expand_rows
 
     agent = RemoteAgent(agent_url, timeout_s=timeout_s, max_connections=concurrency)
-    rows = expand(ROW for _ in range(n))
+    rows = expand_rows(ROW for _ in range(n))
     tally = LineTally()
     start = time.perf_counter()
     try:

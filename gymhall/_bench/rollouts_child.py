@@ -64,12 +64,12 @@ async def _run(n: int, concurrency: int, timeout_s: float) -> dict[str, Any]:
     from gymhall._bench.counters import short_style_app
     from gymhall._client import AsyncResourcesClient
     from gymhall._collector import rollouts
-    from gymhall._datasets import expand
+    from gymhall._datasets import expand_rows
     from gymhall._models.registry import model_from_spec
 
     resources = AsyncResourcesClient.for_app(short_style_app(), timeout=None)  # the rollout deadline bounds calls
     agent = Agent(resources, model_from_spec("fake:counter"), timeout_s=timeout_s)
-    rows = expand(ROW for _ in range(n))  # distinct _ng_task_index per row
+    rows = expand_rows(ROW for _ in range(n))  # distinct _ng_task_index per row
     ready_ns = time.perf_counter_ns()
     cpu_start = time.process_time()
     tally = LineTally()
