@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     "Agent": "gymhall._agent",
+    "AgentServer": "gymhall._instances",
     "AsyncResourcesClient": "gymhall._client",
     "AsyncResourcesSession": "gymhall._client",
     "BaseMultiRewardVerifyResponse": "gymhall._schemas",
@@ -25,9 +26,11 @@ _EXPORTS: dict[str, str] = {
     "BaseVerifyResponse": "gymhall._schemas",
     "BodyTooLarge": "gymhall._exceptions",
     "ChatCompletionsModel": "gymhall._models.chat",
+    "CheckResult": "gymhall._conformance",
     "ConfigError": "gymhall._exceptions",
     "DatasetError": "gymhall._exceptions",
     "Domain": "gymhall._config",
+    "EnvSpec": "gymhall._registry",
     "Environment": "gymhall._environment",
     "FakeModel": "gymhall._models.fake",
     "GymApp": "gymhall._routing",
@@ -38,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "Model": "gymhall._models.base",
     "ModelError": "gymhall._exceptions",
     "ModelRequest": "gymhall._models.base",
+    "ModelServer": "gymhall._instances",
     "OpenAIResponsesModel": "gymhall._models.responses",
     "RemoteAgent": "gymhall._agent",
     "ReplayModel": "gymhall._models.replay",
@@ -63,7 +67,10 @@ _EXPORTS: dict[str, str] = {
     "build_agent_app": "gymhall._agent_server",
     "build_app": "gymhall._environment",
     "build_model_app": "gymhall._model_server",
+    "check_environment": "gymhall._conformance",
     "expand_rows": "gymhall._datasets",
+    "get_env": "gymhall._registry",
+    "list_envs": "gymhall._registry",
     "load_config": "gymhall._config_loading",
     "model_from_spec": "gymhall._models.registry",
     "pass_at_k": "gymhall._metrics",
@@ -77,6 +84,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "Agent",
+    "AgentServer",
     "AsyncResourcesClient",
     "AsyncResourcesSession",
     "BaseMultiRewardVerifyResponse",
@@ -89,9 +97,11 @@ __all__ = [
     "BaseVerifyResponse",
     "BodyTooLarge",
     "ChatCompletionsModel",
+    "CheckResult",
     "ConfigError",
     "DatasetError",
     "Domain",
+    "EnvSpec",
     "Environment",
     "FakeModel",
     "GymApp",
@@ -102,6 +112,7 @@ __all__ = [
     "Model",
     "ModelError",
     "ModelRequest",
+    "ModelServer",
     "OpenAIResponsesModel",
     "RemoteAgent",
     "ReplayModel",
@@ -127,7 +138,10 @@ __all__ = [
     "build_agent_app",
     "build_app",
     "build_model_app",
+    "check_environment",
     "expand_rows",
+    "get_env",
+    "list_envs",
     "load_config",
     "model_from_spec",
     "pass_at_k",
@@ -184,6 +198,12 @@ if TYPE_CHECKING:
     )
     from gymhall._config_loading import (
         load_config as load_config,
+    )
+    from gymhall._conformance import (
+        CheckResult as CheckResult,
+    )
+    from gymhall._conformance import (
+        check_environment as check_environment,
     )
     from gymhall._datasets import (
         expand_rows as expand_rows,
@@ -242,6 +262,12 @@ if TYPE_CHECKING:
     from gymhall._exceptions import (
         ToolError as ToolError,
     )
+    from gymhall._instances import (
+        AgentServer as AgentServer,
+    )
+    from gymhall._instances import (
+        ModelServer as ModelServer,
+    )
     from gymhall._metrics import (
         aggregate_metrics as aggregate_metrics,
     )
@@ -277,6 +303,15 @@ if TYPE_CHECKING:
     )
     from gymhall._models.responses import (
         OpenAIResponsesModel as OpenAIResponsesModel,
+    )
+    from gymhall._registry import (
+        EnvSpec as EnvSpec,
+    )
+    from gymhall._registry import (
+        get_env as get_env,
+    )
+    from gymhall._registry import (
+        list_envs as list_envs,
     )
     from gymhall._resources_server import (
         SimpleResourcesServer as SimpleResourcesServer,

@@ -18,6 +18,7 @@ COLLECT_HELP = (
 )
 COLLECT_EPILOG = (
     "[b]Examples:[/b]\n\n"
+    "  gymhall collect --env weather --model replay   (a bundled environment and its dataset; see gymhall envs)\n"
     "  gymhall collect --input examples/counter/data/example.jsonl --output out/counter.jsonl "
     "--config examples/counter/configs/counter.yaml --model replay\n"
     "  gymhall collect -i data.jsonl -o out.jsonl --config env.yaml --model openai:gpt-4.1-mini --repeats 4\n"
@@ -33,8 +34,16 @@ def _fail(message: str) -> typer.Exit:
 
 
 def collect_command(
-    input: Annotated[Path, typer.Option("--input", "-i", help="Dataset JSONL (NeMo Gym rows work unchanged).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Rollouts JSONL to write.")],
+    input: Annotated[
+        Path | None,
+        typer.Option("--input", "-i", help="Dataset JSONL (NeMo Gym rows work unchanged); --env: its dataset."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Rollouts JSONL to write. Default with --env: runs/ENV.jsonl.")
+    ] = None,
+    env: Annotated[
+        str | None, typer.Option("--env", "-e", help="A bundled environment (see `gymhall envs`), run in-process.")
+    ] = None,
     config: Annotated[
         list[str] | None, typer.Option("--config", "-c", help="Config YAML naming the resources server (repeatable).")
     ] = None,
@@ -66,6 +75,20 @@ def collect_command(
     from gymhall._collection import CollectOptions, metrics_path, run_collect, run_sync
     from gymhall._exceptions import ConfigError, DatasetError
 
+    configs = list(config or ())
+    if env is not None:
+        from gymhall._registry import get_env
+
+        try:
+            spec = get_env(env)
+        except ConfigError as exc:
+            raise _fail(str(exc)) from None
+        configs.insert(0, str(spec.config))
+        input = input or spec.dataset
+        output = output or Path("runs") / f"{env}.jsonl"
+    if input is None or output is None:
+        raise _fail("name the dataset and the output: --input FILE --output FILE (or --env ENV for a bundled one).")
+
     sampling: dict[str, Any] = {
         key: value
         for key, value in (("temperature", temperature), ("top_p", top_p), ("max_output_tokens", max_output_tokens))
@@ -75,7 +98,7 @@ def collect_command(
         input=input,
         output=output,
         model=model,
-        configs=config or (),
+        configs=configs,
         overrides=overrides or (),
         server_name=name,
         resources_url=resources_url,

@@ -94,6 +94,12 @@ def plan_servers(
         )
     config_flags, child_overrides = _child_config_args(config, overrides)
     ports = _assign_ports(selected)
+    # Every child learns every address, so an agent finds its servers by instance name.
+    child_overrides += [
+        f"++{instance.key_path}.{key}={value}"
+        for instance in selected
+        for key, value in (("host", _host(instance)), ("port", ports[instance.name]))
+    ]
     plans = []
     for instance in selected:
         host, port = _host(instance), ports[instance.name]

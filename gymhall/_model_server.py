@@ -53,6 +53,10 @@ def build_model_app(model: Model, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTE
     async def health(request: Request) -> Response:
         return _json({"status": "ok", "model": model.name})
 
+    async def models(request: Request) -> Response:
+        # What OpenAI-compatible clients ask to learn the model's name (vLLM answers it too).
+        return _json({"object": "list", "data": [{"id": model.name, "object": "model", "owned_by": "gymhall"}]})
+
     async def answer(request: Request, route: str, convert: bool) -> Response:
         try:
             body = await _read_json(request, max_body_bytes)
@@ -93,6 +97,7 @@ def build_model_app(model: Model, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTE
 
     routes = [
         Route("/", health, methods=["GET"]),
+        Route("/v1/models", models, methods=["GET"]),
         Route("/v1/responses", responses, methods=["POST"]),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
     ]

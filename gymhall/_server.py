@@ -22,8 +22,9 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
-from gymhall._config import BaseResourcesServerConfig
+from gymhall._config import BaseResourcesServerConfig, BaseServerConfig
 from gymhall._exceptions import ConfigError
 from gymhall._metrics import aggregate_metrics
 from gymhall._routing import GymApp, GymRoute, RouteKind
@@ -187,7 +188,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_app(app: GymApp, config: BaseResourcesServerConfig) -> None:
+def serve_app(app: ASGIApp, config: BaseServerConfig) -> None:
     """Serve `app` with uvicorn until Ctrl-C or SIGTERM.
 
     The socket is bound before the URL is printed, so the printed URL (with the real port, also for
@@ -211,5 +212,6 @@ def serve_app(app: GymApp, config: BaseResourcesServerConfig) -> None:
             timeout_keep_alive=30,
         )
     )
-    print(f"gymhall: serving {config.name or app.title} on http://{display_host}:{port} (Ctrl-C to stop)", flush=True)
+    what = config.name or getattr(app, "title", "server")
+    print(f"gymhall: serving {what} on http://{display_host}:{port} (Ctrl-C to stop)", flush=True)
     server.run(sockets=[sock])

@@ -168,6 +168,7 @@ from gymhall._collect_commands import (  # noqa: E402 - grouped with the command
     metrics_command,
     reverify_command,
 )
+from gymhall._env_commands import CHECK_EPILOG, check_command, envs_command  # noqa: E402 - grouped as above
 from gymhall._server_commands import (  # noqa: E402 - grouped with the commands they register
     SERVE_AGENT_EPILOG,
     SERVE_MODEL_EPILOG,
@@ -179,6 +180,8 @@ app.command("collect", help=COLLECT_HELP, epilog=COLLECT_EPILOG)(collect_command
 app.command("serve-model", epilog=SERVE_MODEL_EPILOG)(serve_model_command)
 app.command("serve-agent", epilog=SERVE_AGENT_EPILOG)(serve_agent_command)
 app.command("metrics")(metrics_command)
+app.command("envs")(envs_command)
+app.command("check", epilog=CHECK_EPILOG)(check_command)
 app.command("reverify")(reverify_command)
 
 
@@ -215,6 +218,7 @@ _SERVE_HELP = (
 )
 _SERVE_EPILOG = (
     "[b]Examples:[/b]\n\n"
+    "  gymhall serve weather                         a bundled environment (see gymhall envs)\n"
     "  gymhall serve examples/weather/configs/weather.yaml\n"
     "  gymhall serve a.yaml b.yaml --name my_env default_host=0.0.0.0\n"
     '  gymhall serve "+config_paths=\\[a.yaml,b.yaml]" my_env.resources_servers.my_impl.port=8000'
@@ -226,8 +230,8 @@ def serve(
     args: Annotated[
         list[str],
         typer.Argument(
-            metavar="CONFIG|KEY=VALUE",
-            help="Config YAML files, then overrides such as a.b.c=value, +key=value or ~key.",
+            metavar="ENV|CONFIG|KEY=VALUE",
+            help="Bundled environment ids or config YAMLs, then overrides such as a.b.c=value, +key=value or ~key.",
             show_default=False,
         ),
     ],
@@ -248,6 +252,9 @@ def serve(
     try:
         from gymhall._config_loading import load_config
         from gymhall._launcher import Launcher, plan_servers
+        from gymhall._registry import resolve_config_arguments
+
+        paths = resolve_config_arguments(paths)
 
         if not paths and not any(o.lstrip("+").startswith("config_paths=") for o in overrides):
             raise ConfigError(

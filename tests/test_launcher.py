@@ -201,7 +201,15 @@ def test_plan_file_entrypoint_runs_from_its_directory(tmp_path: Path) -> None:
     assert a.cwd == app_dir
     assert a.command[:2] == [sys.executable, str(app_dir / "app.py")]
     assert a.command[2:6] == ["--config", str(config_path.resolve()), "--name", "a"]
-    assert a.command[-5:] == ["--host", "127.0.0.1", "--port", str(a.port), overrides[0]]
+    assert a.command[6:11] == ["--host", "127.0.0.1", "--port", str(a.port), overrides[0]]
+    # Every child learns every instance's address (agents find their servers by name).
+    for command in (a.command, b.command):
+        assert command[-4:] == [
+            "++a.resources_servers.impl_a.host=127.0.0.1",
+            f"++a.resources_servers.impl_a.port={a.port}",
+            "++b.resources_servers.impl_b.host=127.0.0.1",
+            f"++b.resources_servers.impl_b.port={b.port}",
+        ]
     assert a.port != b.port and a.port > 0 and b.port > 0
     assert a.url == f"http://127.0.0.1:{a.port}"
     assert (a.kind, a.host) == ("resources_servers", "127.0.0.1")
@@ -438,3 +446,44 @@ def test_launcher_run_fails_when_a_server_dies_while_running(tmp_path: Path) -> 
     text = out.getvalue()
     assert "all 2 servers ready" in text
     assert "server 'flaky' (weather/dies.py) exited with code 3 while running" in text
+
+
+STACK = """
+counter:
+  resources_servers:
+    counter:
+      entrypoint: {counter}
+      domain: games
+policy_model:
+  responses_api_models:
+    fake_model:
+      entrypoint: gymhall:ModelServer
+      model: fake:counter
+counter_agent:
+  responses_api_agents:
+    simple_agent:
+      entrypoint: gymhall:AgentServer
+      resources_server: {{type: resources_servers, name: counter}}
+      model_server: {{type: responses_api_models, name: policy_model}}
+      max_steps: 4
+"""
+
+
+@pytest.mark.slow
+def test_serve_a_whole_stack_from_one_config(tmp_path: Path, serve_processes: list[_Serve]) -> None:
+    counter = Path(__file__).resolve().parents[1] / "examples" / "counter" / "counter.py"
+    config_path = _write(tmp_path / "stack.yaml", STACK.format(counter=counter))
+    serve = _Serve([str(config_path)], cwd=tmp_path)
+    serve_processes.append(serve)
+    urls = _urls(serve.read_until("ready", timeout=60))
+    assert set(urls) == {"counter", "policy_model", "counter_agent"}
+    row = {"responses_create_params": {"input": "count"}, "initial_count": 5}
+    # The agent reaches the model and resources servers by the ports `gymhall serve` gave them.
+    answer = httpx.post(urls["counter_agent"] + "/run", json=row, trust_env=False, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json().get("reward") == 1.0, answer.text
+    assert answer.json()["response"]["output"][-1]["content"][0]["text"] == "6"
+    children = serve.children()
+    serve.process.send_signal(signal.SIGTERM)
+    assert serve.process.wait(timeout=10) == 0
+    assert _no_process_left(children)

@@ -67,6 +67,8 @@ async def test_responses_relays_to_the_model(client_of: Any) -> None:
     assert response.output_text == "echo: hi" and response.model == "tiny"
     assert model.requests[0].params == {"input": "hi", "temperature": 0.3, "custom": 1}  # unknown keys pass
     assert (await client.get("/")).json() == {"status": "ok", "model": "tiny"}
+    listed = (await client.get("/v1/models")).json()
+    assert listed == {"object": "list", "data": [{"id": "tiny", "object": "model", "owned_by": "gymhall"}]}
 
 
 @pytest.mark.parametrize(
