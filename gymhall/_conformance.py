@@ -119,9 +119,13 @@ def strict_schema_problems(schema: Any, where: str = "parameters") -> list[str]:
         properties = schema.get("properties", {})
         if schema.get("additionalProperties") is not False:
             problems.append(f"{where}: objects need additionalProperties: false")
-        missing = sorted(set(properties) - set(schema.get("required", [])))
+        required = set(schema.get("required", []))
+        missing = sorted(set(properties) - required)
         if missing:
             problems.append(f"{where}: every property must be required (missing: {', '.join(missing)})")
+        undeclared = sorted(required - set(properties))
+        if undeclared:
+            problems.append(f"{where}: required names undeclared properties ({', '.join(undeclared)})")
         for name, sub in properties.items():
             problems.extend(strict_schema_problems(sub, f"{where}.{name}"))
     if "items" in schema:

@@ -125,9 +125,16 @@ def tool_specs(cls: type) -> list[ToolSpec]:
     return list(specs.values())
 
 
-def _clean(schema: Any) -> Any:
+def _clean(schema: Any, *, names: bool = False) -> Any:
+    """Drop the `title` and `default` keywords strict mode refuses; a property *named* title or default stays."""
     if isinstance(schema, dict):
-        return {k: _clean(v) for k, v in schema.items() if k not in ("title", "default")}
+        if names:  # the keys of `properties` / `$defs` are names, not keywords
+            return {k: _clean(v) for k, v in schema.items()}
+        return {
+            k: _clean(v, names=k in ("properties", "$defs", "definitions"))
+            for k, v in schema.items()
+            if k not in ("title", "default")
+        }
     if isinstance(schema, list):
         return [_clean(v) for v in schema]
     return schema

@@ -152,6 +152,10 @@ def test_corruptions_of_a_solution() -> None:
             "parameters.a[]: objects need additionalProperties",
         ),
         ({"oneOf": [{"type": "string"}]}, "oneOf"),
+        (
+            {"type": "object", "properties": {}, "required": ["title"], "additionalProperties": False},
+            "required names undeclared properties (title)",
+        ),
     ],
 )
 def test_strict_schema_problems(schema: dict[str, Any], problem: str) -> None:

@@ -1,0 +1,1 @@
+"""The `workplace` environment: emails, a calendar and contacts in a per-session SQLite database."""
