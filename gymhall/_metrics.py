@@ -1,8 +1,9 @@
 """Metrics over verify responses and rollouts files.
 
 `aggregate_metrics` answers NeMo Gym's `/aggregate_metrics`: every numeric top-level field (booleans
-count as 0/1) and every numeric `response.usage` field, summarized per task (`_ng_task_index`) and
-overall as `mean/<field>`, `min/`, `max/`, `median/`, `std/`.
+count as 0/1), every `reward_components` entry (as `reward_components/<name>`) and every numeric
+`response.usage` field, summarized per task (`_ng_task_index`) and overall as `mean/<field>`, `min/`,
+`max/`, `median/`, `std/`.
 
 `rollout_metrics` is the metrics file of a `gymhall collect` run: the same statistics over the ok
 lines, failure counts per stage, and pass@k / majority@k computed as NeMo Gym's
@@ -31,11 +32,15 @@ logger = logging.getLogger("gymhall.metrics")
 
 _TASK_KEY = "_ng_task_index"
 _ROLLOUT_KEY = "_ng_rollout_index"
-_SKIP = frozenset({_TASK_KEY, _ROLLOUT_KEY, "_ng_attempt_index"})
+_SKIP = frozenset({_TASK_KEY, _ROLLOUT_KEY, "_ng_attempt_index", "id"})  # indices and ids are not metrics
 
 
 def numeric_fields(row: Mapping[str, Any]) -> dict[str, float]:
-    """The numeric top-level fields of a verify response, plus its token usage."""
+    """The numeric top-level fields of a verify response, its `reward_components`, plus its token usage.
+
+    Each reward component becomes `reward_components/<name>`, so multi-reward environments get a
+    per-component mean without repeating every component as a top-level field.
+    """
     values: dict[str, float] = {}
     for key, value in row.items():
         if key in _SKIP:
@@ -44,6 +49,11 @@ def numeric_fields(row: Mapping[str, Any]) -> dict[str, float]:
             values[key] = float(value)
         elif isinstance(value, int | float) and math.isfinite(value):
             values[key] = float(value)
+    components = row.get("reward_components")
+    if isinstance(components, Mapping):
+        for name, value in components.items():
+            if isinstance(value, int | float) and math.isfinite(value):
+                values[f"reward_components/{name}"] = float(value)
     response = row.get("response")
     usage = response.get("usage") if isinstance(response, Mapping) else None
     if isinstance(usage, Mapping):

@@ -22,6 +22,13 @@ def test_numeric_fields_include_bools_and_usage_and_skip_indices() -> None:
     assert numeric_fields(row) == {"reward": 1.0, "solved": 1.0, "input_tokens": 5.0, "output_tokens": 2.0}
 
 
+def test_reward_components_are_summarized_by_name_and_ids_are_not_metrics() -> None:
+    row = {"id": 7, "reward": 0.5, "reward_components": {"format": 1.0, "length": 0.0, "note": "x"}}
+    assert numeric_fields(row) == {"reward": 0.5, "reward_components/format": 1.0, "reward_components/length": 0.0}
+    overall = aggregate_metrics([row, {**row, "reward_components": {"format": 0.0, "length": 0.0}}])["agent_metrics"]
+    assert overall["mean/reward_components/format"] == 0.5
+
+
 def test_summary_statistics() -> None:
     summary = summarize([{"reward": 0.0}, {"reward": 1.0}, {"reward": 1.0}, {"reward": 1.0}])
     assert summary["mean/reward"] == 0.75

@@ -1,0 +1,427 @@
+"""gymhall/envs/instruction_following: the checkers, rows in NeMo Gym's shape, the dataset, both configs."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from gymhall import ServerError, get_env, load_config
+from gymhall._collection import CollectOptions, run_collect
+from gymhall.envs.instruction_following.instructions import (
+    INSTRUCTIONS,
+    InstructionError,
+    build_instruction,
+    split_sentences,
+)
+from gymhall.envs.instruction_following.server import (
+    InstructionFollowing,
+    InstructionFollowingConfig,
+    component_names,
+)
+from gymhall.testing import client_for, function_call, make_response, make_row
+
+ENV = Path(__file__).resolve().parents[2] / "gymhall" / "envs" / "instruction_following"
+DATASET = ENV / "data" / "instruction_following.jsonl"
+CONFIG = ENV / "configs" / "instruction_following.yaml"
+COMPONENTS_CONFIG = ENV / "configs" / "instruction_following_components.yaml"
+ROWS = [json.loads(line) for line in DATASET.read_text(encoding="utf-8").splitlines()]
+
+STRICT = InstructionFollowingConfig(name="instruction_following")
+LOOSE = InstructionFollowingConfig(name="instruction_following", evaluation="loose")
+COMPONENTS = InstructionFollowingConfig(name="instruction_following_components", reward_components=True)
+
+
+def nemo_row(ids: list[str], kwargs: list[Any], *, legacy: bool = False, mode: str | None = None) -> dict[str, Any]:
+    """A row in NeMo Gym's instruction_following shape: `verifier_metadata`, or the legacy top-level fields."""
+    prompt = "Tell me about otters.\n\nYour response should comply with these constraints:\n1. ..."
+    fields: dict[str, Any] = {"instruction_id_list": ids, "prompt": prompt, "kwargs": kwargs}
+    if mode is not None:
+        fields["grading_mode"] = mode
+    row = make_row([{"role": "user", "content": prompt}], id=4242)
+    return {**row, **fields} if legacy else {**row, "verifier_metadata": fields}
+
+
+async def verify(
+    row: dict[str, Any], response: dict[str, Any] | str, config: InstructionFollowingConfig = STRICT
+) -> Any:
+    body = {**row, "response": make_response(response) if isinstance(response, str) else response}
+    async with client_for(InstructionFollowing(config)) as client:
+        return await client.verify(body)
+
+
+def check(instruction_id: str, kwargs: dict[str, Any] | None, text: str) -> bool:
+    return build_instruction(instruction_id, kwargs).check(text)
+
+
+# --- the checkers ------------------------------------------------------------------------------------
+
+# (instruction id, kwargs, text, followed): each pins the meaning IFEval / NeMo Gym give the instruction.
+CASES: list[tuple[str, dict[str, Any] | None, str, bool]] = [
+    ("keywords:existence", {"keywords": ["otter", "River"]}, "Otters live by the river.", True),
+    ("keywords:existence", {"keywords": ["otter", "lake"]}, "Otters live by the river.", False),
+    ("keywords:existence", {"keywords": ["cat"]}, "A category error.", True),  # substring, as in IFEval
+    ("keywords:frequency", {"keyword": "fish", "frequency": 2, "relation": "at least"}, "Fish eat FISH.", True),
+    ("keywords:frequency", {"keyword": "fish", "frequency": 2, "relation": "less than"}, "Fish eat fish.", False),
+    ("keywords:frequency", {"keyword": " fish ", "frequency": 1, "relation": "less than"}, "No trout.", True),
+    ("keywords:forbidden_words", {"forbidden_words": ["cat", "dog"]}, "A category of hotdogs.", True),
+    ("keywords:forbidden_words", {"forbidden_words": ["cat", "dog"]}, "My Dog sleeps.", False),
+    ("keywords:letter_frequency", {"letter": "A", "let_frequency": 3, "let_relation": "at least"}, "a bAnana", True),
+    ("keywords:letter_frequency", {"letter": "z", "let_frequency": 1, "let_relation": "less than"}, "Zoo", False),
+    ("keywords:start_end", None, "Rain falls and rain", True),
+    ("keywords:start_end", None, "Rain falls and rain.", False),
+    ("keywords:start_end", None, "Rain", False),
+    ("length_constraints:number_words", {"num_words": 4, "relation": "less than"}, "One two, three!", True),
+    ("length_constraints:number_words", {"num_words": 4, "relation": "at least"}, "don't stop-now", True),
+    ("length_constraints:number_words", {"num_words": 4, "relation": "at least"}, "One two three", False),
+    ("length_constraints:number_sentences", {"num_sentences": 3, "relation": "at least"}, "A b. C d! E f?", True),
+    ("length_constraints:number_sentences", {"num_sentences": 2, "relation": "less than"}, "Dr. Who came.", True),
+    ("length_constraints:number_paragraphs", {"num_paragraphs": 2}, "One\n***\nTwo", True),
+    ("length_constraints:number_paragraphs", {"num_paragraphs": 2}, "***\nOne\n***\nTwo\n***", True),
+    ("length_constraints:number_paragraphs", {"num_paragraphs": 2}, "One\n***\n***\nTwo", False),
+    ("length_constraints:number_paragraphs", {"num_paragraphs": 3}, "One\n***\nTwo", False),
+    (
+        "length_constraints:nth_paragraph_first_word",
+        {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "Crash"},
+        'Intro here.\n\n"Crash, went the waves.',
+        True,
+    ),
+    (
+        "length_constraints:nth_paragraph_first_word",
+        {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "crash"},
+        "Intro here.\n\nSplash went the waves.",
+        False,
+    ),
+    (
+        "length_constraints:nth_paragraph_first_word",
+        {"num_paragraphs": 2, "nth_paragraph": 1, "first_word": "intro"},
+        "Intro here.\n\nTwo.\n\nThree.",
+        False,
+    ),
+    ("detectable_content:number_placeholders", {"num_placeholders": 2}, "Dear [name], at [address].", True),
+    ("detectable_content:number_placeholders", {"num_placeholders": 2}, "[a [b] c] and [d\ne]", False),
+    ("detectable_content:postscript", {"postscript_marker": "P.S."}, "Bye.\np. s. see you", True),
+    ("detectable_content:postscript", {"postscript_marker": "P.P.S"}, "Bye.\nP.S. see you", False),
+    ("detectable_content:postscript", {"postscript_marker": "Note:"}, "Bye.\nnote: later", True),
+    ("detectable_format:number_bullet_lists", {"num_bullets": 3}, "Items:\n* one\n  * two\n- three", True),
+    ("detectable_format:number_bullet_lists", {"num_bullets": 2}, "* one\n** bold line\n* two\n* three", False),
+    ("detectable_format:constrained_response", None, "Well. My answer is maybe.", True),
+    ("detectable_format:constrained_response", None, "my answer is yes.", False),
+    ("detectable_format:number_highlighted_sections", {"num_highlights": 2}, "*one* and **two**", True),
+    ("detectable_format:number_highlighted_sections", {"num_highlights": 1}, "** ** and * *", False),
+    (
+        "detectable_format:multiple_sections",
+        {"section_spliter": "Section", "num_sections": 2},
+        "Section 1\na\nSection 2\nb",
+        True,
+    ),
+    (
+        "detectable_format:multiple_sections",
+        {"section_spliter": "SECTION", "num_sections": 2},
+        "Section 1\na\nSection 2",
+        False,
+    ),
+    ("detectable_format:json_format", None, '```json\n{"a": [1, 2]}\n```', True),
+    ("detectable_format:json_format", None, 'Here it is: {"a": 1}', False),
+    ("detectable_format:json_format", None, "[" * 100_000, False),
+    ("detectable_format:title", None, "<<A Title>>\nBody", True),
+    ("detectable_format:title", None, "<<  >> and <<a\nb>>", False),
+    ("combination:two_responses", None, "First one.\n******\nSecond one.", True),
+    ("combination:two_responses", None, "Same.\n******\nSame.", False),
+    ("combination:two_responses", None, "A\n******\n\n******\nB", False),
+    ("combination:repeat_prompt", {"prompt_to_repeat": "Tell me a joke."}, "  tell me a JOKE. Why...", True),
+    ("combination:repeat_prompt", {"prompt_to_repeat": "Tell me a joke."}, "Sure! Tell me a joke.", False),
+    ("startend:end_checker", {"end_phrase": "Any other questions?"}, '"That is all. Any other questions?"\n', True),
+    ("startend:end_checker", {"end_phrase": "Any other questions?"}, "Any other questions? Bye.", False),
+    ("startend:quotation", None, ' "wrapped" ', True),
+    ("startend:quotation", None, '"', False),
+    ("first_word:first_word_answer", {"first_word": "hello"}, "Hello there", True),
+    ("first_word:first_word_answer", {"first_word": "hello"}, "Hello, there", False),
+    ("first_word:first_word_answer", {"first_word": "hello"}, "", False),
+    ("first_word:first_word_sent", {"first_word": "so"}, "So it goes. so it ends.", True),
+    ("first_word:first_word_sent", {"first_word": "so"}, "So it goes. It ends.", False),
+    ("last_word:last_word_answer", {"last_word": "contest"}, "It was a CONTEST!", True),
+    ("last_word:last_word_answer", {"last_word": "contest"}, "", False),
+    ("last_word:last_word_sent", {"last_word": "now"}, "Go now. Stop now!", True),
+    ("last_word:last_word_sent", {"last_word": "now"}, "Go now. Stop here!", False),
+    ("change_case:english_capital", None, "ALL CAPS, 100%.", True),
+    ("change_case:english_capital", None, "ALL CAPS but one.", False),
+    ("change_case:english_lowercase", None, "all lower, 100%.", True),
+    ("change_case:english_lowercase", None, "all lower but I.", False),
+    (
+        "change_case:capital_word_frequency",
+        {"capital_frequency": 2, "capital_relation": "at least"},
+        "BIG and LOUD.",
+        True,
+    ),
+    (
+        "change_case:capital_word_frequency",
+        {"capital_frequency": 2, "capital_relation": "less than"},
+        "BIG and LOUD.",
+        False,
+    ),
+    ("count:lowercase_counting", {"N": 2}, "Two words HERE.", True),
+    ("count:lowercase_counting", {"N": 2}, "three small words", False),
+    ("letters:letter_counting", {"N": 5, "relation": "at least"}, "abc de", True),
+    ("letters:letter_counting", {"N": 5, "relation": "less than"}, "abc de", False),
+    ("punctuation:no_comma", None, "No commas here.", True),
+    ("punctuation:no_comma", None, "Yes, one.", False),
+    ("punctuation:punctuation_dot", None, "No dots here", True),
+    ("punctuation:punctuation_dot", None, "A dot.", False),
+    ("punctuation:punctuation_exclamation", None, "Calm.", True),
+    ("punctuation:punctuation_exclamation", None, "Wow!", False),
+    ("paragraphs:paragraphs", None, "One\n***\nTwo", True),
+    ("paragraphs:paragraphs", None, "One\n\nTwo", False),
+    ("paragraphs:paragraphs2", None, "\n\nOne\n\nTwo\n\n", True),
+    ("paragraphs:paragraphs2", None, "One\n***\nTwo", False),
+]
+
+
+@pytest.mark.parametrize(("instruction_id", "kwargs", "text", "followed"), CASES)
+def test_checker(instruction_id: str, kwargs: dict[str, Any] | None, text: str, followed: bool) -> None:
+    assert check(instruction_id, kwargs, text) is followed
+
+
+def test_every_instruction_is_tested_and_described() -> None:
+    assert len(INSTRUCTIONS) >= 15
+    assert {case[0] for case in CASES} == set(INSTRUCTIONS)
+    for instruction_id, kwargs, _, _ in CASES:
+        assert build_instruction(instruction_id, kwargs).describe().strip()
+
+
+def test_null_kwargs_are_ignored_as_nemo_gym_does() -> None:
+    instruction = build_instruction(
+        "length_constraints:number_words", {"num_words": 3, "relation": "at least", "x": None}
+    )
+    assert instruction.check("one two three")
+
+
+@pytest.mark.parametrize(
+    ("instruction_id", "kwargs", "message"),
+    [
+        ("language:response_language", {}, "unknown instruction id 'language:response_language'; known ids:"),
+        ("length_constraints:number_words", {"num_words": 10}, "relation: Field required"),
+        ("length_constraints:number_words", {"num_words": -1, "relation": "at least"}, "num_words"),
+        ("keywords:frequency", {"keyword": "a", "frequency": 1, "relation": "at most"}, "relation"),
+        ("keywords:letter_frequency", {"letter": "ab", "let_frequency": 1, "let_relation": "at least"}, "one letter"),
+        ("detectable_format:title", {"extra": 1}, "extra: Extra inputs are not permitted"),
+        (
+            "length_constraints:nth_paragraph_first_word",
+            {"num_paragraphs": 2, "nth_paragraph": 3, "first_word": "a"},
+            "past num_paragraphs",
+        ),
+    ],
+)
+def test_bad_instructions_are_named(instruction_id: str, kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(InstructionError) as raised:
+        build_instruction(instruction_id, kwargs)
+    assert message in str(raised.value)
+    assert instruction_id in str(raised.value)
+
+
+def test_sentences_keep_abbreviations_and_initialisms_whole() -> None:
+    text = 'Dr. Smith met J. Doe in the U.S. on Monday. "Really?" she asked... Yes e.g. this'
+    assert split_sentences(text) == [
+        "Dr. Smith met J. Doe in the U.S. on Monday.",
+        '"Really?"',
+        "she asked...",
+        "Yes e.g. this",
+    ]
+
+
+def test_placeholder_count_is_linear_on_hostile_input() -> None:
+    # The naive lazy regex is quadratic on a long line of unmatched brackets.
+    assert not check("detectable_content:number_placeholders", {"num_placeholders": 1}, "[" * 200_000)
+
+
+# --- verify on rows in NeMo Gym's shape -------------------------------------------------------------
+
+TITLE_WORDS_PARAGRAPHS = (
+    ["paragraphs:paragraphs", "detectable_format:title", "length_constraints:number_words"],
+    [{}, None, {"num_words": 40, "relation": "less than"}],
+)
+GOOD_ANSWER = "<<Otters>>\n\nOtters hold hands while they sleep.\n\n***\nThey also juggle small stones."
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["verifier_metadata", "top-level"])
+async def test_a_nemo_gym_row_gets_nemo_gyms_fields(legacy: bool) -> None:
+    row = nemo_row(*TITLE_WORDS_PARAGRAPHS, legacy=legacy)
+    result = await verify(row, GOOD_ANSWER)
+    assert result["reward"] == 1.0
+    assert result["follow_all_instructions"] is True
+    assert result["follow_instruction_list"] == [True, True, True]
+    assert result["verifier_metadata"]["instruction_id_list"] == TITLE_WORDS_PARAGRAPHS[0]
+    assert result["id"] == 4242  # the row is echoed
+
+
+@pytest.mark.parametrize(
+    ("mode", "reward"), [(None, 0.0), ("binary", 0.0), ("fraction", 2 / 3)], ids=["default", "binary", "fraction"]
+)
+async def test_grading_mode_combines_the_instructions(mode: str | None, reward: float) -> None:
+    row = nemo_row(*TITLE_WORDS_PARAGRAPHS, mode=mode)
+    result = await verify(row, GOOD_ANSWER.replace("<<Otters>>", "Otters"))
+    assert result["follow_instruction_list"] == [True, False, True]
+    assert result["reward"] == pytest.approx(reward)
+
+
+async def test_verify_metadata_wins_over_top_level_fields() -> None:
+    row = {**nemo_row(["punctuation:no_comma"], [{}]), "instruction_id_list": ["detectable_format:title"]}
+    assert (await verify(row, "No title, but a comma"))["follow_instruction_list"] == [False]
+
+
+async def test_the_final_message_is_graded() -> None:
+    row = nemo_row(["detectable_format:title"], [None])
+    call = function_call("search", {"q": "otters"})
+    assert (await verify(row, make_response(output=[call])))["reward"] == 0.0  # last item is not a message
+    two_parts = make_response("<<Ot")
+    two_parts["output"][-1]["content"].append({"type": "output_text", "text": "ters>>", "annotations": []})
+    assert (await verify(row, two_parts))["reward"] == 1.0
+    earlier = make_response("no title here", output=[make_response("<<Title>>")["output"][0]])
+    assert (await verify(row, earlier))["reward"] == 0.0
+
+
+async def test_loose_evaluation_forgives_a_chatty_first_line() -> None:
+    row = nemo_row(["startend:quotation", "detectable_format:number_highlighted_sections"], [{}, {"num_highlights": 1}])
+    answer = 'Sure, here it is:\n"*Otters* are playful."'
+    strict = await verify(row, answer, STRICT)
+    assert strict["reward"] == 0.0 and strict["reward_loose"] == 1.0
+    assert strict["follow_instruction_list_loose"] == [True, True]
+    assert (await verify(row, answer, LOOSE))["reward"] == 1.0
+    empty = await verify(nemo_row(["punctuation:no_comma"], [{}]), "", LOOSE)
+    assert empty["reward"] == 0.0 and empty["follow_instruction_list"] == [True]  # strict: as NeMo Gym has it
+
+
+async def test_a_long_answer_is_graded_off_the_event_loop() -> None:
+    row = nemo_row(["length_constraints:number_words"], [{"num_words": 50_000, "relation": "at least"}])
+    assert (await verify(row, "word " * 60_000))["reward"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"instruction_id_list": ["language:response_language"], "kwargs": [{"language": "fr"}]},
+            "language:response_language",
+        ),
+        ({"instruction_id_list": ["detectable_format:title"], "kwargs": []}, "kwargs has 0 entries for 1 instructions"),
+        ({"kwargs": [{}, None, {"num_words": "many", "relation": "less than"}]}, "num_words"),
+        ({"grading_mode": "partial"}, "grading_mode"),
+        ({"instruction_id_list": [], "kwargs": []}, "instruction_id_list"),
+    ],
+    ids=["unknown-id", "kwargs-count", "kwargs-type", "grading-mode", "no-instructions"],
+)
+async def test_bad_rows_are_a_readable_422_at_seed_and_verify(change: dict[str, Any], message: str) -> None:
+    row = nemo_row(*TITLE_WORDS_PARAGRAPHS)
+    row["verifier_metadata"] = {**row["verifier_metadata"], **change}
+    async with client_for(InstructionFollowing()) as client:
+        with pytest.raises(ServerError, match="422") as seeded:
+            await client.seed_session(row)
+        with pytest.raises(ServerError, match="422") as verified:
+            await client.verify({**row, "response": make_response("x")})
+    for raised in (seeded, verified):
+        assert message in str(raised.value.body)
+    if "unknown" in str(seeded.value.body):
+        assert "known ids: change_case:capital_word_frequency" in str(seeded.value.body)
+
+
+async def test_a_row_without_instructions_is_refused() -> None:
+    async with client_for(InstructionFollowing()) as client:
+        with pytest.raises(ServerError, match="422") as raised:
+            await client.verify({**make_row("hi"), "response": make_response("x")})
+    assert "verifier_metadata" in str(raised.value.body)
+
+
+async def test_sessions_are_optional_and_verify_is_repeatable() -> None:
+    row = nemo_row(*TITLE_WORDS_PARAGRAPHS)
+    async with client_for(InstructionFollowing()) as client:
+        async with await client.seed_session(row) as session:
+            rewards = [(await session.verify(make_response(GOOD_ANSWER)))["reward"] for _ in range(2)]
+        stateless = await client.verify({**row, "response": make_response(GOOD_ANSWER)})
+        assert await client.list_tools() == []
+    assert rewards == [1.0, 1.0]
+    assert stateless["reward"] == 1.0
+
+
+# --- the multi-reward variant -----------------------------------------------------------------------
+
+
+async def test_components_name_each_instruction() -> None:
+    row = nemo_row(*TITLE_WORDS_PARAGRAPHS, mode="fraction")
+    result = await verify(row, GOOD_ANSWER.replace("<<Otters>>", "Otters"), COMPONENTS)
+    components = {"paragraphs:paragraphs": 1.0, "detectable_format:title": 0.0, "length_constraints:number_words": 1.0}
+    assert result["reward_components"] == components
+    assert not any(name in result for name in components)  # nested only, as NeMo Gym's multi-reward servers
+    assert result["reward"] == pytest.approx(2 / 3)  # combined by the row's grading_mode
+    binary = await verify(nemo_row(*TITLE_WORDS_PARAGRAPHS), GOOD_ANSWER.replace("<<Otters>>", "Otters"), COMPONENTS)
+    assert binary["reward"] == 0.0 and binary["reward_components"] == components
+    assert "reward_components" not in await verify(row, GOOD_ANSWER)
+
+
+def test_repeated_instructions_get_numbered_component_names() -> None:
+    assert component_names(["a:x", "b:y", "a:x", "a:x"]) == ["a:x", "b:y", "a:x#2", "a:x#3"]
+
+
+def test_both_configs_load_and_share_the_dataset() -> None:
+    for path, components in ((CONFIG, False), (COMPONENTS_CONFIG, True)):
+        (instance,) = load_config([path], env_file=None).of_kind("resources_servers")
+        config = instance.config_model(InstructionFollowingConfig)
+        assert instance.settings["entrypoint"] == "gymhall.envs.instruction_following.server:InstructionFollowing"
+        assert config.domain == "instruction_following"
+        assert config.reward_components is components
+        assert get_env(instance.implementation).dataset == DATASET
+
+
+# --- the dataset ------------------------------------------------------------------------------------
+
+
+def load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("instruction_following_generate", ENV / "data" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve the module's annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_generator_reproduces_the_dataset_byte_for_byte() -> None:
+    generator = load_generator()
+    assert generator.render(generator.generate_rows()).encode() == DATASET.read_bytes()
+
+
+def test_the_dataset_has_50_rows_of_1_to_3_varied_instructions() -> None:
+    assert len(ROWS) >= 50
+    ids = [row["verifier_metadata"]["instruction_id_list"] for row in ROWS]
+    assert all(1 <= len(row_ids) <= 3 for row_ids in ids)
+    assert len({i for row_ids in ids for i in row_ids}) >= 15
+    for row in ROWS:
+        assert row["responses_create_params"]["input"][0]["content"] == row["verifier_metadata"]["prompt"]
+        assert row["reference_solution"]["tool_calls"] == []
+
+
+@pytest.mark.parametrize("config", [STRICT, LOOSE, COMPONENTS], ids=["strict", "loose", "components"])
+async def test_every_reference_answer_scores_1_and_its_corruptions_do_not(config: InstructionFollowingConfig) -> None:
+    async with client_for(InstructionFollowing(config)) as client:
+        for row in ROWS:
+            answer = row["reference_solution"]["answer"]
+            graded = await client.verify({**row, "response": make_response(answer)})
+            assert graded["reward"] == 1.0, row["id"]
+            if config.evaluation == "strict":
+                for corrupted in (answer[::-1], "", "garbage"):
+                    wrong = await client.verify({**row, "response": make_response(corrupted)})
+                    assert wrong["follow_all_instructions"] is False, (row["id"], corrupted[:40])
+
+
+async def test_replay_collection_scores_1_with_per_component_metrics(tmp_path: Path) -> None:
+    for config, name in ((CONFIG, "plain"), (COMPONENTS_CONFIG, "components")):
+        output = tmp_path / f"{name}.jsonl"
+        options = CollectOptions(input=DATASET, output=output, configs=[str(config)], model="replay")
+        stats = await run_collect(options)
+        assert (stats.ok, stats.failed, stats.mean_reward) == (len(ROWS), 0, 1.0)
+        overall = json.loads((tmp_path / f"{name}_metrics.json").read_text())["overall"]
+        assert overall["mean/reward"] == 1.0
+        assert ("mean/reward_components/detectable_format:title" in overall) is (name == "components")
