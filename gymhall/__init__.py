@@ -52,6 +52,9 @@ _EXPORTS: dict[str, str] = {
     "ResponseCreateParams": "gymhall._responses",
     "SESSION_HEADER": "gymhall._routing",
     "SESSION_ID_KEY": "gymhall._routing",
+    "Sandbox": "gymhall._sandbox",
+    "SandboxLimits": "gymhall._sandbox",
+    "SandboxResult": "gymhall._sandbox",
     "ServerBusy": "gymhall._exceptions",
     "ServerError": "gymhall._exceptions",
     "ServerInstance": "gymhall._config",
@@ -123,6 +126,9 @@ __all__ = [
     "ResponseCreateParams",
     "SESSION_HEADER",
     "SESSION_ID_KEY",
+    "Sandbox",
+    "SandboxLimits",
+    "SandboxResult",
     "ServerBusy",
     "ServerError",
     "ServerInstance",
@@ -330,6 +336,15 @@ if TYPE_CHECKING:
     )
     from gymhall._routing import (
         GymApp as GymApp,
+    )
+    from gymhall._sandbox import (
+        Sandbox as Sandbox,
+    )
+    from gymhall._sandbox import (
+        SandboxLimits as SandboxLimits,
+    )
+    from gymhall._sandbox import (
+        SandboxResult as SandboxResult,
     )
     from gymhall._schemas import (
         BaseMultiRewardVerifyResponse as BaseMultiRewardVerifyResponse,

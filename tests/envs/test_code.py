@@ -1,0 +1,340 @@
+"""gymhall.envs.code: code generation graded by hidden unit tests in the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+
+from gymhall import build_app, load_config
+from gymhall._collection import CollectOptions, run_collect
+from gymhall.envs.code.server import (
+    CodeConfig,
+    CodeGen,
+    UnitTests,
+    extract_code,
+    program_output_matches,
+    return_value_matches,
+)
+from gymhall.testing import client_for, make_response, make_row
+
+ENV_DIR = Path(__file__).resolve().parents[2] / "gymhall" / "envs" / "code"
+DATASET = ENV_DIR / "data" / "code.jsonl"
+CONFIG = ENV_DIR / "configs" / "code.yaml"
+ROWS = [json.loads(line) for line in DATASET.read_text(encoding="utf-8").splitlines()]
+
+SQUARE = {"unit_tests": {"inputs": ["2\n", "5\n", "-3\n"], "outputs": ["4", "25", "9\n"], "fn_name": None}}
+ADD = {"unit_tests": {"inputs": ["1\n2", "[1]\n[2]", "0.1\n0.2"], "outputs": ["3", "[1, 2]", "0.3"], "fn_name": "add"}}
+SQUARE_CODE = "n = int(input())\nprint(n * n)"
+
+
+def fenced(code: str, prose: str = "Here you go:") -> str:
+    return f"{prose}\n```python\n{code}\n```\n"
+
+
+def env(**settings: Any) -> CodeGen:
+    return CodeGen(CodeConfig(name="code", **{"time_limit_s": 2.0, **settings}))
+
+
+async def verify(environment: CodeGen, metadata: dict[str, Any], answer: str, **response: Any) -> dict[str, Any]:
+    async with client_for(environment) as client, await client.seed_session(make_row("solve it")) as session:
+        return await session.verify(make_response(answer, **response) if answer is not None else make_response())
+
+
+def http(environment: CodeGen) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(build_app(environment)), base_url="http://testserver")
+
+
+async def grade(answer: str, metadata: dict[str, Any] = SQUARE, **settings: Any) -> dict[str, Any]:
+    async with http(env(**settings)) as client:
+        reply = await client.post(
+            "/verify", json={**make_row("solve", verifier_metadata=metadata), "response": make_response(answer)}
+        )
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+# -- extraction and comparison (NeMo Gym's rules) -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("```python\nprint(1)\n```", "print(1)"),
+        ("first\n```python\nprint(1)\n```\nthen\n```python\nprint(2)\n```", "print(2)"),
+        ("```\nx = 1\n```", "x = 1"),
+        ("no fences at all", ""),
+        ("```python\nunclosed", ""),
+    ],
+)
+def test_extract_code_takes_the_last_fenced_block(text: str, code: str) -> None:
+    assert extract_code(text) == code
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected", "matches"),
+    [
+        ("4\n", "4", True),
+        ("  1 2 \n\n", "1 2", True),
+        ("1.50\n", "1.5", True),
+        ("1 2\n3", "1 2", False),
+        ("abc", "abd", False),
+        ("100000000000000001", "100000000000000000", False),  # exact decimals, not floats
+    ],
+)
+def test_program_output_comparison(actual: str, expected: str, matches: bool) -> None:
+    assert program_output_matches(actual, expected) is matches
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected", "matches"),
+    [
+        ([1, 2], [1, 2], True),
+        (0.30000000000000004, 0.3, True),
+        (True, 1, True),
+        ({"1": 2}, {"1": 2}, True),
+        ([1, 2], [2, 1], False),
+        (1.1, 1.0, False),
+        ("1", 1, True),
+        (None, 0, False),
+    ],
+)
+def test_return_value_comparison(actual: Any, expected: Any, matches: bool) -> None:
+    assert return_value_matches(actual, expected) is matches
+
+
+# -- rewards ---------------------------------------------------------------------------------------
+
+
+async def test_a_correct_program_scores_one_with_metrics() -> None:
+    result = await grade(fenced(SQUARE_CODE))
+    assert result["reward"] == 1.0 and result["result"] == [True, True, True]
+    assert (result["tests_passed"], result["tests_total"], result["tests_timed_out"]) == (3, 3, 0)
+    assert result["extracted_model_code"] == SQUARE_CODE and result["verifier_metadata"] == SQUARE  # echoed
+
+
+async def test_a_wrong_answer_scores_zero_and_says_where() -> None:
+    result = await grade(fenced("n = int(input())\nprint(n + n)"))
+    assert result["reward"] == 0.0 and result["result"][1] == -2 and result["tests_passed"] == 1
+    assert result["metadata"]["error_message"] == "Wrong Answer" and result["metadata"]["expected"] == "25"
+
+
+async def test_fraction_mode_rewards_the_share_of_tests_passed() -> None:
+    assert (await grade(fenced("n = int(input())\nprint(n + n)"), reward_mode="fraction"))["reward"] == pytest.approx(
+        1 / 3
+    )
+
+
+@pytest.mark.parametrize("answer", ["", "I would use a loop.", "```python\n\n```"])
+async def test_no_code_scores_zero(answer: str) -> None:
+    result = await grade(answer)
+    assert result["reward"] == 0.0 and result["tests_passed"] == 0 and result["error"]
+
+
+@pytest.mark.parametrize(
+    ("code", "error_code"),
+    [
+        ("while True:\n    pass", -3),
+        ("import time\ntime.sleep(30)", -3),
+        ("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass", -3),
+        ("chunks = []\nwhile True:\n    chunks.append(bytearray(64 * 1024 * 1024))", -4),
+        ("import socket\nsocket.create_connection(('127.0.0.1', 9), timeout=1)", -4),
+        ("def broken(:\n    pass", -4),
+        ("raise RuntimeError('boom')", -4),
+    ],
+    ids=["infinite-loop", "sleep", "fork-bomb", "memory-hog", "network", "syntax-error", "crash"],
+)
+async def test_hostile_or_broken_code_is_contained_and_scores_zero(code: str, error_code: int) -> None:
+    result = await grade(fenced(code), time_limit_s=1.0, memory_limit_mb=256)
+    assert result["reward"] == 0.0 and result["result"][0] == error_code
+    assert result["timed_out"] == float(error_code == -3)
+
+
+async def test_catching_the_time_limit_does_not_help() -> None:
+    slow = "import time\ntry:\n    time.sleep(3)\nexcept BaseException:\n    time.sleep(1)\nprint(int(input()) ** 2)"
+    assert (await grade(fenced(slow), time_limit_s=0.5))["result"][0] == -3
+
+
+async def test_a_forged_late_verdict_counts_as_a_timeout() -> None:
+    # The harness shares the solution's process, so a solution can find it and write a record itself,
+    # after the alarm is switched off; the server times records on arrival and refuses late ones.
+    forger = (
+        "import __main__, gc, os, signal, time\n"
+        "signal.setitimer(signal.ITIMER_REAL, 0)\n"
+        "harness = next(o for o in gc.get_objects() if isinstance(o, __main__.Harness))\n"
+        "time.sleep(1.6)\n"
+        "for i, text in enumerate(harness.job['inputs']):\n"
+        "    harness.report({'i': i, 'status': 'ok', 'output': str(int(text) ** 2), 'error': ''})\n"
+        "os._exit(0)\n"
+    )
+    result = await grade(fenced(forger), time_limit_s=0.3)  # allowed: 0.3 s plus 1 s of slack
+    assert result["reward"] == 0.0 and result["result"][0] == -3
+
+
+async def test_function_tests_accept_a_function_or_a_solution_class() -> None:
+    function = "def add(a, b):\n    return a + b"
+    method = "class Solution:\n    def add(self, a, b):\n        return a + b"
+    for code in (function, method):
+        assert (await grade(fenced(code), ADD))["reward"] == 1.0
+    # The prelude has `operator.add`; a solution that does not define `add` must not pass with it.
+    missing = await grade(fenced("def plus(a, b):\n    return a + b"), ADD)
+    assert missing["reward"] == 0.0 and "add" in missing["metadata"]["error"]
+
+
+async def test_function_returning_a_tuple_or_unserializable_value() -> None:
+    pair = {"unit_tests": {"inputs": ["3"], "outputs": ["[3, 9]"], "fn_name": "f"}}
+    assert (await grade(fenced("def f(x):\n    return x, x * x"), pair))["reward"] == 1.0
+    assert (await grade(fenced("def f(x):\n    return {x, x * x}"), pair))["result"] == [-2]
+
+
+async def test_prelude_names_and_input_idioms_work_as_in_nemo_gym() -> None:
+    metadata = {"unit_tests": {"inputs": ["3\n1 2 3\n"], "outputs": ["6 3"], "fn_name": None}}
+    for code in (
+        "input()\nprint(sum(map(int, input().split())), max(Counter([3])))",  # Counter without an import
+        "import sys\ndata = sys.stdin.buffer.read().split()\nprint(sum(map(int, data[1:])), 3)",
+        "data = open(0).read().split()\nprint(sum(map(int, data[1:])), 3)",
+        "def main():\n    input()\n    print(sum(map(int, input().split())), 3)\n\n"
+        "if __name__ == '__main__':\n    main()",
+        "input()\nprint(6, 3)\nexit()\nprint('never')",
+    ):
+        assert (await grade(fenced(code), metadata))["reward"] == 1.0, code
+
+
+async def test_think_tags_in_the_answer_get_the_reasoning_format_penalty() -> None:
+    answer = "<think>hmm</think>" + fenced(SQUARE_CODE)
+    result = await grade(answer)
+    assert result["reward"] == 0.0 and result["reasoning_format_violation_rate"] == 1.0 and result["tests_passed"] == 3
+    assert (await grade(answer, reasoning_format_penalty=0.5))["reward"] == 0.5
+
+
+async def test_a_nemo_gym_code_gen_row_works_unchanged() -> None:
+    row = {
+        "responses_create_params": {"input": [{"role": "user", "content": "Read n, print n squared."}]},
+        "verifier_metadata": {"unit_tests": {"inputs": ["2\n", "5\n"], "outputs": ["4", "25"]}},
+        "hash_id": "abc123",
+        "dataset": "example",
+        "source": "codeforces",
+    }
+    config = CodeConfig.model_validate(
+        {"name": "code", "num_processes": 2, "unit_test_timeout_secs": 3, "debug": False}
+    )
+    assert (config.pool_size, config.time_limit_s) == (2, 3.0)
+    async with http(CodeGen(config)) as client:
+        reply = await client.post("/verify", json={**row, "response": make_response(fenced(SQUARE_CODE))})
+    assert reply.json()["reward"] == 1.0 and reply.json()["hash_id"] == "abc123"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        ({"unit_tests": {"inputs": ["1"], "outputs": []}}, "1 inputs but 0 outputs"),
+        ({"unit_tests": {"inputs": [], "outputs": []}}, "no tests"),
+        ({"unit_tests": {"inputs": ["1"], "outputs": ["{oops"], "fn_name": "f"}}, "not JSON"),
+        ({"unit_tests": {"inputs": ["1"], "outputs": ["1"], "fn_name": "not a name"}}, "identifier"),
+        ({}, "unit_tests"),
+    ],
+)
+async def test_malformed_tests_are_refused_with_a_clear_422(metadata: dict[str, Any], message: str) -> None:
+    async with http(env()) as client:
+        reply = await client.post(
+            "/verify", json={**make_row("x", verifier_metadata=metadata), "response": make_response("```\nx\n```")}
+        )
+    assert reply.status_code == 422 and message in reply.text
+
+
+async def test_verify_needs_no_session_and_has_no_tools() -> None:
+    async with client_for(env()) as client:
+        assert await client.list_tools() == []
+    assert (await grade(fenced(SQUARE_CODE)))["reward"] == 1.0  # graded above without seed_session
+
+
+def test_unit_tests_model_accepts_livecodebench_shape() -> None:
+    tests = UnitTests.model_validate({"inputs": ["1\n2"], "outputs": ["3"], "fn_name": "add"})
+    assert tests.fn_name == "add"
+
+
+# -- the dataset ---------------------------------------------------------------------------------
+
+
+def _load_generator() -> ModuleType:
+    name = "gymhall_code_generate"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ENV_DIR / "data" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses resolve the module's annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_generator_reproduces_the_dataset_byte_for_byte() -> None:
+    assert _load_generator().render() == DATASET.read_bytes()
+
+
+def test_dataset_shape() -> None:
+    assert len(ROWS) >= 50
+    kinds = {row["verifier_metadata"]["unit_tests"]["fn_name"] is None for row in ROWS}
+    assert kinds == {True, False}  # both stdin/stdout programs and functions
+    for row in ROWS:
+        assert "```python" in row["responses_create_params"]["input"][0]["content"]
+        assert len(row["verifier_metadata"]["unit_tests"]["inputs"]) >= 3
+        assert row["reference_solution"]["tool_calls"] == []
+
+
+async def _grade_rows(rows: list[dict[str, Any]], answers: list[str], time_limit: float = 10.0) -> list[dict[str, Any]]:
+    async with client_for(CodeGen(CodeConfig(name="code", time_limit_s=time_limit))) as client:
+
+        async def one(row: dict[str, Any], answer: str) -> dict[str, Any]:
+            async with await client.seed_session(row) as session:
+                return await session.verify(make_response(answer))
+
+        return list(await asyncio.gather(*(one(row, answer) for row, answer in zip(rows, answers, strict=True))))
+
+
+async def test_every_reference_solution_scores_one() -> None:
+    results = await _grade_rows(ROWS, [row["reference_solution"]["answer"] for row in ROWS])
+    failing = [(row["id"], r.get("metadata")) for row, r in zip(ROWS, results, strict=True) if r["reward"] != 1.0]
+    assert failing == []
+
+
+async def test_every_corrupted_reference_solution_scores_below_one() -> None:
+    # A solution for another problem of the same kind: it runs, but gives the wrong answers.
+    swapped = []
+    for index, row in enumerate(ROWS):
+        kind = row["verifier_metadata"]["unit_tests"]["fn_name"] is None
+        other = next(
+            r
+            for r in ROWS[index + 1 :] + ROWS[:index]
+            if (r["verifier_metadata"]["unit_tests"]["fn_name"] is None) == kind
+        )
+        swapped.append(other["reference_solution"]["answer"])
+    results = await _grade_rows(ROWS, swapped, time_limit=1.0)  # some wrong programs loop for long
+    assert [row["id"] for row, r in zip(ROWS, results, strict=True) if r["reward"] >= 1.0] == []
+    reversed_answers = await _grade_rows(ROWS[:5], [row["reference_solution"]["answer"][::-1] for row in ROWS[:5]])
+    assert all(r["reward"] == 0.0 for r in reversed_answers)
+
+
+def test_config() -> None:
+    config = load_config([CONFIG], env_file=None)
+    (instance,) = config.of_kind("resources_servers")
+    assert (instance.name, instance.implementation) == ("code_resources_server", "code")
+    assert instance.settings["entrypoint"] == "gymhall.envs.code.server:CodeGen"
+    assert instance.settings["domain"] == "coding"
+    settings = instance.config_model(CodeConfig)
+    assert (settings.pool_size, settings.time_limit_s, settings.reward_mode) == (4, 10.0, "all")
+
+
+async def test_collect_with_replay_scores_one(tmp_path: Path) -> None:
+    # A slice: every row's reference is graded in process above; this proves the served path end to end.
+    options = CollectOptions(input=DATASET, output=tmp_path / "out.jsonl", configs=[str(CONFIG)], limit=12)
+    stats = await run_collect(options)
+    assert (stats.ok, stats.failed, stats.mean_reward) == (12, 0, 1.0)
