@@ -200,9 +200,9 @@ class Agent:
             except ModelError as exc:
                 raise RolloutError("model", str(exc), retryable=exc.retryable) from None
             model_s += time.monotonic() - started
-            items = [item.model_dump(mode="json", exclude_unset=True) for item in response.output]
-            outputs.extend(items)
             last = response.model_dump(mode="json", exclude_unset=True)
+            items: list[dict[str, Any]] = last.get("output") or []
+            outputs.extend(items)
             _add_usage(usage, last.get("usage"))
             partial["response"] = {**last, "output": outputs}
             if response.incomplete_details is not None:

@@ -102,7 +102,7 @@ class _HeadersLike(Protocol):
 
 
 class _ReplyLike(Protocol):
-    """What the client reads of an answer: an `httpx.Response`, or a `RawReply` (aiohttp or in-process)."""
+    """What the client reads of an answer: an `httpx.Response`, or a `RawReply` (gymhall._http or in-process)."""
 
     @property
     def status_code(self) -> int: ...
@@ -577,7 +577,7 @@ class AsyncResourcesClient(_BaseResourcesClient):
         self._http = httpx.AsyncClient(transport=transport, **options)
         self._in_process: _InProcessApp | None = None
         self._default_headers = dict(headers or {})
-        # Over the network, aiohttp: httpx's pool costs milliseconds of CPU per request at high concurrency.
+        # Over the network, gymhall._http's pool: httpx's costs milliseconds of CPU per request at high concurrency.
         self._pool = (
             HttpPool(
                 str(base_url),

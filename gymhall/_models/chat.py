@@ -4,9 +4,10 @@
     response = await model.respond(ModelRequest(params={"input": "hi"}, session_key="rollout-7"))
 
 Each Responses request is converted to `POST {base_url}/chat/completions` and the answer back to a
-gymhall `Response` (`gymhall._conversion`). The OpenAI SDK sends each call and retries it
-(exponential backoff with jitter on 429, 5xx and connection errors, honouring Retry-After, at most
-`max_retries` times); the raw JSON answer is converted, so fields vLLM adds (token ids) survive.
+gymhall `Response` (`gymhall._conversion`). Each call is sent on gymhall's own connection pool and
+retried as the OpenAI SDK would (exponential backoff with jitter on 429, 5xx, timeouts and connection
+errors, honouring Retry-After, at most `max_retries` times); the raw JSON answer is converted, so
+fields vLLM adds (token ids) survive.
 
 With `return_token_ids=True` every request asks vLLM (0.10.2 or later) for `logprobs: true,
 top_logprobs: 0` (the sampled token's log-prob only), `return_token_ids: true` (the prompt's and the
@@ -123,7 +124,7 @@ class ChatCompletionsModel(OpenAICompatibleModel):
             where = redact_url(str(upstream.request.url))
             logger.warning("%s: the conversation no longer fits the context; ending the episode (%s)", where, detail)
             return _out_of_context(self.name, request.params)
-        where = redact_url(str(raw.url))
+        where = redact_url(raw.url)
         try:
             return chat_to_response(orjson.loads(raw.content), request_params=request.params)
         except ValueError as exc:  # invalid JSON, no choices, or a Response that does not validate

@@ -1,41 +1,94 @@
-"""What every backend behind an OpenAI-compatible HTTP API shares: SDK clients per replica, stickiness, errors.
+"""What every backend behind an OpenAI-compatible HTTP API shares: a pool per replica, retries, stickiness, errors.
 
-The OpenAI SDK sends each call and retries it (exponential backoff with jitter on 429, 5xx and
-connection errors, honouring Retry-After, at most `max_retries` times). With several base URLs, a
-rollout stays on one replica, chosen by a stable hash of its session key.
+Each call is one JSON POST on gymhall's aiohttp pool (`gymhall._http`), built here rather than by the
+OpenAI SDK's client, whose request machinery cost more CPU than the rest of a rollout. The SDK's
+retry policy is kept: at most `max_retries` retries on 408, 409, 429, 5xx, timeouts and connection
+errors, after `retry-after-ms`/`Retry-After` when the server sends one (up to two minutes), else
+after an exponential backoff (0.5 s doubling to at most 8 s, less up to 25 % jitter); a server's
+`x-should-retry` header overrides the status. A failed status is raised as the SDK's own error
+class (`openai.RateLimitError`, ...) inside the `ModelError`. With several base URLs, a rollout
+stays on one replica, chosen by a stable hash of its session key.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import email.utils
 import itertools
+import math
 import os
+import random
+import time
 import zlib
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
+import httpx
 import httpx2
 import openai
 import orjson
 from pydantic import BaseModel
 
 from gymhall._exceptions import ModelError
+from gymhall._http import HttpPool, RawReply
 from gymhall._models.base import Model, ModelRequest, remaining
 
-if TYPE_CHECKING:
-    from openai import AsyncOpenAI
-
-__all__ = ["DEFAULT_BASE_URL", "OpenAICompatibleModel", "model_error", "redact_url"]
+__all__ = ["DEFAULT_BASE_URL", "Answer", "OpenAICompatibleModel", "model_error", "redact_url"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-LOCAL_API_KEY = "EMPTY"  # local servers (vLLM, SGLang, the fake) accept any key; the SDK insists on one
-JSON_HEADERS = {"Content-Type": "application/json"}
+LOCAL_API_KEY = "EMPTY"  # local servers (vLLM, SGLang, the fake) accept any key; OpenAI clients always send one
 _MAX_ERROR_TEXT = 500
+_MAX_CONNECTIONS = 1000  # per replica, as the OpenAI SDK's default pool
+_REQUEST_HEADERS = {"content-type": "application/json", "accept": "application/json"}
+# The OpenAI SDK's retry policy (openai/_constants.py, openai/_base_client.py).
+_INITIAL_RETRY_DELAY_S = 0.5
+_MAX_RETRY_DELAY_S = 8.0
+_MAX_RETRY_AFTER_S = 120.0
+_STATUS_ERRORS: dict[int, type[openai.APIStatusError]] = {
+    400: openai.BadRequestError,
+    401: openai.AuthenticationError,
+    403: openai.PermissionDeniedError,
+    404: openai.NotFoundError,
+    409: openai.ConflictError,
+    422: openai.UnprocessableEntityError,
+    429: openai.RateLimitError,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A successful (2xx) reply: its status, raw body, and the URL it came from (without credentials)."""
+
+    status_code: int
+    content: bytes
+    url: str
+
+
+class _Replica:
+    """One base URL: its pool (credentials moved from the URL into the Authorization header)."""
+
+    __slots__ = ("pool", "url")
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        parts = urlsplit(base_url)
+        headers = {"authorization": f"Bearer {api_key}", "user-agent": _user_agent()}
+        if parts.username is not None or parts.password is not None:
+            # As httpx (the SDK's default transport) does: credentials in the URL are sent as Basic auth.
+            pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+            headers["authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        for variable, header in (("OPENAI_ORG_ID", "openai-organization"), ("OPENAI_PROJECT_ID", "openai-project")):
+            value = os.environ.get(variable)  # read from the environment, as the SDK does
+            if value:
+                headers[header] = value
+        self.url = redact_url(base_url)
+        self.pool = HttpPool(self.url, timeout_s=None, max_connections=_MAX_CONNECTIONS, headers=headers)
 
 
 class OpenAICompatibleModel(Model):
-    """Base of the OpenAI-compatible backends: one SDK client per base URL, rollouts kept on one replica."""
+    """Base of the OpenAI-compatible backends: one pool per base URL, rollouts kept on one replica."""
 
     def __init__(
         self,
@@ -58,57 +111,76 @@ class OpenAICompatibleModel(Model):
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or LOCAL_API_KEY
-        self._clients: list[AsyncOpenAI] = [self._client(url) for url in self.base_urls]
+        self._replicas = [_Replica(url, self._api_key) for url in self.base_urls]
         self._round_robin = itertools.count()
 
-    def _client(self, base_url: str) -> AsyncOpenAI:
-        # The SDK's aiohttp transport: its httpx pool costs milliseconds of CPU per call at high concurrency.
-        # aiohttp refuses credentials in the URL beside an Authorization header; such URLs keep httpx2.
-        has_credentials = urlsplit(base_url).username is not None
-        http_client = openai.DefaultAsyncHttpx2Client() if has_credentials else openai.DefaultAioHttpClient()
-        return openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=self._api_key,
-            max_retries=self.max_retries,
-            timeout=self.timeout_s,
-            http_client=http_client,
-        )
-
     def _pick(self, session_key: str) -> int:
-        if len(self._clients) == 1:
+        if len(self._replicas) == 1:
             return 0
         if not session_key:  # no rollout to keep together: spread the calls
-            return next(self._round_robin) % len(self._clients)
-        return zlib.crc32(session_key.encode()) % len(self._clients)
+            return next(self._round_robin) % len(self._replicas)
+        return zlib.crc32(session_key.encode()) % len(self._replicas)
 
     def body(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The JSON body sent for Responses `params`."""
         raise NotImplementedError
 
-    async def _post(self, request: ModelRequest, path: str) -> httpx2.Response:
-        """POST the request's body to its replica's `path`; SDK errors and the deadline become `ModelError`."""
-        index = self._pick(request.session_key)
-        client, url = self._clients[index], self.base_urls[index]
+    async def _post(self, request: ModelRequest, path: str) -> Answer:
+        """POST the request's body to its replica's `path`; failures and the deadline become `ModelError`."""
+        replica = self._replicas[self._pick(request.session_key)]
         try:
             budget = remaining(request.deadline, self.timeout_s)
-            # The SDK's timeout is per attempt; the rollout's deadline also bounds the retries.
+            # Each attempt has its own timeout; the rollout's deadline also bounds the retries and their waits.
             async with asyncio.timeout(budget if request.deadline is not None else None):
-                await self._ensure_name(client)
+                await self._ensure_name(replica, request.deadline)
                 try:
                     content = orjson.dumps(self.body(request.params), default=dump_model)
                 except (ValueError, TypeError) as exc:
-                    raise ModelError(f"cannot send this request to {redact_url(url)}{path}: {exc}") from None
-                return await client.post(
-                    path, cast_to=httpx2.Response, content=content, options={"headers": JSON_HEADERS, "timeout": budget}
-                )
-        except (openai.APIError, TimeoutError) as exc:
-            error = self._error(exc, url)
+                    raise ModelError(f"cannot send this request to {replica.url}{path}: {exc}") from None
+                reply = await self._send(replica, "POST", path, content, request.deadline)
+        except (openai.APIError, httpx.TransportError, TimeoutError) as exc:
+            error = self._error(exc, replica.url)
             error.upstream = exc
             raise error from None
+        return Answer(reply.status_code, reply.content, replica.url + path)
 
-    async def _ensure_name(self, client: AsyncOpenAI) -> None:
+    async def _send(
+        self, replica: _Replica, method: str, path: str, content: bytes, deadline: float | None
+    ) -> RawReply:
+        """One call with the SDK's retry policy; raises the last failure once retries are spent."""
+        retries = 0
+        while True:
+            reply: RawReply | None = None
+            try:
+                async with asyncio.timeout(remaining(deadline, self.timeout_s)):
+                    reply = await replica.pool.request(method, path, content, _REQUEST_HEADERS)
+            except (TimeoutError, httpx.TransportError):
+                if retries >= self.max_retries:
+                    raise
+            else:
+                if reply.is_success:
+                    return reply
+                if retries >= self.max_retries or not _should_retry(reply):
+                    raise _status_error(reply, method, replica.url + path)
+            await asyncio.sleep(_retry_delay(reply, retries))
+            retries += 1
+
+    async def _ensure_name(self, replica: _Replica, deadline: float | None) -> None:
         if not self.name:
-            self.name = await _first_model_id(client)
+            self.name = await self._first_model_id(replica, deadline)
+
+    async def _first_model_id(self, replica: _Replica, deadline: float | None) -> str:
+        reply = await self._send(replica, "GET", "/models", b"", deadline)
+        try:
+            page = orjson.loads(reply.content)
+        except orjson.JSONDecodeError:
+            page = None
+        data = page.get("data") if isinstance(page, dict) else None
+        first = data[0] if isinstance(data, list) and data else None
+        if not isinstance(first, dict) or not isinstance(first.get("id"), str):
+            raise ModelError(f"{replica.url} lists no models; name one, e.g. 'URL#model-name'.")
+        model_id: str = first["id"]
+        return model_id
 
     def _error(self, exc: BaseException, url: str) -> ModelError:
         return model_error(exc, url, self._api_key, self.max_retries)
@@ -118,17 +190,74 @@ class OpenAICompatibleModel(Model):
 
     async def aclose(self) -> None:
         """Close every replica's connections."""
-        await asyncio.gather(*(client.close() for client in self._clients))
+        await asyncio.gather(*(replica.pool.aclose() for replica in self._replicas))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, base_url={[redact_url(u) for u in self.base_urls]!r})"
 
 
-async def _first_model_id(client: AsyncOpenAI) -> str:
-    page = await client.models.list()
-    if not page.data:
-        raise ModelError(f"{redact_url(str(client.base_url))} lists no models; name one, e.g. 'URL#model-name'.")
-    return page.data[0].id
+def _user_agent() -> str:
+    from gymhall import __version__
+
+    return f"gymhall/{__version__}"
+
+
+def _retry_after_s(reply: RawReply) -> float | None:
+    """The server's requested wait (`retry-after-ms`, else `Retry-After` in seconds or as a date), or None."""
+    for header, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = reply.headers.get(header)
+        if value is None:
+            continue
+        try:
+            delay = float(value)
+        except ValueError:
+            continue
+        if math.isinf(delay) and value.strip().lower() not in ("inf", "+inf", "infinity", "+infinity"):
+            return _MAX_RETRY_AFTER_S + 1  # an overflowing number: an excessive delay, not a shorter one
+        return delay / divisor
+    try:
+        date = email.utils.parsedate_tz(reply.headers.get("retry-after"))
+        return None if date is None else float(email.utils.mktime_tz(date) - time.time())
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _should_retry(reply: RawReply) -> bool:
+    retry_after = _retry_after_s(reply)
+    if retry_after is not None and math.isfinite(retry_after) and retry_after > _MAX_RETRY_AFTER_S:
+        return False
+    should_retry = reply.headers.get("x-should-retry")
+    if should_retry in ("true", "false"):  # the server says; obey
+        return should_retry == "true"
+    return reply.status_code in (408, 409, 429) or reply.status_code >= 500
+
+
+def _retry_delay(reply: RawReply | None, retries: int) -> float:
+    retry_after = _retry_after_s(reply) if reply is not None else None
+    if retry_after is not None and math.isfinite(retry_after) and 0 < retry_after <= _MAX_RETRY_AFTER_S:
+        return retry_after
+    delay = min(_INITIAL_RETRY_DELAY_S * 2.0 ** min(retries, 1000), _MAX_RETRY_DELAY_S)
+    return delay * (1 - 0.25 * random.random())
+
+
+def _status_error(reply: RawReply, method: str, url: str) -> openai.APIStatusError:
+    """The OpenAI SDK's error for a failed status, as its client raises it (body's `error` object as `body`)."""
+    response = httpx2.Response(
+        reply.status_code, headers=reply.headers.items(), content=reply.content, request=httpx2.Request(method, url)
+    )
+    message = f"Error code: {reply.status_code}"
+    body: Any = reply.text.strip()
+    try:
+        body = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    data = body.get("error", body) if isinstance(body, Mapping) else body
+    if isinstance(data, Mapping) and isinstance(data.get("message"), str) and data["message"]:
+        message += f" - {data['message']}"
+    error_class = _STATUS_ERRORS.get(reply.status_code)
+    if error_class is None:
+        error_class = openai.InternalServerError if reply.status_code >= 500 else openai.APIStatusError
+    return error_class(message, response=response, body=data)
 
 
 def dump_model(value: Any) -> Any:
@@ -138,7 +267,7 @@ def dump_model(value: Any) -> Any:
 
 
 def model_error(exc: BaseException, url: str, api_key: str | None, max_retries: int) -> ModelError:
-    """A `ModelError` for an SDK error or timeout: names the URL, the status and the server's message."""
+    """A `ModelError` for a failed status, a timeout or a connection failure: names the URL, status and message."""
     where = redact_url(url)
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
@@ -146,11 +275,11 @@ def model_error(exc: BaseException, url: str, api_key: str | None, max_retries: 
         tried = f" after {max_retries} retries" if retryable and max_retries else ""
         message = f"{where} answered HTTP {status}{tried}: {_server_message(exc)}"
         return ModelError(_redact(message, api_key), retryable=retryable, status_code=status)
-    if isinstance(exc, openai.APITimeoutError | TimeoutError):
+    if isinstance(exc, openai.APITimeoutError | TimeoutError | httpx.TimeoutException):
         message = f"{where} did not answer in time (the call's timeout or the rollout's deadline)"
         return ModelError(message, retryable=True)
-    if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__ or exc
+    if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+        cause = (exc.__cause__ or exc) if isinstance(exc, openai.APIConnectionError) else exc
         message = f"cannot reach {where} after {max_retries} retries: {type(cause).__name__}: {cause}"
         return ModelError(_redact(message, api_key), retryable=True)
     return ModelError(_redact(f"{where}: {type(exc).__name__}: {exc}", api_key))
@@ -181,6 +310,4 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.username is None and parts.password is None:
         return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))  # host[:port] as written

@@ -3,9 +3,10 @@
     model = OpenAIResponsesModel("Qwen/Qwen3-8B", base_url=["http://gpu1:8000/v1", "http://gpu2:8000/v1"])
     response = await model.respond(ModelRequest(params={"input": "hi"}, session_key="rollout-7"))
 
-The OpenAI SDK sends each call and retries it (exponential backoff with jitter on 429, 5xx and
-connection errors, honouring Retry-After, at most `max_retries` times). The raw JSON answer is
-validated into gymhall's lenient `Response`, so fields a backend adds (token ids, log-probs) survive.
+Each call is sent on gymhall's own connection pool and retried as the OpenAI SDK would (exponential
+backoff with jitter on 429, 5xx, timeouts and connection errors, honouring Retry-After, at most
+`max_retries` times). The raw JSON answer is validated once, into gymhall's lenient `Response`, so
+fields a backend adds (token ids, log-probs) survive.
 """
 
 from __future__ import annotations
@@ -57,5 +58,5 @@ class OpenAIResponsesModel(OpenAICompatibleModel):
         except ValidationError as exc:
             problem = exc.errors(include_url=False)[0]
             where = ".".join(str(part) for part in problem["loc"]) or "the body"
-            message = f"{redact_url(str(raw.url))} answered an invalid Response ({where}: {problem['msg']})"
+            message = f"{redact_url(raw.url)} answered an invalid Response ({where}: {problem['msg']})"
             raise ModelError(self._redact(message), status_code=raw.status_code) from None
