@@ -14,10 +14,13 @@
     │   └── ToolError              400: a tool refused its input; the message is for the model to read
     ├── ServerError            a gymhall server answered with an error (raised by clients)
     ├── ModelError             a model backend failed (after its retries) or answered unusably
+    ├── JudgeError             an LLM judge gave no verdict (call failed, timed out, or no label in its answer)
     └── ServerStartError       `gymhall serve`: a server exited or never became healthy
 
 A `RequestError` raised inside a tool or `verify` becomes a JSON error answer with its status;
-any other exception becomes a 500 JSON answer and is logged with its traceback.
+any other exception becomes a 500 JSON answer and is logged with its traceback. An environment answers
+a `JudgeError` with NeMo Gym's judge-failure contract (`gymhall._judge.judge_failed`): a 200 whose
+`_ng_failure_class` is "judge_failed", which collectors record as a failure rather than a reward.
 """
 
 from __future__ import annotations
@@ -149,3 +152,7 @@ class ModelError(GymhallError):
         self.status_code = status_code
         # The client library's own error, kept as data rather than chained: its text may quote the API key.
         self.upstream = upstream
+
+
+class JudgeError(GymhallError):
+    """Raised when an LLM judge gives no verdict: its call failed or timed out, or its answer had no label."""

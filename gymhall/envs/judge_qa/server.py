@@ -1,0 +1,160 @@
+"""`judge_qa`: short free-form answers, graded by a rule check first and an LLM judge when it cannot decide.
+
+An answer that matches the expected one after normalization (case, accents, articles, punctuation,
+a `\\boxed{}` or "Answer:" wrapper) scores 1.0 and an empty one 0.0, neither calling the judge;
+anything else is put to the judge configured by `judge_model`. Rows are NeMo Gym's
+equivalence_llm_judge rows (`question`, `expected_answer`), and its prompt template files
+(`{question}`, `{expected_answer}`, `{generated_answer}`) and verdict labels can be reused.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from gymhall._config import BaseResourcesServerConfig
+from gymhall._environment import Environment
+from gymhall._exceptions import ConfigError, JudgeError
+from gymhall._judge import (
+    EQUAL,
+    EQUIVALENCE_PROMPT,
+    EQUIVALENCE_SYSTEM,
+    NOT_EQUAL,
+    Judge,
+    JudgeSettings,
+    judge_equivalence,
+    judge_failed,
+    last_user_text,
+)
+from gymhall._responses import Response
+from gymhall._schemas import BaseVerifyRequest
+
+__all__ = ["JudgeQA", "JudgeQAConfig", "JudgeQAVerifyRequest", "extract_answer", "normalize_answer"]
+
+ENV_DIR = Path(__file__).resolve().parent  # relative paths in the settings resolve against it
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PREFIX = re.compile(r"^\s*(final answer|answer)\s*[:\-]\s*", re.IGNORECASE)
+# Punctuation, except a point or comma between digits (3.14, 3,000) and a minus before one (-2).
+_PUNCTUATION = re.compile(r"(?!(?<=\d)[.,](?=\d))(?!-(?=\d))[^\w\s]")
+_BOXED = "\\boxed{"
+
+
+class JudgeQAConfig(BaseResourcesServerConfig, JudgeSettings):
+    """Settings of `judge_qa`: the judge (`judge_*` settings) and its prompt."""
+
+    # A prompt template file with {question}, {expected_answer} and {generated_answer}; None: the built-in one.
+    judge_prompt_template_fpath: str | None = None
+    judge_system_message: str | None = EQUIVALENCE_SYSTEM  # None or "" sends no system message
+    judge_equal_label: str = EQUAL
+    judge_not_equal_label: str = NOT_EQUAL
+
+
+class JudgeQAVerifyRequest(BaseVerifyRequest):
+    """`POST /verify` of `judge_qa`: the row's `expected_answer` and, for the judge, its `question`."""
+
+    expected_answer: str
+    question: str | None = None  # defaults to the prompt's last user message
+
+
+def normalize_answer(text: str) -> str:
+    """`text` reduced for an exact-match comparison: lower case, no accents, articles or punctuation."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(char for char in text if not unicodedata.combining(char)).lower()
+    text = _PUNCTUATION.sub(" ", text)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def extract_answer(text: str) -> str:
+    """The answer in a reply: the last `\\boxed{...}`'s content if there is one, without an "Answer:" prefix."""
+    start = text.rfind(_BOXED)
+    if start >= 0:
+        depth, begin = 1, start + len(_BOXED)
+        for index in range(begin, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[index], 0)
+            if depth == 0:
+                text = text[begin:index]
+                break
+    return _PREFIX.sub("", text.strip()).strip()
+
+
+def _last_assistant_text(response: Response) -> str:
+    for item in reversed(response.output):
+        if getattr(item, "type", None) == "message" and getattr(item, "role", None) == "assistant":
+            parts = getattr(item, "content", None) or []
+            return "\n".join(str(part.text) for part in parts if getattr(part, "type", None) == "output_text")
+    return ""
+
+
+class JudgeQA(Environment):
+    """Short-answer questions; reward 1.0 for an answer equivalent to the expected one."""
+
+    config_class = JudgeQAConfig
+    domain = "knowledge"
+    config: JudgeQAConfig
+
+    def __init__(self, config: JudgeQAConfig | None = None) -> None:
+        super().__init__(config)
+        self.template = self._template()
+        self.judge: Judge | None = None
+        if self.config.judge_model:
+            labels = (self.config.judge_equal_label, self.config.judge_not_equal_label)
+            try:
+                self.judge = Judge.from_settings(self.config, labels=labels)
+            except ValueError as exc:
+                raise ConfigError(f"{self.config.name}: judge settings: {exc}") from None
+
+    async def verify(self, state: None, body: JudgeQAVerifyRequest) -> dict[str, Any]:
+        """Exact match after normalization scores 1.0, empty scores 0.0; the judge grades the rest."""
+        reply = _last_assistant_text(body.response)
+        answer = extract_answer(reply)
+        expected = normalize_answer(extract_answer(body.expected_answer))
+        fields: dict[str, Any] = {"extracted_answer": answer, "exact_match": False, "judge_evaluations": None}
+        if not answer:
+            return {**fields, "reward": 0.0}
+        if expected and normalize_answer(answer) == expected:
+            return {**fields, "reward": 1.0, "exact_match": True}
+        try:
+            if self.judge is None:
+                raise JudgeError(
+                    f"{self.config.name}: the answer does not match the expected one exactly and no judge is "
+                    "configured; set judge_model (e.g. judge_model=openai:gpt-4.1-mini) to grade it"
+                )
+            result = await judge_equivalence(
+                self.judge,
+                question=body.question or last_user_text(body.responses_create_params),
+                expected=body.expected_answer,
+                generated=reply,
+                swap=self.config.judge_swap_check,
+                system=self.config.judge_system_message or None,
+                template=self.template,
+                equal_label=self.config.judge_equal_label,
+            )
+        except JudgeError as error:
+            return {**fields, **judge_failed(error)}
+        return {**fields, "reward": float(result.equal), "judge_evaluations": result.evaluations()}
+
+    async def aclose(self) -> None:
+        """Close the judge's connections."""
+        if self.judge is not None:
+            await self.judge.aclose()
+
+    def _template(self) -> str:
+        fpath = self.config.judge_prompt_template_fpath
+        if not fpath:
+            return EQUIVALENCE_PROMPT
+        path = Path(fpath) if Path(fpath).is_absolute() else ENV_DIR / fpath
+        try:
+            template = path.read_text(encoding="utf-8").strip()
+            template.format(question="", expected_answer="", generated_answer="")
+        except OSError as exc:
+            raise ConfigError(f"{self.config.name}: judge_prompt_template_fpath: cannot read {path}: {exc}") from None
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(
+                f"{self.config.name}: judge_prompt_template_fpath: {path} is not a valid template ({exc!r}); "
+                "it may use only {question}, {expected_answer} and {generated_answer} (double other braces)."
+            ) from None
+        return template

@@ -1,0 +1,305 @@
+"""gymhall/envs/math: math-verify grading in killable workers, the judge fallback, the dataset and its generator."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib.util
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from gymhall import ServerError, load_config
+from gymhall._collection import CollectOptions, run_collect
+from gymhall._conformance import corruptions
+from gymhall._entrypoints import load_server_class
+from gymhall._exceptions import ConfigError
+from gymhall._judge import EQUAL, NOT_EQUAL
+from gymhall.envs.math.server import Math, MathConfig
+from gymhall.envs.math.verifier import VerifierPool, grade, strip_delimiters
+from gymhall.testing import Failure, FakeOpenAI, client_for, make_response, make_row, serve_in_thread
+
+ENV_DIR = Path(__file__).resolve().parents[2] / "gymhall" / "envs" / "math"
+DATA = ENV_DIR / "data" / "math.jsonl"
+CONFIG = ENV_DIR / "configs" / "math.yaml"
+ADVERSARIAL = "\\boxed{9^{9^{9^{9}}}}"  # SymPy works on this far longer than any timeout here
+
+
+def rows() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines()]
+
+
+def worker_pids() -> set[int]:
+    """The math-verify workers of this process (of any pool), zombies included."""
+    found = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "gymhall.envs.math.verifier" in " ".join(child.cmdline()):
+                found.add(child.pid)
+        except psutil.NoSuchProcess:
+            continue
+        except psutil.ZombieProcess:
+            found.add(child.pid)
+    return found
+
+
+def stopped(pids: set[int], timeout_s: float = 10.0) -> bool:
+    """Whether the workers `pids` stop once their pool is garbage (a thread may hold it for a moment more)."""
+    deadline = time.monotonic() + timeout_s
+    while worker_pids() & pids:
+        if time.monotonic() > deadline:
+            return False
+        gc.collect()
+        time.sleep(0.05)
+    return True
+
+
+@pytest.fixture(scope="module")
+def env() -> Iterator[Math]:
+    """One environment for the module: its workers start once (the pool is not bound to an event loop)."""
+    math_env = Math(MathConfig(name="math", verify_workers=4))
+    yield math_env
+    math_env.close()
+
+
+async def verify(env: Math, reply: str, **fields: Any) -> dict[str, Any]:
+    row = make_row("Solve it.", **{"question": "Solve it.", **fields})
+    async with client_for(env) as client:
+        return await client.verify({**row, "response": make_response(reply)})
+
+
+@pytest.mark.parametrize(
+    ("expected", "reply", "reward"),
+    [
+        ("\\frac{3}{4}", "So the answer is $\\boxed{\\frac{3}{4}}$.", 1.0),
+        ("\\frac{3}{4}", "\\boxed{0.75}", 1.0),
+        ("\\frac{3}{4}", "\\boxed{3/4}", 1.0),
+        ("\\frac{3}{4}", "\\boxed{\\frac{4}{3}}", 0.0),
+        ("2\\sqrt{3}", "\\boxed{\\sqrt{12}}", 1.0),
+        ("[1, 3)", "\\boxed{[1,3)}", 1.0),
+        ("[1, 3)", "\\boxed{(1,3)}", 0.0),
+        ("x^2 + 2x + 1", "\\boxed{(x+1)^2}", 1.0),
+        ("-1, 6", "\\boxed{6, -1}", 1.0),
+        ("\\(\\frac{1}{2}\\)", "\\boxed{\\dfrac{1}{2}}", 1.0),  # delimiters in the expected answer are stripped
+        ("$12$", "The answer is 12", 1.0),  # no box: a plain final expression is read
+        ("12", "", 0.0),
+        ("12", "I don't know.", 0.0),
+    ],
+)
+async def test_verify_compares_answers_symbolically(env: Math, expected: str, reply: str, reward: float) -> None:
+    result = await verify(env, reply, expected_answer=expected)
+    assert result["reward"] == reward
+    assert result["library_reward"] == reward
+    assert result["timed_out"] is False and result["judge_evaluations"] is None
+
+
+async def test_verify_reports_the_extracted_answer_and_echoes_the_row(env: Math) -> None:
+    result = await verify(env, "First 41, then finally \\boxed{42}.", expected_answer="42", family="demo")
+    assert result["extracted_answer"] == "42"
+    assert result["expected_answer"] == "42" and result["family"] == "demo"
+    assert (await verify(env, "\\boxed{7}", expected_answer="42"))["extracted_answer"] == "7"
+
+
+async def test_text_of_every_assistant_message_is_graded(env: Math) -> None:
+    # NeMo Gym's math_with_judge grades the text of the whole episode, not only the last message.
+    first = {"id": "m1", "type": "message", "role": "assistant", "status": "completed"}
+    first["content"] = [{"type": "output_text", "text": "The answer is \\boxed{5}", "annotations": []}]
+    response = make_response("Let me double-check: yes.", output=[first])
+    async with client_for(env) as client:
+        result = await client.verify({**make_row("q"), "expected_answer": "5", "response": response})
+    assert result["reward"] == 1.0
+
+
+async def test_a_numeric_expected_answer_is_accepted(env: Math) -> None:
+    assert (await verify(env, "\\boxed{7}", expected_answer=7))["reward"] == 1.0
+
+
+async def test_verify_refuses_a_row_without_expected_answer(env: Math) -> None:
+    async with client_for(env) as client:
+        with pytest.raises(ServerError, match="422") as raised:
+            await client.verify({**make_row("q"), "response": make_response("\\boxed{1}")})
+    assert "expected_answer" in str(raised.value)
+
+
+async def test_verify_needs_no_session_but_refuses_a_forged_one(env: Math) -> None:
+    async with client_for(env) as client:
+        async with await client.seed_session(make_row("q", expected_answer="1")) as session:
+            assert (await session.verify(make_response("\\boxed{1}")))["reward"] == 1.0
+        body = {**make_row("q"), "expected_answer": "1", "response": make_response("\\boxed{1}")}
+        reply = await client._send(
+            "POST", "/verify", json.dumps(body).encode(), {"x-gymhall-session": "forged.AAAAAAAAAAAAAAAAAAAAAA"}
+        )
+    assert reply.status_code == 403
+
+
+async def test_a_stuck_check_times_out_without_blocking_the_loop() -> None:
+    env = Math(MathConfig(name="math", verify_workers=1, verify_timeout_seconds=1.0))
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.05)
+            ticks += 1
+
+    try:
+        assert (await verify(env, "\\boxed{1}", expected_answer="1"))["reward"] == 1.0  # the worker is up
+        (first,) = env.verifier.pids
+        beat = asyncio.create_task(ticker())
+        started = time.monotonic()
+        result = await verify(env, ADVERSARIAL, expected_answer="2")
+        elapsed = time.monotonic() - started
+        beat.cancel()
+        assert result["reward"] == 0.0 and result["timed_out"] is True and result["extracted_answer"] is None
+        assert 1.0 <= elapsed < 5.0
+        assert ticks >= 10  # the event loop kept running while the worker was stuck
+        assert first not in worker_pids()  # killed and reaped
+        assert (await verify(env, "\\boxed{3}", expected_answer="3"))["reward"] == 1.0  # a new worker took over
+        assert env.verifier.started == 2 and len(env.verifier.pids) == 1
+        second = env.verifier.pids
+    finally:
+        await env.aclose()
+    assert not worker_pids() & {first, *second}
+
+
+async def test_closing_stops_every_worker_and_is_idempotent() -> None:
+    pool = VerifierPool(workers=2, timeout_s=10.0)
+    checks = await asyncio.gather(*(pool.check("4", f"\\boxed{{{n}}}") for n in range(3, 6)))
+    assert [c.reward for c in checks] == [0.0, 1.0, 0.0]
+    pids = set(pool.pids)
+    assert 1 <= len(pids) <= 2 and pids <= worker_pids()
+    pool.close()
+    pool.close()
+    assert not worker_pids() & pids and pool.pids == []
+    with pytest.raises(RuntimeError, match="closed"):
+        await pool.check("1", "1")
+
+
+def test_a_collected_pool_stops_its_workers() -> None:
+    started: list[int] = []
+
+    async def use() -> None:
+        pool = VerifierPool(workers=1, timeout_s=10.0)
+        assert (await pool.check("1", "\\boxed{1}")).reward == 1.0
+        started.extend(pool.pids)
+
+    asyncio.run(use())
+    assert len(started) == 1
+    assert stopped(set(started))
+
+
+def test_grade_and_delimiters() -> None:
+    assert strip_delimiters(" \\(x+1\\) ") == "x+1" and strip_delimiters("$5$") == "5" and strip_delimiters("$") == "$"
+    assert grade("42", "\\boxed{42}") == (1.0, "42")
+    assert grade("\\boxed{", "\\boxed{1}") == (0.0, None)  # an expected answer math-verify cannot read
+
+
+@pytest.fixture
+def judge_fake() -> Iterator[tuple[FakeOpenAI, str]]:
+    fake = FakeOpenAI(lambda request: EQUAL, model="judge")
+    with serve_in_thread(fake) as url:
+        yield fake, url + "/v1#judge"
+
+
+async def test_the_judge_grades_what_math_verify_does_not_accept(judge_fake: tuple[FakeOpenAI, str]) -> None:
+    fake, url = judge_fake
+    env = Math(MathConfig(name="math", verify_workers=1, use_judge=True, judge_model=url))
+    try:
+        accepted = await verify(env, "\\boxed{0.5}", expected_answer="\\frac{1}{2}")
+        assert accepted["reward"] == 1.0 and fake.request_count == 0  # math-verify said yes: no judge
+        judged = await verify(env, "One half.", expected_answer="\\frac{1}{2}", question="Half of 1?")
+        assert judged["reward"] == 1.0 and judged["library_reward"] == 0.0
+        assert [e["verdict_label"] for e in judged["judge_evaluations"]] == [EQUAL, EQUAL]  # asked in both orders
+        assert "Half of 1?" in fake.requests[0].user_text() and "One half." in fake.requests[0].user_text()
+        fake.policy = lambda request: NOT_EQUAL
+        rejected = await verify(env, "Two thirds.", expected_answer="\\frac{1}{2}")
+        assert rejected["reward"] == 0.0 and len(rejected["judge_evaluations"]) == 1
+        assert (await verify(env, "", expected_answer="1"))["judge_evaluations"] is None  # nothing to judge
+    finally:
+        await env.aclose()
+
+
+@pytest.mark.parametrize("answer", [Failure(500, "judge down", retry_after=0.001), "no verdict here"])
+async def test_a_judge_failure_is_reported_not_scored(judge_fake: tuple[FakeOpenAI, str], answer: Any) -> None:
+    fake, url = judge_fake
+    fake.policy = lambda request: answer
+    env = Math(MathConfig(name="math", verify_workers=1, use_judge=True, judge_model=url))
+    try:
+        result = await verify(env, "One half.", expected_answer="\\frac{1}{2}")
+    finally:
+        await env.aclose()
+    assert result["_ng_failure_class"] == "judge_failed" and result["reward"] == 0.0
+    assert "judge" in result["_ng_failure_judge_error"]
+
+
+def test_use_judge_needs_a_judge_model() -> None:
+    with pytest.raises(ValueError, match="no judge_model is set.*judge_model_server is not supported"):
+        MathConfig(name="math", use_judge=True, judge_model_server={"type": "responses_api_models", "name": "x"})
+    with pytest.raises(ConfigError, match="Unknown model spec"):
+        Math(MathConfig(name="math", use_judge=True, judge_model="nope"))
+
+
+def test_the_config_names_the_environment() -> None:
+    (instance,) = load_config([CONFIG], env_file=None).of_kind("resources_servers")
+    assert instance.name == "math_resources_server" and instance.implementation == "math"
+    assert load_server_class(instance) is Math
+    config = instance.config_model(MathConfig)
+    assert config.domain == "math" and not config.use_judge and config.verify_timeout_seconds == 10.0
+
+
+def test_the_dataset_has_the_documented_fields() -> None:
+    data = rows()
+    assert len(data) >= 50 and len({row["question"] for row in data}) == len(data)
+    for row in data:
+        assert row["responses_create_params"]["input"][0]["content"].endswith(row["question"])
+        assert "\\boxed{}" in row["responses_create_params"]["input"][0]["content"]
+        assert row["reference_solution"]["tool_calls"] == []
+        assert "\\boxed{" in row["reference_solution"]["answer"]
+
+
+def test_the_generator_reproduces_the_dataset() -> None:
+    spec = importlib.util.spec_from_file_location("gymhall_math_generate", ENV_DIR / "data" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.render() == DATA.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow  # 192 symbolic checks
+async def test_every_reference_solution_scores_1_and_corrupted_ones_do_not(env: Math) -> None:
+    data = rows()
+
+    async def score(client: Any, row: dict[str, Any], answer: str) -> float:
+        result = await client.verify({**row, "response": make_response(answer)})
+        return float(result["reward"])
+
+    # The conformance checker's corruptions (answer reversed, answer emptied): each one scores 0.
+    wrong = [(r, c["answer"]) for r in data for _, c in corruptions(r["reference_solution"])]
+    async with client_for(env) as client:
+        right = await asyncio.gather(*(score(client, r, r["reference_solution"]["answer"]) for r in data))
+        corrupted = await asyncio.gather(*(score(client, r, answer) for r, answer in wrong))
+    assert right == [1.0] * len(data)
+    assert len(wrong) == 2 * len(data) and corrupted == [0.0] * len(wrong)
+
+
+@pytest.mark.slow  # starts a server's worker processes
+async def test_collecting_with_the_replay_model_scores_1(tmp_path: Path) -> None:
+    output = tmp_path / "math.jsonl"
+    options = CollectOptions(
+        input=DATA,
+        output=output,
+        configs=[str(CONFIG)],
+        overrides=["math_resources_server.resources_servers.math.verify_workers=4"],
+        model="replay",
+    )
+    before = worker_pids()
+    stats = await run_collect(options)
+    assert (stats.ok, stats.failed, stats.mean_reward) == (len(rows()), 0, 1.0)
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    assert all(line["status"] == "ok" and line["extracted_answer"] for line in lines)
+    assert stopped(worker_pids() - before)  # the in-process server is garbage now: its workers stop with it
