@@ -38,6 +38,8 @@ _EXPORTS: dict[str, str] = {
     "GymhallError": "gymhall._exceptions",
     "InvalidBody": "gymhall._exceptions",
     "InvalidSessionHandle": "gymhall._exceptions",
+    "Judge": "gymhall._judge",
+    "JudgeError": "gymhall._exceptions",
     "Model": "gymhall._models.base",
     "ModelError": "gymhall._exceptions",
     "ModelRequest": "gymhall._models.base",
@@ -112,6 +114,8 @@ __all__ = [
     "GymhallError",
     "InvalidBody",
     "InvalidSessionHandle",
+    "Judge",
+    "JudgeError",
     "Model",
     "ModelError",
     "ModelRequest",
@@ -242,6 +246,9 @@ if TYPE_CHECKING:
         InvalidSessionHandle as InvalidSessionHandle,
     )
     from gymhall._exceptions import (
+        JudgeError as JudgeError,
+    )
+    from gymhall._exceptions import (
         ModelError as ModelError,
     )
     from gymhall._exceptions import (
@@ -273,6 +280,9 @@ if TYPE_CHECKING:
     )
     from gymhall._instances import (
         ModelServer as ModelServer,
+    )
+    from gymhall._judge import (
+        Judge as Judge,
     )
     from gymhall._metrics import (
         aggregate_metrics as aggregate_metrics,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import http.cookiejar
+import inspect
 import re
 import threading
 import time
@@ -119,9 +120,15 @@ class _ReplyLike(Protocol):
 class _InProcessApp:
     """Calls an ASGI app directly, one request per call, bounded by the client's timeout."""
 
-    def __init__(self, app: ASGIApp, timeout: float | None) -> None:
+    def __init__(self, app: ASGIApp, timeout: float | None, *, owns_app: bool = False) -> None:
         self.app = app
         self.timeout = timeout
+        self.owns_app = owns_app
+
+    async def shutdown(self) -> None:
+        shutdown = getattr(self.app, "shutdown", None)  # a GymApp's hooks: judges, worker pools
+        if self.owns_app and shutdown is not None and inspect.iscoroutinefunction(shutdown):
+            await shutdown()
 
     async def request(self, method: str, path: str, content: bytes, headers: Mapping[str, str]) -> RawReply:
         raw_headers = [(b"host", b"testserver"), (b"content-length", str(len(content)).encode())]
@@ -590,10 +597,14 @@ class AsyncResourcesClient(_BaseResourcesClient):
         )
 
     @classmethod
-    def for_app(cls, app: ASGIApp, **kwargs: Any) -> AsyncResourcesClient:
-        """A client of `app` called directly in this process: no port, no HTTP (the app's lifespan does not run)."""
+    def for_app(cls, app: ASGIApp, *, owns_app: bool = False, **kwargs: Any) -> AsyncResourcesClient:
+        """A client of `app` called directly in this process: no port, no HTTP; its lifespan does not run.
+
+        With `owns_app` (an app built for this client alone), closing the client runs the app's shutdown
+        hooks (judges, worker pools), as a server does when it stops.
+        """
         client = cls(_IN_PROCESS_URL, **kwargs)
-        client._in_process = _InProcessApp(app, client._http.timeout.read)
+        client._in_process = _InProcessApp(app, client._http.timeout.read, owns_app=owns_app)
         return client
 
     async def _send(self, method: str, path: str, content: bytes = b"", headers: Mapping[str, str] = {}) -> _ReplyLike:
@@ -625,10 +636,12 @@ class AsyncResourcesClient(_BaseResourcesClient):
         return _BaseResourcesSession._verified(await self._send("POST", "/verify", orjson.dumps(body), _JSON))
 
     async def aclose(self) -> None:
-        """Close the connection pool (sessions left open expire on the server)."""
+        """Close the connection pool (sessions left open expire on the server); see `for_app` for in-process apps."""
         if self._pool is not None:
             await self._pool.aclose()
         await self._http.aclose()
+        if self._in_process is not None:
+            await self._in_process.shutdown()
 
     async def __aenter__(self) -> Self:
         await self._http.__aenter__()
@@ -640,6 +653,8 @@ class AsyncResourcesClient(_BaseResourcesClient):
         if self._pool is not None:
             await self._pool.aclose()
         await self._http.__aexit__(exc_type, exc, tb)
+        if self._in_process is not None:
+            await self._in_process.shutdown()
 
 
 class ResourcesClient(_BaseResourcesClient):

@@ -82,7 +82,7 @@ def resources_client(
         names = ", ".join(s.name for s in candidates) or "none"
         raise ConfigError(f"The configs define {len(candidates)} resources servers ({names}); choose one with --name.")
     # No per-request timeout in-process: each rollout's deadline bounds every call.
-    return AsyncResourcesClient.for_app(build_server_app(instance), timeout=None)
+    return AsyncResourcesClient.for_app(build_server_app(instance), owns_app=True, timeout=None)
 
 
 def _resources_client(options: CollectOptions) -> AsyncResourcesClient:

@@ -33,7 +33,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from gymhall._config import BaseResourcesServerConfig, Domain
-from gymhall._exceptions import SessionRequired
+from gymhall._exceptions import JudgeError, SessionRequired
 from gymhall._routing import GymApp, RouteKind
 from gymhall._schemas import BaseSeedSessionRequest, BaseVerifyRequest, BaseVerifyResponse
 from gymhall._server import create_app, parse_server_config, serve_app
@@ -66,6 +66,9 @@ class Environment:
     async def on_session_close(self, state: Any) -> None:
         """Called when a session is closed or expires: release what `state` holds (files, connections)."""
 
+    async def on_shutdown(self) -> None:
+        """Called once when the server stops (or its in-process client is closed): close judges, stop workers."""
+
     @classmethod
     def tools(cls) -> list[ToolSpec]:
         """The tools this environment declares with `@tool`."""
@@ -95,7 +98,7 @@ def build_app(env: Environment) -> GymApp:
     async def closed(session: Session) -> None:
         await env.on_session_close(session.state)
 
-    app = create_app(env.config, title=type(env).__name__, on_session_close=closed)
+    app = create_app(env.config, title=type(env).__name__, on_session_close=closed, on_shutdown=env.on_shutdown)
     seed_model = _model_parameter(env.seed_session, 0, BaseSeedSessionRequest)
     verify_model = _model_parameter(env.verify, 1, BaseVerifyRequest)
 
@@ -114,7 +117,12 @@ def build_app(env: Environment) -> GymApp:
                 "(cookie or x-gymhall-session header). A verify that can grade without it declares "
                 "`state: MyState | None` and gets None."
             )
-        result = await env.verify(session.state if session is not None else None, body)
+        try:
+            result = await env.verify(session.state if session is not None else None, body)
+        except JudgeError as error:  # NeMo Gym's judge failsafe: a 200 that collectors record as a failure
+            from gymhall._judge import judge_failed
+
+            result = judge_failed(error)
         fields = dict(result) if isinstance(result, Mapping) else {"reward": result}
         return _echo(body, fields)
 

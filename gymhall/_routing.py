@@ -28,7 +28,7 @@ from starlette.requests import Request, cookie_parser
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from gymhall._exceptions import BodyTooLarge, InvalidBody, RequestError, SessionRequired
+from gymhall._exceptions import BodyTooLarge, InvalidBody, JudgeError, RequestError, SessionRequired
 from gymhall._sessions import HandleSigner, Session, SessionStore
 
 __all__ = ["SESSION_HEADER", "SESSION_ID_KEY", "GymApp", "GymRoute", "RouteKind"]
@@ -211,6 +211,11 @@ class GymRoute(APIRoute):
             if not started:
                 body = {"detail": exc.detail, "error": "http_error"}
                 await _send_error(send, exc.status_code, body, dict(exc.headers or {}))
+        except JudgeError as exc:  # a seed-style verify: NeMo Gym's judge failsafe, a 200 recorded as a failure
+            if not started:
+                from gymhall._judge import judge_failed
+
+                await _send_json(send, 200, orjson.dumps(judge_failed(exc)), [])
         except Exception as exc:
             logger.exception("%s %s failed (session %s)", scope["method"], scope["path"], session and session.id)
             if not started:
@@ -410,6 +415,19 @@ class GymApp(FastAPI):
         self._fast: dict[tuple[str, str], GymRoute] = {}
         self._fast_key: tuple[int, int, int] | None = None
         self._default_handlers = set(self.exception_handlers)
+        self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+
+    async def shutdown(self) -> None:
+        """Run the shutdown hooks once (closing judges, stopping worker pools); later calls do nothing.
+
+        The server's lifespan calls it when it stops; an in-process client calls it when it is closed.
+        """
+        hooks, self.shutdown_hooks = self.shutdown_hooks, []
+        for hook in hooks:
+            try:
+                await hook()
+            except Exception:
+                logging.getLogger("gymhall.server").exception("a shutdown hook failed")
 
     def add_gym_route(
         self,

@@ -51,8 +51,12 @@ def create_app(
     *,
     title: str,
     on_session_close: Callable[[Session], Awaitable[None] | None] | None = None,
+    on_shutdown: Callable[[], Awaitable[None]] | None = None,
 ) -> GymApp:
-    """A `GymApp` with the standard routes: `GET /`, `GET /tools`, `POST /close_session`, `POST /aggregate_metrics`."""
+    """A `GymApp` with the standard routes: `GET /`, `GET /tools`, `POST /close_session`, `POST /aggregate_metrics`.
+
+    `on_shutdown` runs once when the server stops (or an in-process client of it is closed).
+    """
     store = SessionStore(
         ttl_seconds=config.session_ttl_seconds, max_sessions=config.max_sessions, on_close=on_session_close
     )
@@ -72,6 +76,7 @@ def create_app(
             reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reaper
+            await app.shutdown()
 
     app = GymApp(
         store=store,
@@ -81,6 +86,8 @@ def create_app(
         title=title,
         lifespan=lifespan,
     )
+    if on_shutdown is not None:
+        app.shutdown_hooks.append(on_shutdown)
     tools_cache: dict[int, bytes] = {}
 
     async def health() -> dict[str, str]:

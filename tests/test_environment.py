@@ -212,3 +212,48 @@ async def test_verify_that_accepts_no_state_grades_without_a_session() -> None:
     async with client(Quiz()) as c:
         r = await c.post("/verify", json={**ROW, "response": response("done")})
         assert r.status_code == 200 and r.json()["reward"] == 1.0
+
+
+class Closing(Environment):
+    shut: list[str] = []
+
+    async def verify(self, state: Any, body: BaseVerifyRequest) -> float:
+        return 1.0
+
+    async def on_shutdown(self) -> None:
+        self.shut.append("down")
+
+
+async def test_on_shutdown_runs_once_when_an_owning_in_process_client_closes() -> None:
+    from gymhall import AsyncResourcesClient
+    from gymhall.testing import client_for
+
+    env = Closing()
+    async with client_for(env) as client:  # the test owns env: it stays up
+        assert await client.health()
+    assert env.shut == []
+    async with AsyncResourcesClient.for_app(build_app(env), owns_app=True) as client:
+        assert await client.health()
+        assert env.shut == []
+    assert env.shut == ["down"]
+    app = build_app(Closing())
+    await app.shutdown()
+    await app.shutdown()
+    assert Closing.shut == ["down", "down"]  # one more: each app runs its hooks once
+
+
+class Judged(Environment):
+    async def verify(self, state: Any, body: BaseVerifyRequest) -> float:
+        from gymhall import JudgeError
+
+        raise JudgeError("the judge timed out after 30 s")
+
+
+async def test_a_judge_error_in_verify_is_the_judge_failed_contract_not_a_500() -> None:
+    from gymhall.testing import client_for, make_response
+
+    async with client_for(Judged()) as client:
+        answer = await client.verify({**ROW, "response": make_response("4")})
+    assert answer["_ng_failure_class"] == "judge_failed"
+    assert "timed out" in answer["_ng_failure_judge_error"]
+    assert answer["target"] == 3  # the row is echoed, as for any verify

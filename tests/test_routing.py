@@ -18,6 +18,7 @@ from gymhall import (
     SimpleResourcesServer,
     ToolError,
 )
+from gymhall._exceptions import JudgeError
 from gymhall._routing import GymApp
 
 RESPONSE = {
@@ -86,6 +87,8 @@ class Probe(SimpleResourcesServer):
     async def verify(self, body: BaseVerifyRequest) -> BaseVerifyResponse:
         if body.response.output_text == "crash":
             raise RuntimeError("verifier broke")
+        if body.response.output_text == "judge":
+            raise JudgeError("the judge answered HTTP 503")
         return BaseVerifyResponse(**body.model_dump(), reward=1.0)
 
 
@@ -261,6 +264,21 @@ async def test_exception_in_verify_is_a_json_500() -> None:
         r = await c.post("/verify", json={**ROW, "response": crash})
         assert r.status_code == 500
         assert "verifier broke" in r.json()["detail"]
+
+
+async def test_a_judge_error_in_a_seed_style_verify_is_the_judge_failed_contract() -> None:
+    async with client(make_app()) as c:
+        await seeded(c)
+        judged = {
+            **RESPONSE,
+            "output": [
+                {**RESPONSE["output"][0], "content": [{"type": "output_text", "text": "judge", "annotations": []}]}
+            ],
+        }  # type: ignore[index]
+        r = await c.post("/verify", json={**ROW, "response": judged})
+        assert r.status_code == 200
+        assert r.json()["_ng_failure_class"] == "judge_failed"
+        assert "HTTP 503" in r.json()["_ng_failure_judge_error"]
 
 
 async def test_tool_error_is_a_readable_400() -> None:

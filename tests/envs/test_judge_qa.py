@@ -83,7 +83,7 @@ async def test_an_exact_match_scores_1_without_the_judge(fake: FakeOpenAI, judge
     try:
         result = await verify(env, reply)
     finally:
-        await env.aclose()
+        await env.on_shutdown()
     assert result["reward"] == 1.0 and result["exact_match"] is True and result["judge_evaluations"] is None
     assert fake.request_count == 0
 
@@ -94,7 +94,7 @@ async def test_an_empty_answer_scores_0_without_the_judge(fake: FakeOpenAI, judg
     try:
         result = await verify(env, reply)
     finally:
-        await env.aclose()
+        await env.on_shutdown()
     assert result["reward"] == 0.0 and fake.request_count == 0
 
 
@@ -105,7 +105,7 @@ async def test_the_judge_grades_other_answers(fake: FakeOpenAI, judge_url: str, 
     try:
         result = await verify(env, "It is the city of Canberra, in the ACT.")
     finally:
-        await env.aclose()
+        await env.on_shutdown()
     assert result["reward"] == reward and result["exact_match"] is False
     assert result["judge_evaluations"] == [{"verdict_label": verdict, "judge_text": f"Reasoning...\n\n{verdict}"}]
     prompt = fake.requests[0].user_text()
@@ -119,7 +119,7 @@ async def test_a_cached_verdict_makes_no_second_call(fake: FakeOpenAI, judge_url
         rewards = [(await verify(env, "Canberra, Australia"))["reward"] for _ in range(3)]
         await verify(env, "Sydney")
     finally:
-        await env.aclose()
+        await env.on_shutdown()
     assert rewards == [1.0, 1.0, 1.0]
     assert fake.request_count == 2 and env.judge is not None and env.judge.cache_hits == 2
 
@@ -134,7 +134,7 @@ async def test_the_swap_check_asks_twice(fake: FakeOpenAI, judge_url: str) -> No
     try:
         result = await verify(env, "Sydney")
     finally:
-        await env.aclose()
+        await env.on_shutdown()
     assert result["reward"] == 0.0 and fake.request_count == 2
 
 
@@ -147,7 +147,7 @@ async def test_a_judge_failure_follows_the_judge_failed_contract(fake: FakeOpenA
     try:
         result = await verify(env, "Sydney")
     finally:
-        await env.aclose()
+        await env.on_shutdown()
     assert result["_ng_failure_class"] == "judge_failed" and result["reward"] == 0.0
     assert "the judge 'judge'" in result["_ng_failure_judge_error"]
 
@@ -179,7 +179,7 @@ async def test_settings_shape_the_judge_prompt(fake: FakeOpenAI, judge_url: str,
     try:
         assert (await verify(env, "Canberra City"))["reward"] == 1.0
     finally:
-        await env.aclose()
+        await env.on_shutdown()
     body = fake.requests[0].body
     assert body["input"] == [
         {"role": "user", "content": f"Q={QUESTION} GOLD=Canberra CANDIDATE=Canberra City {{literal}}"}
@@ -237,7 +237,7 @@ async def test_every_reference_solution_scores_1_and_corrupted_ones_do_not(fake:
             wrong = [(r, c["answer"]) for r in data for _, c in corruptions(r["reference_solution"])]
             corrupted = await asyncio.gather(*(score(client, r, answer) for r, answer in wrong))
     finally:
-        await env.aclose()
+        await env.on_shutdown()
     assert right == [1.0] * len(data)
     assert len(wrong) == 2 * len(data) and corrupted == [0.0] * len(wrong)
 

@@ -163,7 +163,7 @@ async def test_a_stuck_check_times_out_without_blocking_the_loop() -> None:
         assert env.verifier.started == 2 and len(env.verifier.pids) == 1
         second = env.verifier.pids
     finally:
-        await env.aclose()
+        await env.on_shutdown()
     assert not worker_pids() & {first, *second}
 
 
@@ -221,7 +221,7 @@ async def test_the_judge_grades_what_math_verify_does_not_accept(judge_fake: tup
         assert rejected["reward"] == 0.0 and len(rejected["judge_evaluations"]) == 1
         assert (await verify(env, "", expected_answer="1"))["judge_evaluations"] is None  # nothing to judge
     finally:
-        await env.aclose()
+        await env.on_shutdown()
 
 
 @pytest.mark.parametrize("answer", [Failure(500, "judge down", retry_after=0.001), "no verdict here"])
@@ -232,7 +232,7 @@ async def test_a_judge_failure_is_reported_not_scored(judge_fake: tuple[FakeOpen
     try:
         result = await verify(env, "One half.", expected_answer="\\frac{1}{2}")
     finally:
-        await env.aclose()
+        await env.on_shutdown()
     assert result["_ng_failure_class"] == "judge_failed" and result["reward"] == 0.0
     assert "judge" in result["_ng_failure_judge_error"]
 

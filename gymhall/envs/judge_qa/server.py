@@ -137,7 +137,7 @@ class JudgeQA(Environment):
             return {**fields, **judge_failed(error)}
         return {**fields, "reward": float(result.equal), "judge_evaluations": result.evaluations()}
 
-    async def aclose(self) -> None:
+    async def on_shutdown(self) -> None:
         """Close the judge's connections."""
         if self.judge is not None:
             await self.judge.aclose()

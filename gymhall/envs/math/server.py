@@ -105,11 +105,15 @@ class Math(Environment):
         return self._verifier
 
     def close(self) -> None:
-        """Stop the worker processes (they also stop when the environment is collected or the process exits)."""
-        if self._verifier is not None:
-            self._verifier.close()
+        """Stop the worker processes (they also stop when the environment is collected or the process exits).
 
-    async def aclose(self) -> None:
+        The next check starts a new pool, so an environment shared by several clients keeps working.
+        """
+        verifier, self._verifier = self._verifier, None
+        if verifier is not None:
+            verifier.close()
+
+    async def on_shutdown(self) -> None:
         """Stop the worker processes and close the judge's connections."""
         await asyncio.to_thread(self.close)  # joins the workers
         if self.judge is not None:
