@@ -169,6 +169,7 @@ class _Connection(asyncio.Protocol):
         self.served = 0  # answers completed on this connection
         self.reusable = True  # false once the server asked to close, or the stream broke
         self.idle_since = 0.0
+        self.head = False  # the current request is a HEAD: its answer has no body, whatever its headers say
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -187,7 +188,10 @@ class _Connection(asyncio.Protocol):
         if self.waiter is None or self.waiter.done():
             return
         if self.headers_done and exc is None and self._until_eof():
-            self.on_message_complete()  # an answer delimited by the end of the connection
+            try:
+                self.on_message_complete()  # an answer delimited by the end of the connection
+            except Exception as problem:  # a body that does not decompress
+                self._fail(httpx.RemoteProtocolError(f"unparsable HTTP answer: {problem}"))
             return
         error: httpx.TransportError
         if exc is None:
@@ -215,11 +219,13 @@ class _Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_exception(error)
 
-    def send(self, data: bytes) -> asyncio.Future[RawReply]:
+    def send(self, data: bytes, *, head: bool = False) -> asyncio.Future[RawReply]:
         assert self.transport is not None
         waiter: asyncio.Future[RawReply] = asyncio.get_running_loop().create_future()
         self.waiter = waiter
         self.received = False
+        self.headers_done = False  # left True by the previous answer: a close must not pass for this one
+        self.head = head
         self.transport.write(data)
         return waiter
 
@@ -236,6 +242,13 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()
         self.headers_done = True
+        if self.head and self.status >= 200:
+            # httptools cannot be told that an answer to HEAD has no body: complete it here, and read
+            # the next answer with a fresh parser (this one now waits for content-length bytes).
+            self.on_message_complete()
+            import httptools
+
+            self.parser = httptools.HttpResponseParser(self)
 
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
@@ -283,6 +296,7 @@ class _LeanPool:
         self.slots = asyncio.Semaphore(limit)
         self.idle: list[_Connection] = []
         self.open: set[_Connection] = set()
+        self.closed = False
 
     async def request(self, method: str, path: str, content: bytes, headers: Mapping[str, str]) -> RawReply:
         target = self.prefix + (path if path.startswith("/") else "/" + path)
@@ -298,7 +312,7 @@ class _LeanPool:
             while True:
                 connection = await self._connection(method)
                 try:
-                    reply = await connection.send(data)
+                    reply = await connection.send(data, head=method == "HEAD")
                 except _Closed as closed:
                     self._forget(connection)
                     if closed.reused and method in _IDEMPOTENT:
@@ -318,6 +332,8 @@ class _LeanPool:
                 return reply
 
     async def _connection(self, method: str) -> _Connection:
+        if self.closed:  # e.g. a GET re-sent after close() ended its connection
+            raise httpx.ConnectError(f"{method} {self.url}: the pool is closed")
         loop = asyncio.get_running_loop()
         now = loop.time()
         while self.idle:
@@ -335,6 +351,9 @@ class _LeanPool:
             _, connection = await loop.create_connection(_Connection, self.host, self.port)
         except OSError as exc:
             raise httpx.ConnectError(f"{method} {self.url}: cannot connect to {self.host}:{self.port}: {exc}") from None
+        if self.closed:  # closed while connecting
+            connection.close()
+            raise httpx.ConnectError(f"{method} {self.url}: the pool is closed")
         self.open.add(connection)
         return connection
 
@@ -346,6 +365,7 @@ class _LeanPool:
         return type(exc)(f"{method} {self.url}: {exc}")
 
     def close(self) -> None:
+        self.closed = True
         for connection in list(self.open):
             connection.close()
         self.open.clear()
