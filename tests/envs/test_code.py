@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -264,20 +263,9 @@ def test_unit_tests_model_accepts_livecodebench_shape() -> None:
 # -- the dataset ---------------------------------------------------------------------------------
 
 
-def _load_generator() -> ModuleType:
-    name = "gymhall_code_generate"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ENV_DIR / "data" / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve the module's annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_generator_reproduces_the_dataset_byte_for_byte() -> None:
-    assert _load_generator().render() == DATASET.read_bytes()
+def test_the_generator_reproduces_the_dataset_byte_for_byte(import_file: Callable[[Path, str], ModuleType]) -> None:
+    generator = import_file(ENV_DIR / "data" / "generate.py", "gymhall_code_generate")
+    assert generator.render() == DATASET.read_bytes()
 
 
 def test_dataset_shape() -> None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -379,17 +378,8 @@ def test_both_configs_load_and_share_the_dataset() -> None:
 # --- the dataset ------------------------------------------------------------------------------------
 
 
-def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("instruction_following_generate", ENV / "data" / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve the module's annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_generator_reproduces_the_dataset_byte_for_byte() -> None:
-    generator = load_generator()
+def test_the_generator_reproduces_the_dataset_byte_for_byte(import_file: Callable[[Path, str], ModuleType]) -> None:
+    generator = import_file(ENV / "data" / "generate.py", "gymhall_instruction_following_generate")
     assert generator.render(generator.generate_rows()).encode() == DATASET.read_bytes()
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import importlib.util
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import psutil
@@ -262,12 +262,9 @@ def test_the_dataset_has_the_documented_fields() -> None:
         assert "\\boxed{" in row["reference_solution"]["answer"]
 
 
-def test_the_generator_reproduces_the_dataset() -> None:
-    spec = importlib.util.spec_from_file_location("gymhall_math_generate", ENV_DIR / "data" / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.render() == DATA.read_text(encoding="utf-8")
+def test_the_generator_reproduces_the_dataset(import_file: Callable[[Path, str], ModuleType]) -> None:
+    generator = import_file(ENV_DIR / "data" / "generate.py", "gymhall_math_generate")
+    assert generator.render() == DATA.read_text(encoding="utf-8")
 
 
 @pytest.mark.slow  # 192 symbolic checks

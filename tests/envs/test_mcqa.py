@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -42,14 +42,6 @@ async def verify(row: dict[str, Any], response: dict[str, Any] | str, config: MC
     body = {**row, "response": make_response(response) if isinstance(response, str) else response}
     async with client_for(MCQA(config)) as client:
         return await client.verify(body)
-
-
-def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mcqa_generate", ENV / "data" / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # (answer text, letter NeMo Gym reads from it) per grading mode; the row expects C.
@@ -269,8 +261,8 @@ def test_grading_takes_linear_time_on_adversarial_answers(mode: GradingMode, tex
     assert time.monotonic() - started < 5.0
 
 
-def test_the_dataset_is_what_the_generator_writes() -> None:
-    generator = load_generator()
+def test_the_dataset_is_what_the_generator_writes(import_file: Callable[[Path, str], ModuleType]) -> None:
+    generator = import_file(ENV / "data" / "generate.py", "gymhall_mcqa_generate")
     assert generator.render(generator.build_rows()) == DATASET.read_bytes()
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,14 +19,6 @@ ENV = Path(__file__).resolve().parents[2] / "gymhall" / "envs" / "weather"
 DATASET = ENV / "data" / "weather.jsonl"
 CONFIG = ENV / "configs" / "weather.yaml"
 ROWS = [json.loads(line) for line in DATASET.read_text(encoding="utf-8").splitlines()]
-
-
-def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("weather_generate", ENV / "data" / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def weather_row(city: str = "Lisbon", question: str = "umbrella", expected: str = "yes") -> dict[str, Any]:
@@ -214,8 +206,8 @@ async def test_verify_refuses_rows_it_cannot_grade(row: dict[str, Any], problem:
     assert problem in str(refused.value)
 
 
-def test_the_dataset_is_what_the_generator_writes() -> None:
-    generator = load_generator()
+def test_the_dataset_is_what_the_generator_writes(import_file: Callable[[Path, str], ModuleType]) -> None:
+    generator = import_file(ENV / "data" / "generate.py", "gymhall_weather_generate")
     assert generator.render(generator.build_rows()) == DATASET.read_bytes()
 
 

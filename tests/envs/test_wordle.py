@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -305,17 +304,8 @@ async def test_every_reference_solution_scores_one_and_a_corrupted_one_does_not(
             assert (await play_on(client, task, {**solution, "tool_calls": []}))["reward"] == 0.0
 
 
-def _load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("wordle_generate", ENV_DIR / "data" / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_generator_reproduces_the_dataset_byte_for_byte() -> None:
-    generator = _load_generator()
+def test_the_generator_reproduces_the_dataset_byte_for_byte(import_file: Callable[[Path, str], ModuleType]) -> None:
+    generator = import_file(ENV_DIR / "data" / "generate.py", "gymhall_wordle_generate")
     assert generator.render(generator.build_rows()).encode("utf-8") == DATASET.read_bytes()
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sqlite3
-import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -426,20 +424,10 @@ async def test_every_reference_solution_scores_one_and_every_corruption_below() 
                 assert (await play(client, row, corrupted))["reward"] == 0.0, (row["id"], corrupted)
 
 
-def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("workplace_generate", ENV_DIR / "data" / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve the module's annotations through sys.modules
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
-
-
-def test_generate_py_reproduces_the_dataset_byte_for_byte(tmp_path: Path) -> None:
-    generator = load_generator()
+def test_generate_py_reproduces_the_dataset_byte_for_byte(
+    tmp_path: Path, import_file: Callable[[Path, str], ModuleType]
+) -> None:
+    generator = import_file(ENV_DIR / "data" / "generate.py", "gymhall_workplace_generate")
     assert generator.render(generator.build_rows()) == DATASET.read_bytes()
     assert generator.main(["--check"]) == 0
     assert generator.main(["--check", "--output", str(tmp_path / "missing.jsonl")]) == 1
