@@ -19,7 +19,7 @@ app = typer.Typer(
     help="Build, serve and run reinforcement-learning environments for LLM agents (NeMo Gym compatible).",
     epilog=(
         "[b]Example:[/b] serve the bundled weather environment, then stop it with Ctrl-C\n\n"
-        "  gymhall serve examples/weather/configs/weather.yaml\n\n"
+        "  gymhall serve weather\n\n"
         "Run 'gymhall COMMAND --help' for a command's options and examples."
     ),
     no_args_is_help=True,
@@ -169,6 +169,16 @@ from gymhall._collect_commands import (  # noqa: E402 - grouped with the command
     reverify_command,
 )
 from gymhall._env_commands import CHECK_EPILOG, check_command, envs_command  # noqa: E402 - grouped as above
+
+# --- generator: `gymhall init`, `gymhall port`, `gymhall validate` -------------------------------------
+from gymhall._generator_commands import (  # noqa: E402 - grouped with the commands they register
+    INIT_EPILOG,
+    PORT_EPILOG,
+    VALIDATE_EPILOG,
+    init_command,
+    port_command,
+    validate_command,
+)
 from gymhall._server_commands import (  # noqa: E402 - grouped with the commands they register
     SERVE_AGENT_EPILOG,
     SERVE_MODEL_EPILOG,
@@ -182,6 +192,9 @@ app.command("serve-agent", epilog=SERVE_AGENT_EPILOG)(serve_agent_command)
 app.command("metrics")(metrics_command)
 app.command("envs")(envs_command)
 app.command("check", epilog=CHECK_EPILOG)(check_command)
+app.command("init", epilog=INIT_EPILOG)(init_command)
+app.command("port", epilog=PORT_EPILOG)(port_command)
+app.command("validate", epilog=VALIDATE_EPILOG)(validate_command)
 app.command("reverify")(reverify_command)
 
 

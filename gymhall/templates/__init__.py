@@ -1,0 +1,1 @@
+"""Templates of the projects `gymhall port` and `gymhall init` write (package data)."""
