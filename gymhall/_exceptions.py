@@ -3,6 +3,7 @@
     GymhallError
     ├── ConfigError            a config file, key or override is invalid
     ├── DatasetError           a dataset or rollouts file cannot be used
+    ├── PortError              `gymhall port` / `gymhall init`: a domain module or class cannot be ported
     ├── RequestError           a request to a gymhall server was refused (carries an HTTP status)
     │   ├── BodyTooLarge           413: the body is over the server's limit
     │   ├── InvalidBody            422: the body is not valid JSON or fails validation
@@ -39,6 +40,15 @@ class ConfigError(GymhallError, ValueError):
 
 class DatasetError(GymhallError, ValueError):
     """Raised when a dataset or rollouts file cannot be used; the message names the file, the line and the fix."""
+
+
+class PortError(GymhallError, ValueError):
+    """Raised when a domain module or class cannot be ported; the message names the thing, the problem and the fix."""
+
+
+def port_error(thing: str, problem: str, fix: str) -> PortError:
+    """A `PortError` worded as `thing: problem.` followed by a `Fix:` line."""
+    return PortError(f"{thing}: {problem}.\n  Fix: {fix}")
 
 
 class RequestError(GymhallError):

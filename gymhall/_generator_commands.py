@@ -73,7 +73,7 @@ def init_command(
     NAME/NAME.py holds the domain logic (no gymhall import); beside it come server.py, configs/NAME.yaml,
     data/example.jsonl with reference solutions, tests, rollout.py, pyproject.toml, a Dockerfile and a README.
     """
-    from gymhall._port import PortError
+    from gymhall._exceptions import PortError
     from gymhall._scaffold import scaffold
 
     try:
@@ -116,8 +116,8 @@ def port_command(
     or the one named with --verify-method / --reward-method). Writes server.py, pyproject.toml (every dependency
     the code imports), a Dockerfile (port 7860 by default), configs/<env>.yaml, rollout.py, a dataset, tests, README.
     """
-    from gymhall._exceptions import DatasetError
-    from gymhall._port import PortError, port
+    from gymhall._exceptions import DatasetError, PortError
+    from gymhall._port import port
 
     try:
         spec, project, files = port(

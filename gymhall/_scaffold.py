@@ -21,7 +21,9 @@ from typing import Literal, get_args
 
 import orjson
 
-from gymhall._port import DomainSpec, PortError, _error, inspect_domain, load_domain, project_files, write_files
+from gymhall._domain import DomainSpec, inspect_domain, load_domain
+from gymhall._exceptions import PortError, port_error
+from gymhall._port import project_files, write_files
 
 __all__ = ["ARCHETYPES", "Archetype", "scaffold"]
 
@@ -35,12 +37,14 @@ _NAME = re.compile(r"[a-z][a-z0-9_]*")
 def _check_name(name: str, own_file: Path) -> None:
     fix = "choose a lowercase Python identifier no module uses, e.g. my_puzzle"
     if not _NAME.fullmatch(name) or keyword.iskeyword(name):
-        raise _error(f"name {name!r}", "not a lowercase Python identifier (it names the domain module)", fix)
+        raise port_error(f"name {name!r}", "not a lowercase Python identifier (it names the domain module)", fix)
     if name in _RESERVED_NAMES:
-        raise _error(f"name {name!r}", "the project uses this name for its own files", fix)
+        raise port_error(f"name {name!r}", "the project uses this name for its own files", fix)
     found = None if name in sys.stdlib_module_names else importlib.util.find_spec(name)
     if name in sys.stdlib_module_names or (found is not None and Path(found.origin or "").resolve() != own_file):
-        raise _error(f"name {name!r}", "an importable module already has this name, which the domain would shadow", fix)
+        raise port_error(
+            f"name {name!r}", "an importable module already has this name, which the domain would shadow", fix
+        )
 
 
 def _class_name(name: str) -> str:
@@ -59,7 +63,7 @@ def scaffold(
     Refuses to replace files with other content unless `force`.
     """
     if archetype not in ARCHETYPES:
-        raise _error(f"--archetype {archetype}", "not an archetype", f"choose one of: {', '.join(ARCHETYPES)}")
+        raise port_error(f"--archetype {archetype}", "not an archetype", f"choose one of: {', '.join(ARCHETYPES)}")
     project = ((directory or Path.cwd()) / name).resolve()
     _check_name(name, project / f"{name}.py")
     stem = archetype.replace("-", "_")
@@ -70,7 +74,9 @@ def scaffold(
     rows = [orjson.loads(line) for line in templates.joinpath(f"{stem}.jsonl").read_text().splitlines() if line]
     domain_file = project / f"{name}.py"
     if domain_file.exists() and domain_file.read_text(encoding="utf-8") != domain_source and not force:
-        raise _error(str(domain_file), "the file exists with other content", "choose another name or --dir, or --force")
+        raise port_error(
+            str(domain_file), "the file exists with other content", "choose another name or --dir, or --force"
+        )
     project.mkdir(parents=True, exist_ok=True)
     domain_file.write_text(domain_source, encoding="utf-8")
     try:

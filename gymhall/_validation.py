@@ -144,7 +144,7 @@ def _undeclared(project: _Project) -> list[str]:
     import importlib.metadata
     import re
 
-    from gymhall._port import imported_modules, third_party
+    from gymhall._dependencies import imported_modules, third_party
 
     files = [p for p in project.directory.rglob("*.py") if ".venv" not in p.parts]
     local = {p.stem for p in files} | {p.name for p in project.directory.iterdir() if p.is_dir()}
@@ -169,7 +169,7 @@ def _domain_files(project: _Project) -> list[Path]:
     """The domain modules server.py imports from the directory it adds to sys.path (`gymhall port` layout)."""
     import re
 
-    from gymhall._port import imported_modules
+    from gymhall._dependencies import imported_modules
 
     if project.entrypoint is None or not project.entrypoint.is_file():
         return []

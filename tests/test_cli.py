@@ -38,7 +38,7 @@ def test_help_describes_the_tool_and_shows_an_example() -> None:
     assert result.exit_code == 0
     assert "reinforcement-learning environments" in result.output
     assert "serve" in result.output
-    assert "gymhall serve examples/weather/configs/weather.yaml" in result.output
+    assert "gymhall serve weather" in result.output
 
 
 def test_no_arguments_shows_help() -> None:
@@ -54,7 +54,7 @@ def test_serve_help_shows_examples() -> None:
     assert "--ready-timeout" in result.output
     assert "--name" in result.output
     assert "Examples" in result.output
-    assert "gymhall serve examples/weather/configs/weather.yaml" in result.output
+    assert "gymhall serve weather" in result.output
 
 
 def test_run_server_is_hidden() -> None:

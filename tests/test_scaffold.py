@@ -11,7 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from gymhall._port import PortError, imported_modules
+from gymhall._dependencies import imported_modules
+from gymhall._exceptions import PortError
 from gymhall._scaffold import ARCHETYPES, scaffold
 
 
