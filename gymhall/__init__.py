@@ -45,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "ModelRequest": "gymhall._models.base",
     "ModelServer": "gymhall._instances",
     "OpenAIResponsesModel": "gymhall._models.responses",
+    "PortError": "gymhall._exceptions",
     "RemoteAgent": "gymhall._agent",
     "ReplayModel": "gymhall._models.replay",
     "RequestError": "gymhall._exceptions",
@@ -121,6 +122,7 @@ __all__ = [
     "ModelRequest",
     "ModelServer",
     "OpenAIResponsesModel",
+    "PortError",
     "RemoteAgent",
     "ReplayModel",
     "RequestError",
@@ -250,6 +252,9 @@ if TYPE_CHECKING:
     )
     from gymhall._exceptions import (
         ModelError as ModelError,
+    )
+    from gymhall._exceptions import (
+        PortError as PortError,
     )
     from gymhall._exceptions import (
         RequestError as RequestError,
