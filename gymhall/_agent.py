@@ -196,16 +196,15 @@ class Agent:
             started = time.monotonic()
             request = ModelRequest({**params, "input": [*base_input, *outputs]}, row, session_key, deadline)
             try:
-                response = await self.model.respond(request)
+                last = await self.model.respond_data(request)
             except ModelError as exc:
                 raise RolloutError("model", str(exc), retryable=exc.retryable) from None
             model_s += time.monotonic() - started
-            last = response.model_dump(mode="json", exclude_unset=True)
             items: list[dict[str, Any]] = last.get("output") or []
             outputs.extend(items)
             _add_usage(usage, last.get("usage"))
             partial["response"] = {**last, "output": outputs}
-            if response.incomplete_details is not None:
+            if last.get("incomplete_details") is not None:
                 stop_reason = "incomplete"
                 break
             calls = [item for item in items if item.get("type") == "function_call"]
@@ -216,7 +215,10 @@ class Agent:
                 continue  # reasoning only: ask again (bounded by max_steps)
             stage.name = "tool"
             started = time.monotonic()
-            results = await asyncio.gather(*(self._call_tool(session, call, known) for call in calls))
+            if len(calls) == 1:  # the common case, without gather's task
+                results = [await self._call_tool(session, calls[0], known)]
+            else:
+                results = await asyncio.gather(*(self._call_tool(session, call, known) for call in calls))
             tools_s += time.monotonic() - started
             outputs.extend(
                 {"type": "function_call_output", "call_id": call["call_id"], "output": text}

@@ -51,6 +51,10 @@ _RESERVED = frozenset({"seed_session", "verify", "close_session", "aggregate_met
 
 _IN_PROCESS_URL = "http://testserver"
 
+# The attributes of the session cookie a gymhall server sets on every answer (gymhall._routing's
+# `cookie_header`): no expiry, so parsing them can be skipped.
+_SESSION_COOKIE_ATTRIBUTES = " Path=/; HttpOnly; SameSite=Lax"
+
 Arguments = Mapping[str, Any] | BaseModel | str | bytes | None
 """Tool arguments: a mapping, a pydantic model, or JSON text exactly as a model emitted it."""
 
@@ -132,7 +136,7 @@ class _InProcessApp:
 
     async def request(self, method: str, path: str, content: bytes, headers: Mapping[str, str]) -> RawReply:
         raw_headers = [(b"host", b"testserver"), (b"content-length", str(len(content)).encode())]
-        raw_headers.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
+        raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -290,7 +294,7 @@ class _BaseResourcesSession:
             name = name.strip()
             if not eq or not name:
                 continue
-            if _cookie_expired(attributes):
+            if attributes != _SESSION_COOKIE_ATTRIBUTES and _cookie_expired(attributes):
                 self.cookies.pop(name, None)
             else:
                 self.cookies[name] = value.strip()
@@ -580,21 +584,29 @@ class AsyncResourcesClient(_BaseResourcesClient):
         max_connections: int = 256,
     ) -> None:
         super().__init__(base_url)
-        options = self._http_options(base_url, timeout, headers, max_connections)
-        self._http = httpx.AsyncClient(transport=transport, **options)
+        self._options = self._http_options(base_url, timeout, headers, max_connections)
+        self._transport = transport
+        self._httpx: httpx.AsyncClient | None = None
         self._in_process: _InProcessApp | None = None
         self._default_headers = dict(headers or {})
         # Over the network, gymhall._http's pool: httpx's costs milliseconds of CPU per request at high concurrency.
         self._pool = (
             HttpPool(
                 str(base_url),
-                timeout_s=self._http.timeout.read,
+                timeout_s=self._options["timeout"].read,
                 max_connections=max_connections,
                 headers=self._default_headers,
             )
             if transport is None and str(base_url) != _IN_PROCESS_URL
             else None
         )
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        # Made on first use: the in-process and pooled paths never need httpx's client (it loads TLS certificates).
+        if self._httpx is None:
+            self._httpx = httpx.AsyncClient(transport=self._transport, **self._options)
+        return self._httpx
 
     @classmethod
     def for_app(cls, app: ASGIApp, *, owns_app: bool = False, **kwargs: Any) -> AsyncResourcesClient:
@@ -604,12 +616,13 @@ class AsyncResourcesClient(_BaseResourcesClient):
         hooks (judges, worker pools), as a server does when it stops.
         """
         client = cls(_IN_PROCESS_URL, **kwargs)
-        client._in_process = _InProcessApp(app, client._http.timeout.read, owns_app=owns_app)
+        client._in_process = _InProcessApp(app, client._options["timeout"].read, owns_app=owns_app)
         return client
 
     async def _send(self, method: str, path: str, content: bytes = b"", headers: Mapping[str, str] = {}) -> _ReplyLike:
         if self._in_process is not None:
-            return await self._in_process.request(method, path, content, {**self._default_headers, **headers})
+            merged = {**self._default_headers, **headers} if self._default_headers else headers
+            return await self._in_process.request(method, path, content, merged)
         if self._pool is not None:
             return await self._pool.request(method, path, content, headers)
         return await self._http.request(method, path, content=content or None, headers=headers)
@@ -639,12 +652,14 @@ class AsyncResourcesClient(_BaseResourcesClient):
         """Close the connection pool (sessions left open expire on the server); see `for_app` for in-process apps."""
         if self._pool is not None:
             await self._pool.aclose()
-        await self._http.aclose()
+        if self._httpx is not None:
+            await self._httpx.aclose()
         if self._in_process is not None:
             await self._in_process.shutdown()
 
     async def __aenter__(self) -> Self:
-        await self._http.__aenter__()
+        if self._pool is None and self._in_process is None:  # httpx serves the requests
+            await self._http.__aenter__()
         return self
 
     async def __aexit__(
@@ -652,7 +667,8 @@ class AsyncResourcesClient(_BaseResourcesClient):
     ) -> None:
         if self._pool is not None:
             await self._pool.aclose()
-        await self._http.__aexit__(exc_type, exc, tb)
+        if self._httpx is not None:
+            await self._httpx.__aexit__(exc_type, exc, tb)
         if self._in_process is not None:
             await self._in_process.shutdown()
 

@@ -400,23 +400,26 @@ class FakeOpenAI:
         return f"{self._id_prefix}{next(self._ids):x}"
 
     def _responses_body(self, body: dict[str, Any], turn: Turn, request_bytes: int) -> dict[str, Any]:
+        # Keys in the order of the SDK's fields, so that `FakeModel.respond_data` can hand this out as the
+        # dump of its validated form without reordering (tests/_models/test_fake_model.py checks it).
         rid = self._next_id()
         output: list[dict[str, Any]] = []
         if turn.reasoning is not None:
-            reasoning = [{"type": "reasoning_text", "text": turn.reasoning}]
-            output.append({"id": f"rs_{rid}", "type": "reasoning", "summary": [], "content": reasoning})
+            reasoning = [{"text": turn.reasoning, "type": "reasoning_text"}]
+            output.append({"id": f"rs_{rid}", "summary": [], "type": "reasoning", "content": reasoning})
         if turn.text is not None or not turn.tool_calls:
-            content = [{"type": "output_text", "text": turn.text or "", "annotations": [], "logprobs": []}]
-            message = {"id": f"msg_{rid}", "type": "message", "role": "assistant", "status": "completed"}
-            output.append({**message, "content": content})
+            content = [{"annotations": [], "text": turn.text or "", "type": "output_text", "logprobs": []}]
+            output.append(
+                {"id": f"msg_{rid}", "content": content, "role": "assistant", "status": "completed", "type": "message"}
+            )
         for i, call in enumerate(turn.tool_calls):
             output.append(
                 {
-                    "id": f"fc_{rid}_{i}",
-                    "type": "function_call",
+                    "arguments": _arguments(call.arguments),
                     "call_id": call.call_id or f"call_{rid}_{i}",
                     "name": call.name,
-                    "arguments": _arguments(call.arguments),
+                    "type": "function_call",
+                    "id": f"fc_{rid}_{i}",
                     "status": "completed",
                 }
             )
@@ -425,27 +428,27 @@ class FakeOpenAI:
         prompt, completion, reasoning_tokens = _token_counts(turn, request_bytes)
         return {
             "id": f"resp_{rid}",
-            "object": "response",
             "created_at": int(time.time()),
-            "model": body.get("model") or self.model,
-            "status": "incomplete" if incomplete else "completed",
             "error": None,
             "incomplete_details": {"reason": reason} if incomplete else None,
             "instructions": body.get("instructions"),
-            "max_output_tokens": body.get("max_output_tokens"),
             "metadata": body.get("metadata") or {},
+            "model": body.get("model") or self.model,
+            "object": "response",
             "output": output,
             "parallel_tool_calls": body.get("parallel_tool_calls", True),
             "temperature": body.get("temperature"),
             "tool_choice": body.get("tool_choice") or "auto",
             "tools": body.get("tools") or [],
             "top_p": body.get("top_p"),
+            "max_output_tokens": body.get("max_output_tokens"),
+            "status": "incomplete" if incomplete else "completed",
             "usage": {
                 "input_tokens": prompt,
-                "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                 "output_tokens": completion,
-                "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
                 "total_tokens": prompt + completion,
+                "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+                "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
             },
         }
 

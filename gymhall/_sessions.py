@@ -28,12 +28,15 @@ __all__ = ["HandleSigner", "Session", "SessionState", "SessionStore"]
 logger = logging.getLogger("gymhall.sessions")
 
 _SIGNATURE_BYTES = 16
+_SHA256_BLOCK = 64
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
 
 
 class HandleSigner:
     """Signs session ids into handles and checks handles back into ids."""
 
-    __slots__ = ("_keyed",)
+    __slots__ = ("_inner", "_outer")
 
     def __init__(self, secret: str | bytes | None = None) -> None:
         if secret is None:
@@ -42,14 +45,20 @@ class HandleSigner:
             key = secret.encode() if isinstance(secret, str) else secret
             if len(key) < 16:
                 raise ValueError("session_secret must be at least 16 bytes; use a long random string")
-        # Keyed once; each signature copies this state instead of re-deriving the HMAC key pads.
-        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+        # HMAC-SHA256 (RFC 2104) keyed once: each signature copies the hash states of the two padded keys,
+        # which is what `hmac` does too, without its Python object around every copy (half the cost).
+        if len(key) > _SHA256_BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_SHA256_BLOCK, b"\0")
+        self._inner = hashlib.sha256(key.translate(_IPAD))
+        self._outer = hashlib.sha256(key.translate(_OPAD))
 
     def _signature(self, session_id: str) -> str:
-        mac = self._keyed.copy()
-        mac.update(session_id.encode())
-        digest = mac.digest()[:_SIGNATURE_BYTES]
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        inner = self._inner.copy()
+        inner.update(session_id.encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return base64.urlsafe_b64encode(outer.digest()[:_SIGNATURE_BYTES]).rstrip(b"=").decode()
 
     def sign(self, session_id: str) -> str:
         """The handle for `session_id`."""

@@ -1,4 +1,7 @@
 import asyncio
+import base64
+import hashlib
+import hmac
 
 import pytest
 
@@ -45,6 +48,15 @@ def test_configured_secret_is_shared_and_must_be_long() -> None:
     assert HandleSigner(secret).unsign(HandleSigner(secret).sign("s")) == "s"
     with pytest.raises(ValueError, match="at least 16 bytes"):
         HandleSigner("short")
+
+
+@pytest.mark.parametrize("secret", [b"k" * 16, b"0123456789abcdef" * 4, b"a-much-longer-secret-than-one-block" * 3])
+def test_signature_is_hmac_sha256_of_the_id(secret: bytes) -> None:
+    # Handles signed before the signer was sped up (and by other servers sharing the secret) stay valid.
+    for session_id in ("s", "abc-DEF_123", "x" * 200):
+        digest = hmac.new(secret, session_id.encode(), hashlib.sha256).digest()[:16]
+        expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        assert HandleSigner(secret).sign(session_id) == f"{session_id}.{expected}"
 
 
 def test_store_creates_gets_and_closes() -> None:

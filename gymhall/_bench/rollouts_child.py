@@ -16,6 +16,7 @@ import time
 _START_NS = time.perf_counter_ns()
 
 import asyncio  # noqa: E402 - after the clock starts: their import time is part of start-up
+import gc  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
@@ -122,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     result["peak_rss_bytes"] = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
     result["cpu_s"] = time.process_time()
     print(json.dumps(result), flush=True)
+    # Every object left is garbage the process is about to drop: frozen, it is spared the interpreter's
+    # final collections, passes over the 120,000-odd objects of the SDK's types and FastAPI (0.15-0.2 s).
+    gc.freeze()
 
 
 if __name__ == "__main__":

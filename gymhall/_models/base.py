@@ -47,6 +47,15 @@ class Model(ABC):
     async def respond(self, request: ModelRequest) -> Response:
         """Answer one request; raise `ModelError` (from `gymhall._exceptions`) when the backend fails."""
 
+    async def respond_data(self, request: ModelRequest) -> dict[str, Any]:
+        """The answer as the agent uses it: `respond`'s Response dumped in JSON mode, unset fields left out.
+
+        Override it only where the dump can be built without validating, from data trusted code made
+        (the fake model); an answer that crossed the network must go through `respond`'s validation.
+        """
+        response = await self.respond(request)
+        return response.model_dump(mode="json", exclude_unset=True)
+
     async def aclose(self) -> None:  # noqa: B027 - a no-op by default: most models hold nothing to release
         """Release connections."""
 
