@@ -24,6 +24,7 @@ from gymhall._client import AsyncResourcesClient, AsyncResourcesSession
 from gymhall._exceptions import ModelError, ServerError
 from gymhall._http import HttpPool
 from gymhall._models.base import Model, ModelRequest
+from gymhall._responses import build_validators
 from gymhall._rollouts import FailureStage, RolloutFailure, failed_line, line_key, ok_line
 
 __all__ = ["Agent", "RemoteAgent", "RolloutError"]
@@ -95,6 +96,7 @@ class Agent:
         self.model = model
         self.max_steps = max_steps
         self.timeout_s = timeout_s
+        build_validators()  # model answers are Responses: build the validator now, not in the first rollout
         self._server_tools: list[dict[str, Any]] | None = None
         self._listing: asyncio.Future[list[dict[str, Any]]] | None = None
 

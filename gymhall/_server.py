@@ -27,6 +27,7 @@ from starlette.types import ASGIApp
 from gymhall._config import BaseResourcesServerConfig, BaseServerConfig
 from gymhall._exceptions import ConfigError
 from gymhall._metrics import aggregate_metrics
+from gymhall._responses import build_validators
 from gymhall._routing import GymApp, GymRoute, RouteKind
 from gymhall._schemas import AggregateMetricsRequest
 from gymhall._sessions import HandleSigner, Session, SessionStore
@@ -57,6 +58,7 @@ def create_app(
 
     `on_shutdown` runs once when the server stops (or an in-process client of it is closed).
     """
+    build_validators()  # verify bodies hold a Response: build its validator while starting, not mid-rollout
     store = SessionStore(
         ttl_seconds=config.session_ttl_seconds, max_sessions=config.max_sessions, on_close=on_session_close
     )

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 from gymhall import Response, ResponseCreateParams
 from gymhall._responses import UnknownItem
 
@@ -70,3 +73,18 @@ def test_create_params_dump_and_revalidate() -> None:
 
 def test_string_input_is_kept() -> None:
     assert ResponseCreateParams.model_validate({"input": "hello"}).input == "hello"
+
+
+def test_servers_and_agents_build_the_response_validator_while_starting() -> None:
+    # In a fresh interpreter: the SDK defers the validator's build (~40 ms) to its first use.
+    script = (
+        "import gymhall._responses as r\n"
+        "print(type(r.Response.__pydantic_validator__).__name__)\n"
+        "from gymhall import Environment, build_app\n"
+        "class E(Environment):\n"
+        "    async def verify(self, state, body): return 1.0\n"
+        "build_app(E())\n"
+        "print(type(r.Response.__pydantic_validator__).__name__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.split() == ["MockValSer", "SchemaValidator"]
