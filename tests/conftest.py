@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -45,3 +45,15 @@ def import_file() -> Callable[[Path, str], ModuleType]:
 def weather_module() -> ModuleType:
     """`examples/weather/app.py`, imported as a module (examples are files, not a package)."""
     return _import_file(EXAMPLES / "weather" / "app.py", "gymhall_example_weather")
+
+
+@pytest.fixture
+def isolated_imports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Modules a test imports from temporary files or `examples/port` are forgotten after it, so names can repeat."""
+    path, modules = list(sys.path), set(sys.modules)
+    yield
+    sys.path[:] = path
+    roots = (str(tmp_path_factory.getbasetemp()), str(EXAMPLES / "port"))
+    for name in set(sys.modules) - modules:
+        if str(getattr(sys.modules[name], "__file__", None) or "").startswith(roots):
+            del sys.modules[name]

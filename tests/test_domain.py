@@ -3,9 +3,7 @@ dependencies, and the errors that name the thing, the problem and the fix."""
 
 from __future__ import annotations
 
-import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +12,7 @@ import pytest
 from gymhall._domain import inspect_domain, load_domain
 from gymhall._exceptions import PortError
 
-
-@pytest.fixture(autouse=True)
-def isolated_imports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Domain modules a test imports from its files are forgotten after it, so names can repeat."""
-    path, modules = list(sys.path), set(sys.modules)
-    yield
-    sys.path[:] = path
-    root = str(tmp_path_factory.getbasetemp())
-    for name in set(sys.modules) - modules:
-        if str(getattr(sys.modules[name], "__file__", None) or "").startswith(root):
-            del sys.modules[name]
+pytestmark = pytest.mark.usefixtures("isolated_imports")
 
 
 def _module(directory: Path, name: str, source: str) -> Path:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +26,7 @@ WORKED = {
 }
 
 
-@pytest.fixture(autouse=True)
-def isolated_imports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Domain and server modules a test imports from its files are forgotten after it, so names can repeat."""
-    path, modules = list(sys.path), set(sys.modules)
-    yield
-    sys.path[:] = path
-    roots = (str(tmp_path_factory.getbasetemp()), str(EXAMPLES))
-    for name in set(sys.modules) - modules:
-        if str(getattr(sys.modules[name], "__file__", None) or "").startswith(roots):
-            del sys.modules[name]
+pytestmark = pytest.mark.usefixtures("isolated_imports")
 
 
 def _module(directory: Path, name: str, source: str) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +14,7 @@ from gymhall._dependencies import imported_modules
 from gymhall._exceptions import PortError
 from gymhall._scaffold import ARCHETYPES, scaffold
 
-
-@pytest.fixture(autouse=True)
-def isolated_imports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Modules a test imports from its temporary files are forgotten after it."""
-    path, modules = list(sys.path), set(sys.modules)
-    yield
-    sys.path[:] = path
-    root = str(tmp_path_factory.getbasetemp())
-    for name in set(sys.modules) - modules:
-        if str(getattr(sys.modules[name], "__file__", None) or "").startswith(root):
-            del sys.modules[name]
+pytestmark = pytest.mark.usefixtures("isolated_imports")
 
 
 def _server(project: Path) -> Any:

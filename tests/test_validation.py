@@ -6,10 +6,8 @@ import os
 import shutil
 import site
 import subprocess
-import sys
 import time
 import venv
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,16 +22,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "port"
 WORKED = {"sliding_puzzle": {}, "ledger": {"verify_method": "reconciled"}, "desktop": {}}
 
 
-@pytest.fixture(autouse=True)
-def isolated_imports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Modules a test imports from its temporary files are forgotten after it."""
-    path, modules = list(sys.path), set(sys.modules)
-    yield
-    sys.path[:] = path
-    root = str(tmp_path_factory.getbasetemp())
-    for name in set(sys.modules) - modules:
-        if str(getattr(sys.modules[name], "__file__", None) or "").startswith(root):
-            del sys.modules[name]
+pytestmark = pytest.mark.usefixtures("isolated_imports")
 
 
 def _statuses(results: list[GateResult]) -> dict[str, str]:
