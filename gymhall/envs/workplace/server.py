@@ -50,6 +50,7 @@ __all__ = [
     "WorkplaceRow",
     "WorkplaceState",
     "WorkplaceVerifyRequest",
+    "strings_in",
 ]
 
 R = TypeVar("R")
@@ -504,7 +505,7 @@ class Workplace(Environment):
         differing = _differing_rows(expected, actual)
         answer = _mentions(_final_text(body.response.output), body.expected_answer)
         needle = _normalized(body.expected_answer)
-        grounded = bool(needle) and any(needle in _normalized(text) for text in _strings(observed))
+        grounded = bool(needle) and any(needle in _normalized(text) for text in strings_in(observed))
         return {
             "reward": float(differing == 0 and answer and grounded),
             "state_match": float(differing == 0),
@@ -592,15 +593,16 @@ def _mentions(text: str, expected: str) -> bool:
     return False
 
 
-def _strings(value: Any) -> Iterator[str]:
+def strings_in(value: Any) -> Iterator[str]:
+    """Every string inside a JSON-like value (tool results), depth first."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _strings(item)
+            yield from strings_in(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _strings(item)
+            yield from strings_in(item)
 
 
 def _differing_rows(expected: Snapshot, actual: Snapshot) -> int:

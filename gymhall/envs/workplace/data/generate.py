@@ -14,12 +14,12 @@ import argparse
 import json
 import random
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gymhall.envs.workplace.server import Workplace
+from gymhall.envs.workplace.server import Workplace, strings_in
 from gymhall.envs.workplace.world import (
     NOW,
     USER_EMAIL,
@@ -385,17 +385,6 @@ FAMILIES: tuple[Callable[[World, random.Random], Task], ...] = (
 )
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
 def build_rows() -> list[dict[str, Any]]:
     """The dataset's rows, the same on every run."""
     env = Workplace()
@@ -415,7 +404,7 @@ def build_rows() -> list[dict[str, Any]]:
             expected = task.answer
         else:
             expected = str(results[task.answer[0]][task.answer[1]])
-        if not any(expected in text for text in _strings(results)):
+        if not any(expected in text for text in strings_in(results)):
             raise AssertionError(f"row {index}: the expected answer {expected!r} is in no tool result")
         rows.append(
             {
