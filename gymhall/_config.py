@@ -38,6 +38,7 @@ __all__ = [
     "config_error",
     "did_you_mean",
     "is_secret_key",
+    "local_url",
     "redact",
 ]
 
@@ -134,6 +135,12 @@ def config_error(problem: str, fix: str, *, source: Path | str | None = None, ke
     """Build a `ConfigError` reading ``<file>, key '<a.b.c>': <problem>`` then ``Fix: <fix>``."""
     where = ", ".join(part for part in (str(source or ""), f"key {key!r}" if key else "") if part)
     return ConfigError(f"{where + ': ' if where else ''}{problem}\n  Fix: {fix}")
+
+
+def local_url(host: str, port: int | str) -> str:
+    """The base URL that reaches a server bound to `host`:`port` from this machine (wildcards become loopback)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def is_secret_key(key: object) -> bool:

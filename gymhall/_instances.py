@@ -24,7 +24,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gymhall._config import GymConfig, ServerInstance, ServerKind
+from gymhall._config import GymConfig, ServerInstance, ServerKind, local_url
 from gymhall._exceptions import ConfigError
 
 __all__ = ["AgentServer", "ModelServer"]
@@ -55,9 +55,7 @@ def _url(config: GymConfig, instance: ServerInstance, key: str, kind: ServerKind
             f"{instance.key_path}.{key} names {target.name!r}, which has no port. Start both with one "
             f"`gymhall serve` (it assigns ports), or set {target.key_path}.port."
         )
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(str(target.settings.get("host") or "127.0.0.1"))
-    host = host or str(target.settings.get("host") or "127.0.0.1")
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    return local_url(str(target.settings.get("host") or "127.0.0.1"), port)
 
 
 def _serve(app: Any, instance: ServerInstance, args: argparse.Namespace) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, Any, TextIO
 
-from gymhall._config import GymConfig, ServerInstance, config_error, is_secret_key
+from gymhall._config import GymConfig, ServerInstance, config_error, is_secret_key, local_url
 from gymhall._exceptions import GymhallError, ServerStartError
 
 __all__ = ["Launcher", "ServerPlan", "ServerStartError", "plan_servers"]
@@ -59,8 +59,7 @@ class ServerPlan:
     @property
     def url(self) -> str:
         """The base URL to reach the server from this machine (wildcard addresses become loopback)."""
-        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
-        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+        return local_url(self.host, self.port)
 
     def display_command(self) -> str:
         """The command as a shell line, with secret-looking override values shown as ``***``."""
