@@ -1,10 +1,5 @@
 from __future__ import annotations
 
-import socket
-import time
-import zlib
-from collections.abc import Iterator
-from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -17,14 +12,7 @@ from gymhall._exceptions import ModelError
 from gymhall._models.base import ModelRequest
 from gymhall._models.registry import model_from_spec
 from gymhall._models.responses import OpenAIResponsesModel
-from gymhall.testing import Failure, FakeOpenAI, ToolCall, Turn, echo_policy, make_response, scripted, serve_in_thread
-
-
-@pytest.fixture
-def serve() -> Iterator[Any]:
-    """`serve(app)` -> the base URL (with /v1) of `app` served on a loopback port."""
-    with ExitStack() as stack:
-        yield lambda app: stack.enter_context(serve_in_thread(app)) + "/v1"
+from gymhall.testing import FakeOpenAI, ToolCall, Turn, echo_policy, make_response, scripted
 
 
 async def test_tool_call_and_text_turns_parse_into_gymhall_items(serve: Any) -> None:
@@ -87,96 +75,6 @@ async def test_params_sampling_and_extra_body_precedence(serve: Any) -> None:
         params = {"input": "hi", "temperature": 0.5, "top_p": 0.9, "stream": True, "model": "other"}
         await model.respond(ModelRequest(params=params))
     assert fake.requests[-1].body == {"input": "hi", "temperature": 1.0, "top_p": 0.9, "top_k": 5, "model": "m"}
-
-
-async def test_without_a_model_name_the_server_is_asked(serve: Any) -> None:
-    fake = FakeOpenAI(echo_policy, model="served-model")
-    async with OpenAIResponsesModel("", base_url=serve(fake)) as model:
-        await model.respond(ModelRequest(params={"input": "hi"}))
-        assert model.name == "served-model" and fake.requests[-1].model == "served-model"
-
-
-async def test_rate_limits_are_retried(serve: Any) -> None:
-    fake = FakeOpenAI(echo_policy, fail_first=2, fail_status=429, retry_after=0.01)
-    async with OpenAIResponsesModel("m", base_url=serve(fake), max_retries=3) as model:
-        response = await model.respond(ModelRequest(params={"input": "hi"}))
-    assert response.output_text == "hi" and fake.request_count == 3
-
-
-async def test_retries_are_capped(serve: Any) -> None:
-    fake = FakeOpenAI(lambda request: Failure(500, "the GPU caught fire", retry_after=0.01))
-    url = serve(fake)
-    async with OpenAIResponsesModel("m", base_url=url, max_retries=3) as model:
-        with pytest.raises(ModelError) as caught:
-            await model.respond(ModelRequest(params={"input": "hi"}))
-    error = caught.value
-    assert error.retryable and error.status_code == 500 and fake.request_count == 4
-    assert url in str(error) and "the GPU caught fire" in str(error)
-
-
-async def test_client_errors_are_not_retried(serve: Any) -> None:
-    fake = FakeOpenAI(lambda request: Failure(400, "prompt too long"))
-    async with OpenAIResponsesModel("m", base_url=serve(fake), max_retries=3) as model:
-        with pytest.raises(ModelError, match="HTTP 400: prompt too long") as caught:
-            await model.respond(ModelRequest(params={"input": "hi"}))
-    assert not caught.value.retryable and fake.request_count == 1
-
-
-async def test_a_rollout_sticks_to_one_base_url(serve: Any) -> None:
-    fakes = [FakeOpenAI(echo_policy), FakeOpenAI(echo_policy)]
-    urls = [serve(fake) for fake in fakes]
-    keys = [f"rollout-{i}" for i in range(12)]
-    async with OpenAIResponsesModel("m", base_url=urls) as model:
-        for _ in range(2):
-            for key in keys:
-                await model.respond(ModelRequest(params={"input": key}, session_key=key))
-    for index, fake in enumerate(fakes):
-        expected = [key for key in keys if zlib.crc32(key.encode()) % 2 == index]
-        assert expected and [request.user_text() for request in fake.requests] == expected * 2
-
-
-async def test_the_deadline_bounds_a_slow_backend(serve: Any) -> None:
-    fake = FakeOpenAI(echo_policy, delay_s=1.0)
-    async with OpenAIResponsesModel("m", base_url=serve(fake), timeout_s=60, max_retries=3) as model:
-        started = time.monotonic()
-        with pytest.raises(ModelError, match="did not answer in time") as caught:
-            await model.respond(ModelRequest(params={"input": "hi"}, deadline=time.monotonic() + 0.2))
-        assert time.monotonic() - started < 0.6 and caught.value.retryable
-        with pytest.raises(ModelError):  # a deadline already passed: nothing is sent
-            await model.respond(ModelRequest(params={"input": "hi"}, deadline=time.monotonic() - 1))
-    assert fake.request_count == 1
-
-
-async def test_the_api_key_never_appears_in_errors(serve: Any) -> None:
-    key = "sk-test-0123456789abcdef"
-    fake = FakeOpenAI(lambda request: Failure(401, f"Incorrect API key provided: {key}."))
-    async with OpenAIResponsesModel("m", base_url=serve(fake), api_key=key) as model:
-        with pytest.raises(ModelError) as caught:
-            await model.respond(ModelRequest(params={"input": "hi"}))
-    assert key not in str(caught.value) and "Incorrect API key provided" in str(caught.value)
-    assert fake.requests[-1].headers["authorization"] == f"Bearer {key}"
-
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://user:password@127.0.0.1:{port}/v1"
-    async with OpenAIResponsesModel("m", base_url=url, api_key=key, max_retries=0) as model:
-        with pytest.raises(ModelError, match="cannot reach") as caught:
-            await model.respond(ModelRequest(params={"input": "hi"}))
-    assert caught.value.retryable and key not in str(caught.value) and "password" not in str(caught.value)
-    assert key not in repr(model)
-
-
-async def test_the_api_key_falls_back_to_the_environment(monkeypatch: pytest.MonkeyPatch, serve: Any) -> None:
-    fake = FakeOpenAI(echo_policy)
-    url = serve(fake)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
-    async with OpenAIResponsesModel("m", base_url=url) as model:
-        await model.respond(ModelRequest(params={"input": "hi"}))
-    monkeypatch.delenv("OPENAI_API_KEY")
-    async with OpenAIResponsesModel("m", base_url=url) as model:
-        await model.respond(ModelRequest(params={"input": "hi"}))
-    assert [r.headers["authorization"] for r in fake.requests] == ["Bearer sk-from-env", "Bearer EMPTY"]
 
 
 async def test_model_from_spec_forms(monkeypatch: pytest.MonkeyPatch) -> None:
