@@ -17,7 +17,7 @@ import tracemalloc
 
 import httpx
 
-from gymhall._bench.counters import short_style_app
+from gymhall.bench.counters import short_style_app
 
 ROW = b'{"responses_create_params": {"input": "count"}, "initial_count": 0}'
 

@@ -12,80 +12,80 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    "Agent": "gymhall._agent",
-    "AgentServer": "gymhall._instances",
-    "AsyncResourcesClient": "gymhall._client",
-    "AsyncResourcesSession": "gymhall._client",
-    "BaseMultiRewardVerifyResponse": "gymhall._schemas",
-    "BaseResourcesServerConfig": "gymhall._config",
-    "BaseRunRequest": "gymhall._schemas",
-    "BaseSeedSessionRequest": "gymhall._schemas",
-    "BaseSeedSessionResponse": "gymhall._schemas",
-    "BaseServerConfig": "gymhall._config",
-    "BaseVerifyRequest": "gymhall._schemas",
-    "BaseVerifyResponse": "gymhall._schemas",
-    "BodyTooLarge": "gymhall._exceptions",
-    "ChatCompletionsModel": "gymhall._models.chat",
-    "CheckResult": "gymhall._conformance",
-    "ConfigError": "gymhall._exceptions",
-    "DatasetError": "gymhall._exceptions",
-    "Domain": "gymhall._config",
-    "EnvSpec": "gymhall._registry",
-    "Environment": "gymhall._environment",
-    "FakeModel": "gymhall._models.fake",
-    "GymApp": "gymhall._routing",
-    "GymConfig": "gymhall._config",
-    "GymhallError": "gymhall._exceptions",
-    "InvalidBody": "gymhall._exceptions",
-    "InvalidSessionHandle": "gymhall._exceptions",
-    "Judge": "gymhall._judge",
-    "JudgeError": "gymhall._exceptions",
-    "Model": "gymhall._models.base",
-    "ModelError": "gymhall._exceptions",
-    "ModelRequest": "gymhall._models.base",
-    "ModelServer": "gymhall._instances",
-    "OpenAIResponsesModel": "gymhall._models.responses",
-    "PortError": "gymhall._exceptions",
-    "RemoteAgent": "gymhall._agent",
-    "ReplayModel": "gymhall._models.replay",
-    "RequestError": "gymhall._exceptions",
-    "ResourcesClient": "gymhall._client",
-    "ResourcesSession": "gymhall._client",
-    "Response": "gymhall._responses",
-    "ResponseCreateParams": "gymhall._responses",
-    "SESSION_HEADER": "gymhall._routing",
-    "SESSION_ID_KEY": "gymhall._routing",
-    "Sandbox": "gymhall._sandbox",
-    "SandboxLimits": "gymhall._sandbox",
-    "SandboxResult": "gymhall._sandbox",
-    "ServerBusy": "gymhall._exceptions",
-    "ServerError": "gymhall._exceptions",
-    "ServerInstance": "gymhall._config",
-    "ServerStartError": "gymhall._exceptions",
-    "Session": "gymhall._sessions",
-    "SessionError": "gymhall._exceptions",
-    "SessionNotFound": "gymhall._exceptions",
-    "SessionRequired": "gymhall._exceptions",
-    "SimpleResourcesServer": "gymhall._resources_server",
-    "ToolError": "gymhall._exceptions",
-    "ToolSpec": "gymhall._tools",
-    "aggregate_metrics": "gymhall._metrics",
-    "build_agent_app": "gymhall._agent_server",
-    "build_app": "gymhall._environment",
-    "build_model_app": "gymhall._model_server",
-    "check_environment": "gymhall._conformance",
-    "expand_rows": "gymhall._datasets",
-    "get_env": "gymhall._registry",
-    "list_envs": "gymhall._registry",
-    "load_config": "gymhall._config_loading",
-    "model_from_spec": "gymhall._models.registry",
-    "pass_at_k": "gymhall._metrics",
-    "read_rollouts": "gymhall._metrics",
-    "read_rows": "gymhall._datasets",
-    "resources_client": "gymhall._collection",
-    "rollout_metrics": "gymhall._metrics",
-    "rollouts": "gymhall._collector",
-    "tool": "gymhall._tools",
+    "Agent": "gymhall.rollouts.agent",
+    "AgentServer": "gymhall.stack.instances",
+    "AsyncResourcesClient": "gymhall.client.resources",
+    "AsyncResourcesSession": "gymhall.client.resources",
+    "BaseMultiRewardVerifyResponse": "gymhall.wire.schemas",
+    "BaseResourcesServerConfig": "gymhall.config.settings",
+    "BaseRunRequest": "gymhall.wire.schemas",
+    "BaseSeedSessionRequest": "gymhall.wire.schemas",
+    "BaseSeedSessionResponse": "gymhall.wire.schemas",
+    "BaseServerConfig": "gymhall.config.settings",
+    "BaseVerifyRequest": "gymhall.wire.schemas",
+    "BaseVerifyResponse": "gymhall.wire.schemas",
+    "BodyTooLarge": "gymhall.exceptions",
+    "ChatCompletionsModel": "gymhall.models.chat",
+    "CheckResult": "gymhall.checks.conformance",
+    "ConfigError": "gymhall.exceptions",
+    "DatasetError": "gymhall.exceptions",
+    "Domain": "gymhall.config.settings",
+    "EnvSpec": "gymhall.config.registry",
+    "Environment": "gymhall.server.environment",
+    "FakeModel": "gymhall.models.fake",
+    "GymApp": "gymhall.server.routing",
+    "GymConfig": "gymhall.config.settings",
+    "GymhallError": "gymhall.exceptions",
+    "InvalidBody": "gymhall.exceptions",
+    "InvalidSessionHandle": "gymhall.exceptions",
+    "Judge": "gymhall.grading.judge",
+    "JudgeError": "gymhall.exceptions",
+    "Model": "gymhall.models.base",
+    "ModelError": "gymhall.exceptions",
+    "ModelRequest": "gymhall.models.base",
+    "ModelServer": "gymhall.stack.instances",
+    "OpenAIResponsesModel": "gymhall.models.responses",
+    "PortError": "gymhall.exceptions",
+    "RemoteAgent": "gymhall.rollouts.agent",
+    "ReplayModel": "gymhall.models.replay",
+    "RequestError": "gymhall.exceptions",
+    "ResourcesClient": "gymhall.client.resources",
+    "ResourcesSession": "gymhall.client.resources",
+    "Response": "gymhall.wire.responses",
+    "ResponseCreateParams": "gymhall.wire.responses",
+    "SESSION_HEADER": "gymhall.server.routing",
+    "SESSION_ID_KEY": "gymhall.server.routing",
+    "Sandbox": "gymhall.grading.sandbox",
+    "SandboxLimits": "gymhall.grading.sandbox",
+    "SandboxResult": "gymhall.grading.sandbox",
+    "ServerBusy": "gymhall.exceptions",
+    "ServerError": "gymhall.exceptions",
+    "ServerInstance": "gymhall.config.settings",
+    "ServerStartError": "gymhall.exceptions",
+    "Session": "gymhall.server.sessions",
+    "SessionError": "gymhall.exceptions",
+    "SessionNotFound": "gymhall.exceptions",
+    "SessionRequired": "gymhall.exceptions",
+    "SimpleResourcesServer": "gymhall.server.simple",
+    "ToolError": "gymhall.exceptions",
+    "ToolSpec": "gymhall.server.tools",
+    "aggregate_metrics": "gymhall.rollouts.metrics",
+    "build_agent_app": "gymhall.rollouts.agent_server",
+    "build_app": "gymhall.server.environment",
+    "build_model_app": "gymhall.models.server",
+    "check_environment": "gymhall.checks.conformance",
+    "expand_rows": "gymhall.rollouts.datasets",
+    "get_env": "gymhall.config.registry",
+    "list_envs": "gymhall.config.registry",
+    "load_config": "gymhall.config.loading",
+    "model_from_spec": "gymhall.models.registry",
+    "pass_at_k": "gymhall.rollouts.metrics",
+    "read_rollouts": "gymhall.rollouts.metrics",
+    "read_rows": "gymhall.rollouts.datasets",
+    "resources_client": "gymhall.rollouts.collection",
+    "rollout_metrics": "gymhall.rollouts.metrics",
+    "rollouts": "gymhall.rollouts.pool",
+    "tool": "gymhall.server.tools",
 }
 
 __all__ = [
@@ -166,227 +166,227 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from gymhall._agent import (
-        Agent as Agent,
-    )
-    from gymhall._agent import (
-        RemoteAgent as RemoteAgent,
-    )
-    from gymhall._agent_server import (
-        build_agent_app as build_agent_app,
-    )
-    from gymhall._client import (
-        AsyncResourcesClient as AsyncResourcesClient,
-    )
-    from gymhall._client import (
-        AsyncResourcesSession as AsyncResourcesSession,
-    )
-    from gymhall._client import (
-        ResourcesClient as ResourcesClient,
-    )
-    from gymhall._client import (
-        ResourcesSession as ResourcesSession,
-    )
-    from gymhall._collection import (
-        resources_client as resources_client,
-    )
-    from gymhall._collector import (
-        rollouts as rollouts,
-    )
-    from gymhall._config import (
-        BaseResourcesServerConfig as BaseResourcesServerConfig,
-    )
-    from gymhall._config import (
-        BaseServerConfig as BaseServerConfig,
-    )
-    from gymhall._config import (
-        Domain as Domain,
-    )
-    from gymhall._config import (
-        GymConfig as GymConfig,
-    )
-    from gymhall._config import (
-        ServerInstance as ServerInstance,
-    )
-    from gymhall._config_loading import (
-        load_config as load_config,
-    )
-    from gymhall._conformance import (
+    from gymhall.checks.conformance import (
         CheckResult as CheckResult,
     )
-    from gymhall._conformance import (
+    from gymhall.checks.conformance import (
         check_environment as check_environment,
     )
-    from gymhall._datasets import (
-        expand_rows as expand_rows,
+    from gymhall.client.resources import (
+        AsyncResourcesClient as AsyncResourcesClient,
     )
-    from gymhall._datasets import (
-        read_rows as read_rows,
+    from gymhall.client.resources import (
+        AsyncResourcesSession as AsyncResourcesSession,
     )
-    from gymhall._environment import (
-        Environment as Environment,
+    from gymhall.client.resources import (
+        ResourcesClient as ResourcesClient,
     )
-    from gymhall._environment import (
-        build_app as build_app,
+    from gymhall.client.resources import (
+        ResourcesSession as ResourcesSession,
     )
-    from gymhall._exceptions import (
-        BodyTooLarge as BodyTooLarge,
+    from gymhall.config.loading import (
+        load_config as load_config,
     )
-    from gymhall._exceptions import (
-        ConfigError as ConfigError,
-    )
-    from gymhall._exceptions import (
-        DatasetError as DatasetError,
-    )
-    from gymhall._exceptions import (
-        GymhallError as GymhallError,
-    )
-    from gymhall._exceptions import (
-        InvalidBody as InvalidBody,
-    )
-    from gymhall._exceptions import (
-        InvalidSessionHandle as InvalidSessionHandle,
-    )
-    from gymhall._exceptions import (
-        JudgeError as JudgeError,
-    )
-    from gymhall._exceptions import (
-        ModelError as ModelError,
-    )
-    from gymhall._exceptions import (
-        PortError as PortError,
-    )
-    from gymhall._exceptions import (
-        RequestError as RequestError,
-    )
-    from gymhall._exceptions import (
-        ServerBusy as ServerBusy,
-    )
-    from gymhall._exceptions import (
-        ServerError as ServerError,
-    )
-    from gymhall._exceptions import (
-        ServerStartError as ServerStartError,
-    )
-    from gymhall._exceptions import (
-        SessionError as SessionError,
-    )
-    from gymhall._exceptions import (
-        SessionNotFound as SessionNotFound,
-    )
-    from gymhall._exceptions import (
-        SessionRequired as SessionRequired,
-    )
-    from gymhall._exceptions import (
-        ToolError as ToolError,
-    )
-    from gymhall._instances import (
-        AgentServer as AgentServer,
-    )
-    from gymhall._instances import (
-        ModelServer as ModelServer,
-    )
-    from gymhall._judge import (
-        Judge as Judge,
-    )
-    from gymhall._metrics import (
-        aggregate_metrics as aggregate_metrics,
-    )
-    from gymhall._metrics import (
-        pass_at_k as pass_at_k,
-    )
-    from gymhall._metrics import (
-        read_rollouts as read_rollouts,
-    )
-    from gymhall._metrics import (
-        rollout_metrics as rollout_metrics,
-    )
-    from gymhall._model_server import (
-        build_model_app as build_model_app,
-    )
-    from gymhall._models.base import (
-        Model as Model,
-    )
-    from gymhall._models.base import (
-        ModelRequest as ModelRequest,
-    )
-    from gymhall._models.chat import (
-        ChatCompletionsModel as ChatCompletionsModel,
-    )
-    from gymhall._models.fake import (
-        FakeModel as FakeModel,
-    )
-    from gymhall._models.registry import (
-        model_from_spec as model_from_spec,
-    )
-    from gymhall._models.replay import (
-        ReplayModel as ReplayModel,
-    )
-    from gymhall._models.responses import (
-        OpenAIResponsesModel as OpenAIResponsesModel,
-    )
-    from gymhall._registry import (
+    from gymhall.config.registry import (
         EnvSpec as EnvSpec,
     )
-    from gymhall._registry import (
+    from gymhall.config.registry import (
         get_env as get_env,
     )
-    from gymhall._registry import (
+    from gymhall.config.registry import (
         list_envs as list_envs,
     )
-    from gymhall._resources_server import (
-        SimpleResourcesServer as SimpleResourcesServer,
+    from gymhall.config.settings import (
+        BaseResourcesServerConfig as BaseResourcesServerConfig,
     )
-    from gymhall._responses import (
-        Response as Response,
+    from gymhall.config.settings import (
+        BaseServerConfig as BaseServerConfig,
     )
-    from gymhall._responses import (
-        ResponseCreateParams as ResponseCreateParams,
+    from gymhall.config.settings import (
+        Domain as Domain,
     )
-    from gymhall._routing import (
-        SESSION_HEADER as SESSION_HEADER,
+    from gymhall.config.settings import (
+        GymConfig as GymConfig,
     )
-    from gymhall._routing import (
-        SESSION_ID_KEY as SESSION_ID_KEY,
+    from gymhall.config.settings import (
+        ServerInstance as ServerInstance,
     )
-    from gymhall._routing import (
-        GymApp as GymApp,
+    from gymhall.exceptions import (
+        BodyTooLarge as BodyTooLarge,
     )
-    from gymhall._sandbox import (
+    from gymhall.exceptions import (
+        ConfigError as ConfigError,
+    )
+    from gymhall.exceptions import (
+        DatasetError as DatasetError,
+    )
+    from gymhall.exceptions import (
+        GymhallError as GymhallError,
+    )
+    from gymhall.exceptions import (
+        InvalidBody as InvalidBody,
+    )
+    from gymhall.exceptions import (
+        InvalidSessionHandle as InvalidSessionHandle,
+    )
+    from gymhall.exceptions import (
+        JudgeError as JudgeError,
+    )
+    from gymhall.exceptions import (
+        ModelError as ModelError,
+    )
+    from gymhall.exceptions import (
+        PortError as PortError,
+    )
+    from gymhall.exceptions import (
+        RequestError as RequestError,
+    )
+    from gymhall.exceptions import (
+        ServerBusy as ServerBusy,
+    )
+    from gymhall.exceptions import (
+        ServerError as ServerError,
+    )
+    from gymhall.exceptions import (
+        ServerStartError as ServerStartError,
+    )
+    from gymhall.exceptions import (
+        SessionError as SessionError,
+    )
+    from gymhall.exceptions import (
+        SessionNotFound as SessionNotFound,
+    )
+    from gymhall.exceptions import (
+        SessionRequired as SessionRequired,
+    )
+    from gymhall.exceptions import (
+        ToolError as ToolError,
+    )
+    from gymhall.grading.judge import (
+        Judge as Judge,
+    )
+    from gymhall.grading.sandbox import (
         Sandbox as Sandbox,
     )
-    from gymhall._sandbox import (
+    from gymhall.grading.sandbox import (
         SandboxLimits as SandboxLimits,
     )
-    from gymhall._sandbox import (
+    from gymhall.grading.sandbox import (
         SandboxResult as SandboxResult,
     )
-    from gymhall._schemas import (
-        BaseMultiRewardVerifyResponse as BaseMultiRewardVerifyResponse,
+    from gymhall.models.base import (
+        Model as Model,
     )
-    from gymhall._schemas import (
-        BaseRunRequest as BaseRunRequest,
+    from gymhall.models.base import (
+        ModelRequest as ModelRequest,
     )
-    from gymhall._schemas import (
-        BaseSeedSessionRequest as BaseSeedSessionRequest,
+    from gymhall.models.chat import (
+        ChatCompletionsModel as ChatCompletionsModel,
     )
-    from gymhall._schemas import (
-        BaseSeedSessionResponse as BaseSeedSessionResponse,
+    from gymhall.models.fake import (
+        FakeModel as FakeModel,
     )
-    from gymhall._schemas import (
-        BaseVerifyRequest as BaseVerifyRequest,
+    from gymhall.models.registry import (
+        model_from_spec as model_from_spec,
     )
-    from gymhall._schemas import (
-        BaseVerifyResponse as BaseVerifyResponse,
+    from gymhall.models.replay import (
+        ReplayModel as ReplayModel,
     )
-    from gymhall._sessions import (
+    from gymhall.models.responses import (
+        OpenAIResponsesModel as OpenAIResponsesModel,
+    )
+    from gymhall.models.server import (
+        build_model_app as build_model_app,
+    )
+    from gymhall.rollouts.agent import (
+        Agent as Agent,
+    )
+    from gymhall.rollouts.agent import (
+        RemoteAgent as RemoteAgent,
+    )
+    from gymhall.rollouts.agent_server import (
+        build_agent_app as build_agent_app,
+    )
+    from gymhall.rollouts.collection import (
+        resources_client as resources_client,
+    )
+    from gymhall.rollouts.datasets import (
+        expand_rows as expand_rows,
+    )
+    from gymhall.rollouts.datasets import (
+        read_rows as read_rows,
+    )
+    from gymhall.rollouts.metrics import (
+        aggregate_metrics as aggregate_metrics,
+    )
+    from gymhall.rollouts.metrics import (
+        pass_at_k as pass_at_k,
+    )
+    from gymhall.rollouts.metrics import (
+        read_rollouts as read_rollouts,
+    )
+    from gymhall.rollouts.metrics import (
+        rollout_metrics as rollout_metrics,
+    )
+    from gymhall.rollouts.pool import (
+        rollouts as rollouts,
+    )
+    from gymhall.server.environment import (
+        Environment as Environment,
+    )
+    from gymhall.server.environment import (
+        build_app as build_app,
+    )
+    from gymhall.server.routing import (
+        SESSION_HEADER as SESSION_HEADER,
+    )
+    from gymhall.server.routing import (
+        SESSION_ID_KEY as SESSION_ID_KEY,
+    )
+    from gymhall.server.routing import (
+        GymApp as GymApp,
+    )
+    from gymhall.server.sessions import (
         Session as Session,
     )
-    from gymhall._tools import (
+    from gymhall.server.simple import (
+        SimpleResourcesServer as SimpleResourcesServer,
+    )
+    from gymhall.server.tools import (
         ToolSpec as ToolSpec,
     )
-    from gymhall._tools import (
+    from gymhall.server.tools import (
         tool as tool,
+    )
+    from gymhall.stack.instances import (
+        AgentServer as AgentServer,
+    )
+    from gymhall.stack.instances import (
+        ModelServer as ModelServer,
+    )
+    from gymhall.wire.responses import (
+        Response as Response,
+    )
+    from gymhall.wire.responses import (
+        ResponseCreateParams as ResponseCreateParams,
+    )
+    from gymhall.wire.schemas import (
+        BaseMultiRewardVerifyResponse as BaseMultiRewardVerifyResponse,
+    )
+    from gymhall.wire.schemas import (
+        BaseRunRequest as BaseRunRequest,
+    )
+    from gymhall.wire.schemas import (
+        BaseSeedSessionRequest as BaseSeedSessionRequest,
+    )
+    from gymhall.wire.schemas import (
+        BaseSeedSessionResponse as BaseSeedSessionResponse,
+    )
+    from gymhall.wire.schemas import (
+        BaseVerifyRequest as BaseVerifyRequest,
+    )
+    from gymhall.wire.schemas import (
+        BaseVerifyResponse as BaseVerifyResponse,
     )
 
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from gymhall.cli import main
+from gymhall.cli.main import main
 
 main()

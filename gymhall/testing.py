@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-    from gymhall._client import AsyncResourcesClient, ResourcesClient
-    from gymhall._environment import Environment
-    from gymhall._resources_server import SimpleResourcesServer
+    from gymhall.client.resources import AsyncResourcesClient, ResourcesClient
+    from gymhall.server.environment import Environment
+    from gymhall.server.simple import SimpleResourcesServer
 
-from gymhall._fake_openai import (
+from gymhall.models.fake_openai import (
     Failure,
     FakeOpenAI,
     FakeRequest,
@@ -65,8 +65,8 @@ __all__ = [
 
 def _as_app(target: ASGIApp | SimpleResourcesServer | Environment) -> ASGIApp:
     """The ASGI app of an app, a seed-style server instance or an `Environment` instance."""
-    from gymhall._environment import Environment, build_app
-    from gymhall._resources_server import SimpleResourcesServer
+    from gymhall.server.environment import Environment, build_app
+    from gymhall.server.simple import SimpleResourcesServer
 
     if isinstance(target, Environment):
         return build_app(target)
@@ -85,14 +85,14 @@ def client_for(target: ASGIApp | SimpleResourcesServer | Environment, **kwargs: 
 
     Extra keyword arguments go to the client (e.g. `timeout`). Use it with `async with`.
     """
-    from gymhall._client import AsyncResourcesClient
+    from gymhall.client.resources import AsyncResourcesClient
 
     return AsyncResourcesClient.for_app(_as_app(target), **kwargs)
 
 
 def sync_client_for(target: ASGIApp | SimpleResourcesServer | Environment, **kwargs: Any) -> ResourcesClient:
     """A `ResourcesClient` of `target`, in process; for sync tests (not inside a running event loop)."""
-    from gymhall._client import ResourcesClient
+    from gymhall.client.resources import ResourcesClient
 
     return ResourcesClient.for_app(_as_app(target), **kwargs)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gymhall.cli import app
+from gymhall.cli.main import app
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -1,1 +1,1 @@
-"""The bundled environments: one directory each; `gymhall envs` lists them (see gymhall/_registry.py)."""
+"""The bundled environments: one directory each; `gymhall envs` lists them (see gymhall/config/registry.py)."""

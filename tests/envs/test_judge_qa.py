@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from gymhall import ServerError, load_config
-from gymhall._collection import CollectOptions, run_collect
-from gymhall._conformance import corruptions
-from gymhall._entrypoints import load_server_class
-from gymhall._exceptions import ConfigError
-from gymhall._judge import EQUAL, NOT_EQUAL
+from gymhall.checks.conformance import corruptions
 from gymhall.envs.judge_qa.server import ENV_DIR, JudgeQA, JudgeQAConfig, extract_answer, normalize_answer
+from gymhall.exceptions import ConfigError
+from gymhall.grading.judge import EQUAL, NOT_EQUAL
+from gymhall.rollouts.collection import CollectOptions, run_collect
+from gymhall.server.entrypoints import load_server_class
 from gymhall.testing import Failure, FakeOpenAI, FakeRequest, client_for, make_response, make_row, serve_in_thread
 
 DATA = ENV_DIR / "data" / "judge_qa.jsonl"

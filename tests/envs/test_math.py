@@ -15,13 +15,13 @@ import psutil
 import pytest
 
 from gymhall import ServerError, load_config
-from gymhall._collection import CollectOptions, run_collect
-from gymhall._conformance import corruptions
-from gymhall._entrypoints import load_server_class
-from gymhall._exceptions import ConfigError
-from gymhall._judge import EQUAL, NOT_EQUAL
+from gymhall.checks.conformance import corruptions
 from gymhall.envs.math.server import Math, MathConfig
 from gymhall.envs.math.verifier import VerifierPool, grade, strip_delimiters
+from gymhall.exceptions import ConfigError
+from gymhall.grading.judge import EQUAL, NOT_EQUAL
+from gymhall.rollouts.collection import CollectOptions, run_collect
+from gymhall.server.entrypoints import load_server_class
 from gymhall.testing import Failure, FakeOpenAI, client_for, make_response, make_row, serve_in_thread
 
 ENV_DIR = Path(__file__).resolve().parents[2] / "gymhall" / "envs" / "math"

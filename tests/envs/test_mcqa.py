@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gymhall import ServerError, load_config
-from gymhall.cli import app
+from gymhall.cli.main import app
 from gymhall.envs.mcqa.grading import GradingMode, grade
 from gymhall.envs.mcqa.server import MCQA, MCQAConfig
 from gymhall.testing import client_for, function_call, function_call_output, make_response

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from gymhall import BaseResourcesServerConfig, BaseVerifyRequest, Environment
-from gymhall._sandbox import Sandbox, SandboxLimits, SandboxResult
+from gymhall.grading.sandbox import Sandbox, SandboxLimits, SandboxResult
 
 __all__ = ["CodeConfig", "CodeGen", "CodeVerifyRequest", "UnitTests", "extract_code"]
 

@@ -14,10 +14,9 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from gymhall._config import BaseResourcesServerConfig
-from gymhall._environment import Environment
-from gymhall._exceptions import ConfigError, JudgeError
-from gymhall._judge import (
+from gymhall.config.settings import BaseResourcesServerConfig
+from gymhall.exceptions import ConfigError, JudgeError
+from gymhall.grading.judge import (
     EQUAL,
     EQUIVALENCE_PROMPT,
     EQUIVALENCE_SYSTEM,
@@ -28,8 +27,9 @@ from gymhall._judge import (
     judge_failed,
     last_user_text,
 )
-from gymhall._responses import Response
-from gymhall._schemas import BaseVerifyRequest
+from gymhall.server.environment import Environment
+from gymhall.wire.responses import Response
+from gymhall.wire.schemas import BaseVerifyRequest
 
 __all__ = ["JudgeQA", "JudgeQAConfig", "JudgeQAVerifyRequest", "extract_answer", "normalize_answer"]
 

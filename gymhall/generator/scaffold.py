@@ -1,0 +1,90 @@
+"""`gymhall init`: a new environment project, from a starter domain module of one archetype.
+
+    scaffold("my_game", archetype="game", directory=Path("envs"))
+
+writes `envs/my_game/my_game.py`, a small domain class with no gymhall import (a number-guessing
+game, a shopping-list sandbox, or a one-button screen for computer use), and ports it into the same
+directory: server, config, dataset with reference solutions, tests, Dockerfile, rollout script and
+README. Editing the domain module and running `gymhall port` again is how the environment grows.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import keyword
+import re
+import sys
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import Literal, get_args
+
+import orjson
+
+from gymhall.exceptions import PortError, port_error
+from gymhall.generator.domain_class import DomainSpec, inspect_domain, load_domain
+from gymhall.generator.port import project_files, write_files
+
+__all__ = ["ARCHETYPES", "Archetype", "scaffold"]
+
+Archetype = Literal["game", "sandbox", "computer-use"]
+ARCHETYPES: tuple[str, ...] = get_args(Archetype)
+
+_RESERVED_NAMES = frozenset({"server", "rollout", "gymhall", "tests", "data", "configs", "conftest", "test"})
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _check_name(name: str, own_file: Path) -> None:
+    fix = "choose a lowercase Python identifier no module uses, e.g. my_puzzle"
+    if not _NAME.fullmatch(name) or keyword.iskeyword(name):
+        raise port_error(f"name {name!r}", "not a lowercase Python identifier (it names the domain module)", fix)
+    if name in _RESERVED_NAMES:
+        raise port_error(f"name {name!r}", "the project uses this name for its own files", fix)
+    found = None if name in sys.stdlib_module_names else importlib.util.find_spec(name)
+    if name in sys.stdlib_module_names or (found is not None and Path(found.origin or "").resolve() != own_file):
+        raise port_error(
+            f"name {name!r}", "an importable module already has this name, which the domain would shadow", fix
+        )
+
+
+def _class_name(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_") if part)
+
+
+def scaffold(
+    name: str,
+    *,
+    archetype: Archetype = "game",
+    directory: Path | None = None,
+    force: bool = False,
+) -> tuple[DomainSpec, Path, list[Path]]:
+    """Write a new environment project `name` of `archetype` under `directory`; returns spec, project, files.
+
+    Refuses to replace files with other content unless `force`.
+    """
+    if archetype not in ARCHETYPES:
+        raise port_error(f"--archetype {archetype}", "not an archetype", f"choose one of: {', '.join(ARCHETYPES)}")
+    project = ((directory or Path.cwd()) / name).resolve()
+    _check_name(name, project / f"{name}.py")
+    stem = archetype.replace("-", "_")
+    templates = resources.files("gymhall.generator.templates").joinpath("init")
+    domain_source = Template(templates.joinpath(f"{stem}.py.tmpl").read_text(encoding="utf-8")).substitute(
+        class_name=_class_name(name), title=name.replace("_", " ").capitalize()
+    )
+    rows = [orjson.loads(line) for line in templates.joinpath(f"{stem}.jsonl").read_text().splitlines() if line]
+    domain_file = project / f"{name}.py"
+    if domain_file.exists() and domain_file.read_text(encoding="utf-8") != domain_source and not force:
+        raise port_error(
+            str(domain_file), "the file exists with other content", "choose another name or --dir, or --force"
+        )
+    project.mkdir(parents=True, exist_ok=True)
+    domain_file.write_text(domain_source, encoding="utf-8")
+    try:
+        cls, root = load_domain(str(domain_file))
+        spec = inspect_domain(cls, root=root)
+    except PortError:
+        domain_file.unlink()
+        raise
+    command = f"gymhall port {name}.py --out . --dataset data/example.jsonl --force"
+    contents = project_files(spec, project, rows=rows, command=command)
+    return spec, project, [domain_file, *write_files(project, contents, force=force)]

@@ -1,0 +1,533 @@
+"""A fake OpenAI-compatible server: the real HTTP protocol, answers chosen by a policy.
+
+    from gymhall.testing import FakeOpenAI, Turn, ToolCall, scripted, serve_in_thread
+
+    fake = FakeOpenAI(scripted([Turn(tool_calls=[ToolCall("increment", {"by": 1})]), Turn(text="1")]))
+    with serve_in_thread(fake) as url:
+        client = openai.AsyncOpenAI(base_url=url + "/v1", api_key="test")
+        ...
+
+It serves `POST /v1/responses`, `POST /v1/chat/completions` (non-streaming) and `GET /v1/models`.
+A policy is a function `(FakeRequest) -> Turn | Failure`; it reads the conversation from the
+request, so one server answers any number of concurrent conversations without shared state.
+Failures can be injected for the first requests, per request (header `x-fake-fail: <status>`),
+or by the policy. Answers are built as plain dicts and encoded with orjson: no validation on the
+hot path, since benchmarks drive it at thousands of requests per second.
+
+Run it standalone with `python -m gymhall.models.fake_openai --port 8000 --policy counter`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import inspect
+import itertools
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+import orjson
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.types import Receive, Scope, Send
+
+__all__ = [
+    "Failure",
+    "FakeOpenAI",
+    "FakeRequest",
+    "Policy",
+    "ToolCall",
+    "Turn",
+    "counter_policy",
+    "echo_policy",
+    "scripted",
+]
+
+Dialect: TypeAlias = Literal["responses", "chat"]
+
+FAIL_HEADER = "x-fake-fail"  # per-request failure: the status to answer with
+DELAY_HEADER = "x-fake-delay"  # per-request delay in seconds, before answering
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One function call the fake model makes; `call_id` is generated when not given."""
+
+    name: str
+    arguments: Mapping[str, Any] | str = field(default_factory=dict)
+    call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One model answer: text and/or tool calls, optional reasoning.
+
+    `finish_reason` is the chat one (`stop`, `tool_calls`, `length`, `content_filter`); by default it
+    follows from the content. `incomplete=True` (or `finish_reason="length"`/`"content_filter"`) makes
+    a Responses answer `status: "incomplete"` with `incomplete_details`.
+    """
+
+    text: str | None = None
+    tool_calls: Sequence[ToolCall] = ()
+    reasoning: str | None = None
+    finish_reason: str | None = None
+    incomplete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """An error answer in OpenAI's shape; `retry_after` (seconds) defaults to the server's setting."""
+
+    status: int = 500
+    message: str = "injected failure"
+    retry_after: float | None = None
+
+
+class FakeRequest:
+    """One request as the policy sees it: the parsed body, its dialect and the conversation so far."""
+
+    __slots__ = ("_turn_index", "body", "dialect", "headers")
+
+    def __init__(self, body: dict[str, Any], dialect: Dialect, headers: Mapping[str, str] | None = None) -> None:
+        self.body = body
+        self.dialect = dialect
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
+        self._turn_index: int | None = None
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The conversation: Responses input items (a string input is one user message) or chat messages."""
+        if self.dialect == "chat":
+            messages = self.body.get("messages")
+            return messages if isinstance(messages, list) else []
+        value = self.body.get("input")
+        if isinstance(value, str):
+            return [{"role": "user", "content": value}]
+        return value if isinstance(value, list) else []
+
+    @property
+    def turn_index(self) -> int:
+        """How many model calls this conversation has had before this one (0 for its first call)."""
+        if self._turn_index is None:
+            self._turn_index = _count_turns(self.items, self.dialect)
+        return self._turn_index
+
+    @property
+    def model(self) -> str | None:
+        """The `model` the request names."""
+        value = self.body.get("model")
+        return value if isinstance(value, str) else None
+
+    def tool_outputs(self) -> list[str]:
+        """The text of every tool result in the conversation, in order."""
+        if self.dialect == "chat":
+            return [_text(m.get("content")) for m in self.items if isinstance(m, dict) and m.get("role") == "tool"]
+        return [
+            _text(item.get("output"))
+            for item in self.items
+            if isinstance(item, dict) and str(item.get("type", "")).endswith("_call_output")
+        ]
+
+    def last_tool_output(self) -> str | None:
+        """The text of the latest tool result, or None when there is none."""
+        outputs = self.tool_outputs()
+        return outputs[-1] if outputs else None
+
+    def user_text(self) -> str:
+        """The text of the latest user message ('' when there is none)."""
+        for item in reversed(self.items):
+            if isinstance(item, dict) and item.get("role") == "user":
+                return _text(item.get("content"))
+        return ""
+
+    def tool_names(self) -> list[str]:
+        """The names of the function tools offered to the model."""
+        names = []
+        for spec in self.body.get("tools") or ():
+            if isinstance(spec, dict):
+                name = spec.get("name") or (spec.get("function") or {}).get("name")
+                if isinstance(name, str):
+                    names.append(name)
+        return names
+
+    def __repr__(self) -> str:
+        return f"FakeRequest(dialect={self.dialect!r}, turn_index={self.turn_index}, items={len(self.items)})"
+
+
+def _text(content: Any) -> str:
+    """The text of message content: a string, or a list of parts with `text`."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return "" if content is None else str(content)
+
+
+def _is_model_side(item: Any) -> bool:
+    if not isinstance(item, dict):
+        return False
+    kind = item.get("type")
+    if kind is None or kind == "message":
+        return item.get("role") == "assistant"
+    return kind == "reasoning" or (isinstance(kind, str) and kind.endswith("_call"))
+
+
+def _count_turns(items: list[dict[str, Any]], dialect: Dialect) -> int:
+    if dialect == "chat":
+        return sum(1 for m in items if isinstance(m, dict) and m.get("role") == "assistant")
+    # One model call leaves a run of model-side items (reasoning, message, calls); tool results end it.
+    turns, inside = 0, False
+    for item in items:
+        model_side = _is_model_side(item)
+        if model_side and not inside:
+            turns += 1
+        inside = model_side
+    return turns
+
+
+Policy: TypeAlias = Callable[[FakeRequest], Turn | Failure | str | Awaitable[Turn | Failure | str]]
+"""Chooses the fake model's answer to one request (a plain string is a text turn)."""
+
+
+def scripted(turns: Sequence[Turn | str]) -> Policy:
+    """Answer the k-th model call of each conversation with `turns[k]` (k counted from the input).
+
+    A conversation that goes past the script gets a 400 error naming the script's length.
+    """
+    script = [turn if isinstance(turn, Turn) else Turn(text=turn) for turn in turns]
+
+    def policy(request: FakeRequest) -> Turn | Failure:
+        index = request.turn_index
+        if index < len(script):
+            return script[index]
+        return Failure(400, f"The scripted policy has {len(script)} turns; this is model call {index + 1}.")
+
+    return policy
+
+
+def counter_policy(tool: str = "increment", calls: int = 1) -> Policy:
+    """Call `tool` with `{"by": 1}` `calls` times, then answer the count from the last tool output.
+
+    The count is the `count` or `value` field of the output's JSON (or the output itself when it is
+    a number or not JSON); with no tool output the answer is "0".
+    """
+    call_turn = Turn(tool_calls=[ToolCall(tool, {"by": 1})])
+
+    def policy(request: FakeRequest) -> Turn:
+        if request.turn_index < calls:
+            return call_turn
+        return Turn(text=_count_text(request.last_tool_output()))
+
+    return policy
+
+
+def _count_text(output: str | None) -> str:
+    if output is None:
+        return "0"
+    try:
+        value = orjson.loads(output)
+    except orjson.JSONDecodeError:
+        return output.strip()
+    if isinstance(value, dict):
+        value = value.get("count", value.get("value"))
+    return str(value)
+
+
+def echo_policy(request: FakeRequest) -> Turn:
+    """Answer with the text of the latest user message."""
+    return Turn(text=request.user_text())
+
+
+_FAST_ROUTES: dict[str, Dialect] = {"/v1/responses": "responses", "/v1/chat/completions": "chat"}
+_Answer: TypeAlias = tuple[int, bytes, dict[str, str]]  # status, JSON body, extra headers
+
+_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error"}
+_ERROR_TYPES |= {404: "not_found_error", 422: "invalid_request_error", 429: "rate_limit_error"}
+
+
+class FakeOpenAI:
+    """An OpenAI-compatible ASGI app whose answers come from `policy`; serve it with `serve_in_thread`.
+
+    Args:
+        policy: chooses each answer (see `scripted`, `counter_policy`, `echo_policy`).
+        fail_first: the first this-many model requests fail with `fail_status`.
+        fail_status: the status of those failures.
+        retry_after: the Retry-After (seconds) sent with failures; None sends none.
+        delay_s: seconds to wait before each answer (a slow backend).
+        model: the model id listed by `GET /v1/models` and used when a request names none.
+        max_recorded: how many recent requests `requests` keeps.
+
+    `requests` holds the latest `FakeRequest`s (failed ones too), `request_count` counts them all.
+    """
+
+    def __init__(
+        self,
+        policy: Policy = echo_policy,
+        *,
+        fail_first: int = 0,
+        fail_status: int = 429,
+        retry_after: float | None = 0,
+        delay_s: float = 0.0,
+        model: str = "fake-model",
+        max_recorded: int = 1000,
+    ) -> None:
+        self.policy = policy
+        self.fail_first = fail_first
+        self.fail_status = fail_status
+        self.retry_after = retry_after
+        self.delay_s = delay_s
+        self.model = model
+        self.requests: collections.deque[FakeRequest] = collections.deque(maxlen=max_recorded)
+        self.request_count = 0
+        self._ids = itertools.count(1)
+        self._id_prefix = os.urandom(4).hex()  # ids stay unique across several fake servers
+        self._app: Starlette | None = None
+
+    @property
+    def app(self) -> Starlette:
+        """The Starlette app (built on first use, so importing this module loads no web stack)."""
+        if self._app is None:
+            self._app = self._build_app()
+        return self._app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The two model routes skip Starlette's routing and request/response objects: about a third
+        # of the server's time per request at benchmark rates. Everything else goes to the app.
+        dialect = _FAST_ROUTES.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if dialect is None:
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        status, payload, extra = await self._answer(b"".join(chunks), headers, dialect)
+        raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        raw_headers += [(k.encode(), v.encode()) for k, v in extra.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    def reset(self) -> None:
+        """Forget recorded requests and restart counting (and `fail_first`) from zero."""
+        self.requests.clear()
+        self.request_count = 0
+
+    def _build_app(self) -> Starlette:
+        from starlette.applications import Starlette
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        models = orjson.dumps(
+            {"object": "list", "data": [{"id": self.model, "object": "model", "created": 0, "owned_by": "gymhall"}]}
+        )
+
+        async def health(request: Request) -> Response:
+            return Response(b'{"status":"ok"}', media_type="application/json")
+
+        async def list_models(request: Request) -> Response:
+            return Response(models, media_type="application/json")
+
+        async def responses(request: Request) -> Response:
+            return _reply(await self._answer(await request.body(), request.headers, "responses"))
+
+        async def chat(request: Request) -> Response:
+            return _reply(await self._answer(await request.body(), request.headers, "chat"))
+
+        routes = [
+            Route("/", health, methods=["GET"]),
+            Route("/v1/models", list_models, methods=["GET"]),
+            Route("/v1/responses", responses, methods=["POST"]),
+            Route("/v1/chat/completions", chat, methods=["POST"]),
+        ]
+        return Starlette(routes=routes)
+
+    async def _answer(self, raw: bytes, headers: Mapping[str, str], dialect: Dialect) -> _Answer:
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return self._error(Failure(400, f"The request body is not valid JSON: {exc}."))
+        if not isinstance(body, dict):
+            return self._error(Failure(400, "The request body must be a JSON object."))
+        fake = FakeRequest(body, dialect, headers)
+        self.request_count += 1
+        self.requests.append(fake)
+        delay = float(headers.get(DELAY_HEADER, self.delay_s))
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if self.request_count <= self.fail_first:
+            return self._error(Failure(self.fail_status, f"injected failure {self.request_count} of {self.fail_first}"))
+        forced = headers.get(FAIL_HEADER)
+        if forced is not None:
+            status = int(forced) if forced.isdigit() else 500
+            return self._error(Failure(status, f"failure requested by the {FAIL_HEADER} header"))
+        try:
+            result = self.policy(fake)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception as exc:  # a broken policy is a test bug: say so in the answer, not only in a log
+            return self._error(Failure(500, f"The fake's policy raised {type(exc).__name__}: {exc}"))
+        if isinstance(result, str):
+            result = Turn(text=result)
+        if isinstance(result, Failure):
+            return self._error(result)
+        answer = self._responses_body if dialect == "responses" else self._chat_body
+        return 200, orjson.dumps(answer(body, result, len(raw))), {}
+
+    def _error(self, failure: Failure) -> _Answer:
+        status = failure.status
+        kind = _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+        code = "rate_limit_exceeded" if status == 429 else None
+        headers = {}
+        retry_after = failure.retry_after if failure.retry_after is not None else self.retry_after
+        if retry_after is not None:
+            # The OpenAI SDK reads retry-after-ms first: it carries fractions of a second exactly.
+            headers = {"retry-after": f"{retry_after:g}", "retry-after-ms": str(round(retry_after * 1000))}
+        body = {"error": {"message": failure.message, "type": kind, "param": None, "code": code}}
+        return status, orjson.dumps(body), headers
+
+    def _next_id(self) -> str:
+        return f"{self._id_prefix}{next(self._ids):x}"
+
+    def _responses_body(self, body: dict[str, Any], turn: Turn, request_bytes: int) -> dict[str, Any]:
+        # Keys in the order of the SDK's fields, so that `FakeModel.respond_data` can hand this out as the
+        # dump of its validated form without reordering (tests/_models/test_fake_model.py checks it).
+        rid = self._next_id()
+        output: list[dict[str, Any]] = []
+        if turn.reasoning is not None:
+            reasoning = [{"text": turn.reasoning, "type": "reasoning_text"}]
+            output.append({"id": f"rs_{rid}", "summary": [], "type": "reasoning", "content": reasoning})
+        if turn.text is not None or not turn.tool_calls:
+            content = [{"annotations": [], "text": turn.text or "", "type": "output_text", "logprobs": []}]
+            output.append(
+                {"id": f"msg_{rid}", "content": content, "role": "assistant", "status": "completed", "type": "message"}
+            )
+        for i, call in enumerate(turn.tool_calls):
+            output.append(
+                {
+                    "arguments": _arguments(call.arguments),
+                    "call_id": call.call_id or f"call_{rid}_{i}",
+                    "name": call.name,
+                    "type": "function_call",
+                    "id": f"fc_{rid}_{i}",
+                    "status": "completed",
+                }
+            )
+        incomplete = turn.incomplete or turn.finish_reason in ("length", "content_filter")
+        reason = "content_filter" if turn.finish_reason == "content_filter" else "max_output_tokens"
+        prompt, completion, reasoning_tokens = _token_counts(turn, request_bytes)
+        return {
+            "id": f"resp_{rid}",
+            "created_at": int(time.time()),
+            "error": None,
+            "incomplete_details": {"reason": reason} if incomplete else None,
+            "instructions": body.get("instructions"),
+            "metadata": body.get("metadata") or {},
+            "model": body.get("model") or self.model,
+            "object": "response",
+            "output": output,
+            "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "temperature": body.get("temperature"),
+            "tool_choice": body.get("tool_choice") or "auto",
+            "tools": body.get("tools") or [],
+            "top_p": body.get("top_p"),
+            "max_output_tokens": body.get("max_output_tokens"),
+            "status": "incomplete" if incomplete else "completed",
+            "usage": {
+                "input_tokens": prompt,
+                "output_tokens": completion,
+                "total_tokens": prompt + completion,
+                "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+                "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+            },
+        }
+
+    def _chat_body(self, body: dict[str, Any], turn: Turn, request_bytes: int) -> dict[str, Any]:
+        rid = self._next_id()
+        message: dict[str, Any] = {"role": "assistant", "content": turn.text}
+        if turn.text is None and not turn.tool_calls:
+            message["content"] = ""
+        if turn.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": call.call_id or f"call_{rid}_{i}",
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": _arguments(call.arguments)},
+                }
+                for i, call in enumerate(turn.tool_calls)
+            ]
+        if turn.reasoning is not None:
+            message["reasoning_content"] = turn.reasoning  # vLLM's reasoning-parser field
+        finish = turn.finish_reason or ("length" if turn.incomplete else "tool_calls" if turn.tool_calls else "stop")
+        prompt, completion, _ = _token_counts(turn, request_bytes)
+        return {
+            "id": f"chatcmpl-{rid}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model") or self.model,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+            "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
+        }
+
+
+def _arguments(arguments: Mapping[str, Any] | str) -> str:
+    return arguments if isinstance(arguments, str) else orjson.dumps(dict(arguments)).decode()
+
+
+def _token_counts(turn: Turn, request_bytes: int) -> tuple[int, int, int]:
+    """Plausible token counts (about four bytes a token), without a tokenizer."""
+    reasoning = len(turn.reasoning or "") // 4
+    calls = sum(len(c.name) + len(_arguments(c.arguments)) for c in turn.tool_calls)
+    completion = (len(turn.text or "") + calls) // 4 + reasoning + 1
+    return request_bytes // 4 + 1, completion, reasoning
+
+
+def _reply(answer: _Answer) -> Response:
+    from starlette.responses import Response
+
+    status, payload, headers = answer
+    return Response(payload, status, headers, media_type="application/json")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve a fake OpenAI server until Ctrl-C; prints its base URL once the port is bound."""
+    parser = argparse.ArgumentParser(prog="python -m gymhall.models.fake_openai", description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (the printed URL has it)")
+    parser.add_argument("--policy", choices=["counter", "echo"], default="counter")
+    parser.add_argument("--tool", default="increment", help="the counter policy's tool")
+    parser.add_argument("--calls", type=int, default=1, help="the counter policy's tool calls per conversation")
+    parser.add_argument("--delay-s", type=float, default=0.0, help="seconds to wait before each answer")
+    parser.add_argument("--model", default="fake-model")
+    args = parser.parse_args(argv)
+
+    import uvicorn
+
+    policy = counter_policy(args.tool, args.calls) if args.policy == "counter" else echo_policy
+    fake = FakeOpenAI(policy, delay_s=args.delay_s, model=args.model)
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(f"fake OpenAI: cannot listen on {args.host}:{args.port} ({exc.strerror}).") from None
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    config = uvicorn.Config(fake, access_log=False, log_level="warning", ws="none", lifespan="off")
+    print(f"gymhall: fake OpenAI server on http://{host}:{port}/v1 (Ctrl-C to stop)", flush=True)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Build a `Model` from a short spec string, as the command line and config files name models."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from gymhall.models.base import Model
+
+__all__ = ["SPEC_FORMS", "model_from_spec"]
+
+SPEC_FORMS = (
+    "'openai:<model>' (e.g. 'openai:gpt-4.1-mini'), "
+    "'http://host:port/v1' or 'http://host:port/v1#<model>' (any OpenAI-compatible server; "
+    "several URLs joined by ',' are replicas), "
+    "'replay' (replays each row's reference solution), "
+    "or 'fake:counter' / 'fake:echo' (gymhall's fake model, in-process, for tests and benchmarks)"
+)
+"""The accepted forms, as error messages list them."""
+
+
+def model_from_spec(
+    spec: str,
+    *,
+    api_key: str | None = None,
+    sampling: Mapping[str, Any] | None = None,
+    api: Literal["responses", "chat"] = "responses",
+) -> Model:
+    """The model `spec` names; `api` picks the Responses or the Chat Completions API of a server.
+
+    Without '#<model>', a server's model is asked from its `GET /models` on the first call.
+    """
+    if api not in ("responses", "chat"):
+        raise ValueError(f"Unknown api {api!r}: use 'responses' or 'chat'.")
+    text = spec.strip()
+    if text == "replay":
+        from gymhall.models.replay import ReplayModel
+
+        return ReplayModel()
+    if text in ("fake:counter", "fake:echo"):
+        from gymhall.models.fake import FakeModel
+        from gymhall.models.fake_openai import counter_policy, echo_policy
+
+        return FakeModel(counter_policy() if text == "fake:counter" else echo_policy)
+    if text.startswith("openai:") and len(text) > len("openai:"):
+        return _openai_compatible(
+            text.removeprefix("openai:"), "https://api.openai.com/v1", api_key=api_key, sampling=sampling, api=api
+        )
+    if text.startswith(("http://", "https://")):
+        urls, _, model = text.partition("#")
+        base_urls = [url.strip() for url in urls.split(",") if url.strip()]
+        if base_urls and all(url.startswith(("http://", "https://")) for url in base_urls):
+            return _openai_compatible(model, base_urls, api_key=api_key, sampling=sampling, api=api)
+    raise ValueError(f"Unknown model spec {spec!r}. Use {SPEC_FORMS}.")
+
+
+def _openai_compatible(
+    model: str,
+    base_url: str | list[str],
+    *,
+    api_key: str | None,
+    sampling: Mapping[str, Any] | None,
+    api: Literal["responses", "chat"],
+) -> Model:
+    if api == "chat":
+        # Imported by name: the chat backend is an optional sibling module, loaded only when asked for.
+        chat = importlib.import_module("gymhall.models.chat")
+        built: Model = chat.ChatCompletionsModel(model, base_url=base_url, api_key=api_key, sampling=sampling)
+        return built
+    from gymhall.models.responses import OpenAIResponsesModel
+
+    return OpenAIResponsesModel(model, base_url=base_url, api_key=api_key, sampling=sampling)

@@ -1,0 +1,334 @@
+"""The agent: one rollout from a dataset row, as NeMo Gym's simple agent runs it, with its sharp edges fixed.
+
+seed the session → call the model → run its function calls against the resources server (together
+when it emits several) → append their outputs → repeat until a final message, `max_steps` (finite by
+default) or the model's `incomplete_details` → verify → close the session. One deadline bounds the
+whole rollout and every call in it. Malformed arguments and unknown tool names become tool outputs
+the model can read; a failure of the model, a tool transport, seeding or verification becomes a
+typed failed line, never a reward of 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import orjson
+
+from gymhall.client.http import HttpPool
+from gymhall.client.resources import AsyncResourcesClient, AsyncResourcesSession
+from gymhall.exceptions import ModelError, ServerError
+from gymhall.models.base import Model, ModelRequest
+from gymhall.wire.lines import FailureStage, RolloutFailure, failed_line, line_key, ok_line
+from gymhall.wire.responses import build_validators
+
+__all__ = ["Agent", "RemoteAgent", "RolloutError"]
+
+logger = logging.getLogger("gymhall.agent")
+
+_RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 502, 503, 504})
+
+
+def _retryable(exc: ServerError) -> bool:
+    """Whether a retry may help: overload and gateway errors yes; an exception in the environment's code no."""
+    if exc.status_code == 500:
+        return not (isinstance(exc.body, Mapping) and exc.body.get("error") == "internal_error")
+    return exc.status_code in _RETRYABLE_STATUS
+
+
+_CLOSE_TIMEOUT_S = 5.0
+_JSON_HEADERS = {"content-type": "application/json"}
+_STAGES = frozenset(typing.get_args(FailureStage))
+
+
+class RolloutError(Exception):
+    """Internal: ends a rollout with a typed failure."""
+
+    def __init__(self, stage: FailureStage, error: str, *, retryable: bool) -> None:
+        super().__init__(error)
+        self.failure = RolloutFailure(stage, error, retryable)
+
+
+def _as_input_list(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return [{"type": "message", "role": "user", "content": value}]
+    return list(value or [])
+
+
+def _tool_names(tools: list[Any]) -> set[str]:
+    return {t["name"] for t in tools if isinstance(t, Mapping) and t.get("type") == "function" and "name" in t}
+
+
+def _error_output(kind: str, message: str) -> str:
+    return orjson.dumps({"error": kind, "detail": message}).decode()
+
+
+class _Stage:
+    """Which stage a rollout is in, for the failure a deadline expiry turns into."""
+
+    __slots__ = ("name",)
+
+    def __init__(self) -> None:
+        self.name: FailureStage = "seed"
+
+
+class Agent:
+    """Runs rollouts of one resources server with one model.
+
+    Args:
+        resources: a client of the resources server (over HTTP, or in-process with `for_app`).
+        model: the policy model.
+        max_steps: model calls per rollout at most; reaching it ends the episode (then verify).
+        timeout_s: the deadline of a whole rollout, from seeding to verification.
+    """
+
+    def __init__(
+        self, resources: AsyncResourcesClient, model: Model, *, max_steps: int = 16, timeout_s: float = 600.0
+    ) -> None:
+        if max_steps < 1:
+            raise ValueError("max_steps must be at least 1")
+        self.resources = resources
+        self.model = model
+        self.max_steps = max_steps
+        self.timeout_s = timeout_s
+        build_validators()  # model answers are Responses: build the validator now, not in the first rollout
+        self._server_tools: list[dict[str, Any]] | None = None
+        self._listing: asyncio.Future[list[dict[str, Any]]] | None = None
+
+    async def run(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """One rollout of `row`: its ok line (the verify response) or its failed line. Never raises for a failure."""
+        start = time.monotonic()
+        deadline = start + self.timeout_s
+        timings: dict[str, float] = {}
+        stage = _Stage()
+        session: AsyncResourcesSession | None = None
+        partial: dict[str, Any] | None = None
+        try:
+            async with asyncio.timeout_at(_loop_time(deadline)):
+                session = await self._seed(row, timings)
+                stage.name = "model"
+                partial = {}
+                response = await self._episode(session, row, deadline, timings, stage, partial)
+                stage.name = "verify"
+                verified = await self._verify(session, response, timings)
+            timings["total_s"] = time.monotonic() - start
+            line = ok_line(row, verified, timings)
+            line.setdefault("steps", partial["steps"])
+            line.setdefault("stop_reason", partial["stop_reason"])
+            return line
+        except RolloutError as exc:
+            failure = exc.failure
+        except TimeoutError:
+            failure = RolloutFailure(
+                stage.name, f"the rollout's deadline of {self.timeout_s:g} s passed during {stage.name}", True
+            )
+        except Exception as exc:  # a bug in the agent or an adapter: recorded, never fatal to the run
+            logger.exception("rollout %s failed unexpectedly", line_key(row))
+            failure = RolloutFailure("agent", f"{type(exc).__name__}: {exc}", False)
+        finally:
+            if session is not None:
+                await self._close(session)
+        timings["total_s"] = time.monotonic() - start
+        return failed_line(row, failure, timings, partial.get("response") if partial else None)
+
+    async def respond(self, session: AsyncResourcesSession, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The loop alone, on a session the caller seeded: the episode's Response (raises `RolloutError`)."""
+        deadline = time.monotonic() + self.timeout_s
+        async with asyncio.timeout_at(_loop_time(deadline)):
+            return await self._episode(session, row, deadline, {}, _Stage(), {})
+
+    async def _seed(self, row: Mapping[str, Any], timings: dict[str, float]) -> AsyncResourcesSession:
+        start = time.monotonic()
+        try:
+            session = await self.resources.seed_session(row)
+        except ServerError as exc:
+            raise RolloutError("seed", str(exc), retryable=_retryable(exc)) from None
+        except httpx.HTTPError as exc:
+            raise RolloutError("seed", f"{type(exc).__name__}: {exc}", retryable=True) from None
+        timings["seed_s"] = time.monotonic() - start
+        return session
+
+    async def tools_for(self, params: Mapping[str, Any]) -> list[Any]:
+        """The row's tools, or the server's (`GET /tools`) when the row declares none."""
+        tools = params.get("tools")
+        if tools:
+            return list(tools)
+        if self._server_tools is None:
+            if self._listing is None:  # one GET /tools for every rollout waiting on it
+                self._listing = asyncio.ensure_future(self.resources.list_tools())
+            try:
+                self._server_tools = await asyncio.shield(self._listing)
+            except ServerError:  # a NeMo Gym server has no GET /tools: the model gets none
+                self._server_tools = []
+            except httpx.HTTPError as exc:
+                self._listing = None  # the next rollout asks again
+                raise RolloutError("seed", f"GET /tools: {type(exc).__name__}: {exc}", retryable=True) from None
+        return self._server_tools
+
+    async def _episode(
+        self,
+        session: AsyncResourcesSession,
+        row: Mapping[str, Any],
+        deadline: float,
+        timings: dict[str, float],
+        stage: _Stage,
+        partial: dict[str, Any],
+    ) -> dict[str, Any]:
+        params = dict(row.get("responses_create_params") or {})
+        base_input = _as_input_list(params.get("input"))
+        tools = await self.tools_for(params)
+        if tools:
+            params["tools"] = tools
+        known = _tool_names(tools)
+        outputs: list[Any] = []
+        usage: dict[str, int] = {}
+        last: dict[str, Any] = {}
+        stop_reason = "max_steps"
+        session_key = f"{line_key(row)}:{session.handle or id(session)}"
+        model_s = tools_s = 0.0
+        steps = 0
+        while steps < self.max_steps:
+            steps += 1
+            stage.name = "model"
+            started = time.monotonic()
+            request = ModelRequest({**params, "input": [*base_input, *outputs]}, row, session_key, deadline)
+            try:
+                last = await self.model.respond_data(request)
+            except ModelError as exc:
+                raise RolloutError("model", str(exc), retryable=exc.retryable) from None
+            model_s += time.monotonic() - started
+            items: list[dict[str, Any]] = last.get("output") or []
+            outputs.extend(items)
+            _add_usage(usage, last.get("usage"))
+            partial["response"] = {**last, "output": outputs}
+            if last.get("incomplete_details") is not None:
+                stop_reason = "incomplete"
+                break
+            calls = [item for item in items if item.get("type") == "function_call"]
+            if not calls:
+                if any(item.get("type") == "message" for item in items):
+                    stop_reason = "final_message"
+                    break
+                continue  # reasoning only: ask again (bounded by max_steps)
+            stage.name = "tool"
+            started = time.monotonic()
+            if len(calls) == 1:  # the common case, without gather's task
+                results = [await self._call_tool(session, calls[0], known)]
+            else:
+                results = await asyncio.gather(*(self._call_tool(session, call, known) for call in calls))
+            tools_s += time.monotonic() - started
+            outputs.extend(
+                {"type": "function_call_output", "call_id": call["call_id"], "output": text}
+                for call, text in zip(calls, results, strict=True)
+            )
+        timings.update(model_s=model_s, tools_s=tools_s)
+        final = {**last, "output": outputs}
+        if usage:
+            final["usage"] = usage
+        partial["response"] = final
+        partial["steps"] = steps
+        partial["stop_reason"] = stop_reason
+        return final
+
+    async def _call_tool(self, session: AsyncResourcesSession, call: Mapping[str, Any], known: set[str]) -> str:
+        name = str(call.get("name", ""))
+        arguments = call.get("arguments") or "{}"
+        if known and name not in known:
+            choices = ", ".join(sorted(known))
+            return _error_output("unknown_tool", f"There is no tool named {name!r}. The tools are: {choices}.")
+        try:
+            parsed = orjson.loads(arguments)
+        except orjson.JSONDecodeError as exc:
+            return _error_output("invalid_arguments", f"The arguments of {name!r} are not valid JSON: {exc}.")
+        if not isinstance(parsed, dict):
+            return _error_output("invalid_arguments", f"The arguments of {name!r} must be a JSON object.")
+        try:
+            return await session.call_text(name, arguments)
+        except httpx.HTTPError as exc:
+            raise RolloutError("tool", f"calling {name!r}: {type(exc).__name__}: {exc}", retryable=True) from None
+
+    async def _verify(
+        self, session: AsyncResourcesSession, response: dict[str, Any], timings: dict[str, float]
+    ) -> dict[str, Any]:
+        start = time.monotonic()
+        try:
+            verified = await session.verify(response)
+        except ServerError as exc:
+            raise RolloutError("verify", str(exc), retryable=_retryable(exc)) from None
+        except httpx.HTTPError as exc:
+            raise RolloutError("verify", f"{type(exc).__name__}: {exc}", retryable=True) from None
+        timings["verify_s"] = time.monotonic() - start
+        if verified.get("_ng_failure_class") == "judge_failed":
+            # NeMo Gym's judge-failure contract: a 200 that must not count as a reward.
+            error = str(verified.get("_ng_failure_judge_error", "the judge failed"))
+            raise RolloutError("judge", error, retryable=True)
+        if "reward" not in verified:
+            raise RolloutError("verify", "POST /verify answered without a 'reward'.", retryable=False)
+        return verified
+
+    async def _close(self, session: AsyncResourcesSession) -> None:
+        try:
+            async with asyncio.timeout(_CLOSE_TIMEOUT_S):
+                await session.close()
+        except Exception as exc:  # the lease reaper frees it anyway
+            logger.debug("closing session %r failed: %s", session, exc)
+
+
+def _loop_time(deadline: float) -> float:
+    # asyncio.timeout_at takes the loop's clock; gymhall deadlines are time.monotonic(), the same clock on
+    # every supported loop, but convert explicitly so a loop with another clock still gets the right budget.
+    loop = asyncio.get_running_loop()
+    return loop.time() + (deadline - time.monotonic())
+
+
+def _add_usage(total: dict[str, int], usage: Any) -> None:
+    if isinstance(usage, Mapping):
+        for key in ("input_tokens", "output_tokens", "total_tokens"):
+            value = usage.get(key)
+            if isinstance(value, int):
+                total[key] = total.get(key, 0) + value
+
+
+class RemoteAgent:
+    """Runs rollouts through an agent server's `POST /run` (a gymhall or NeMo Gym agent)."""
+
+    def __init__(self, url: str, *, timeout_s: float = 600.0, max_connections: int = 256) -> None:
+        self.url = url.rstrip("/")
+        self._http = HttpPool(self.url, timeout_s=timeout_s, max_connections=max_connections, headers={})
+
+    async def run(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """One rollout of `row` by the remote agent: its ok line or its failed line."""
+        start = time.monotonic()
+        try:
+            reply = await self._http.request("POST", "/run", orjson.dumps(row), _JSON_HEADERS)
+        except httpx.HTTPError as exc:
+            failure = RolloutFailure("agent", f"POST {self.url}/run: {type(exc).__name__}: {exc}", True)
+            return failed_line(row, failure, {"total_s": time.monotonic() - start})
+        timings = {"total_s": time.monotonic() - start}
+        if reply.is_success:
+            try:
+                body = orjson.loads(reply.content)
+            except orjson.JSONDecodeError:
+                body = None
+            if isinstance(body, dict) and "reward" in body and "_ng_failure_class" not in body:
+                return ok_line(row, body, timings)
+            reported = body.get("failure") if isinstance(body, dict) else None
+            if isinstance(reported, dict) and reported.get("stage") in _STAGES:
+                # A gymhall agent's typed failure: keep its stage rather than blaming the agent.
+                error = str(reported.get("error", ""))
+                typed = RolloutFailure(reported["stage"], error, bool(reported.get("retryable")))
+                return failed_line(row, typed, timings)
+            error = f"POST {self.url}/run answered without a reward: {reply.text[:300]}"
+            return failed_line(row, RolloutFailure("agent", error, False), timings)
+        error = f"POST {self.url}/run failed with status {reply.status_code}: {reply.text[:300]}"
+        retryable = reply.status_code in _RETRYABLE_STATUS or reply.status_code == 500
+        return failed_line(row, RolloutFailure("agent", error, retryable), timings)
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()

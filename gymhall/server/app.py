@@ -1,0 +1,226 @@
+"""The parts every resources server shares: the app with its standard routes, and serving it.
+
+Both ways of writing an environment (`SimpleResourcesServer`, seed style, and `Environment`, short
+style) build their app with `create_app` and serve it with `serve_app`, so sessions, limits, errors,
+`GET /tools` and the command line behave the same whichever style a server uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import inspect
+import logging
+import re
+import socket
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel
+from starlette.responses import Response
+from starlette.types import ASGIApp
+
+from gymhall.config.settings import BaseResourcesServerConfig, BaseServerConfig
+from gymhall.exceptions import ConfigError
+from gymhall.rollouts.metrics import aggregate_metrics
+from gymhall.server.routing import GymApp, GymRoute, RouteKind
+from gymhall.server.sessions import HandleSigner, Session, SessionStore
+from gymhall.server.tools import strict_tool_schema
+from gymhall.wire.responses import build_validators
+from gymhall.wire.schemas import AggregateMetricsRequest
+
+__all__ = ["create_app", "parse_server_config", "serve_app"]
+
+logger = logging.getLogger("gymhall.server")
+
+C = TypeVar("C", bound=BaseResourcesServerConfig)
+
+DEFAULT_PORT = 8000
+
+
+def session_cookie_name(server_name: str) -> str:
+    """The session cookie's name: one per server instance, so one cookie jar can hold several servers' handles."""
+    return "gymhall-session-" + (re.sub(r"[^A-Za-z0-9_-]", "_", server_name) or "server")
+
+
+def create_app(
+    config: BaseResourcesServerConfig,
+    *,
+    title: str,
+    on_session_close: Callable[[Session], Awaitable[None] | None] | None = None,
+    on_shutdown: Callable[[], Awaitable[None]] | None = None,
+) -> GymApp:
+    """A `GymApp` with the standard routes: `GET /`, `GET /tools`, `POST /close_session`, `POST /aggregate_metrics`.
+
+    `on_shutdown` runs once when the server stops (or an in-process client of it is closed).
+    """
+    build_validators()  # verify bodies hold a Response: build its validator while starting, not mid-rollout
+    store = SessionStore(
+        ttl_seconds=config.session_ttl_seconds, max_sessions=config.max_sessions, on_close=on_session_close
+    )
+    secret = config.session_secret.get_secret_value() if config.session_secret is not None else None
+    signer = HandleSigner(secret)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        # Hundreds of thousands of long-lived objects (framework and SDK types) exist by now; frozen,
+        # the cyclic GC's full passes skip them, which keeps its pauses out of the latency tail.
+        gc.collect()
+        gc.freeze()
+        reaper = asyncio.create_task(store.run_reaper(config.reaper_interval_seconds), name="gymhall-reaper")
+        try:
+            yield
+        finally:
+            reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reaper
+            await app.shutdown()
+
+    app = GymApp(
+        store=store,
+        signer=signer,
+        session_cookie=session_cookie_name(config.name or title),
+        max_body_bytes=config.max_body_bytes,
+        title=title,
+        lifespan=lifespan,
+    )
+    if on_shutdown is not None:
+        app.shutdown_hooks.append(on_shutdown)
+    tools_cache: dict[int, bytes] = {}
+
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    async def list_tools() -> Response:
+        key = len(app.router.routes)
+        if key not in tools_cache:
+            tools_cache.clear()
+            tools_cache[key] = orjson.dumps(tool_schemas(app))
+        return Response(tools_cache[key], media_type="application/json")
+
+    async def close_session() -> None:  # served by the route's CLOSE rule; never called
+        raise AssertionError("unreachable")
+
+    async def metrics(body: AggregateMetricsRequest) -> dict[str, Any]:
+        return aggregate_metrics(body.verify_responses)
+
+    app.add_gym_route("/", health, kind=RouteKind.PLAIN, methods=["GET"])
+    app.add_gym_route("/tools", list_tools, kind=RouteKind.PLAIN, methods=["GET"])
+    app.add_gym_route("/close_session", close_session, kind=RouteKind.CLOSE, methods=["POST"])
+    app.add_gym_route("/aggregate_metrics", metrics, kind=RouteKind.PLAIN, methods=["POST"])
+    return app
+
+
+def tool_schemas(app: GymApp) -> list[dict[str, Any]]:
+    """OpenAI function-tool schemas (strict mode) of every tool route of `app`."""
+    schemas = []
+    for route in app.gym_routes():
+        if route.kind is RouteKind.TOOL and route.body_model is not None:
+            schemas.append(_route_schema(route, route.body_model))
+    return schemas
+
+
+def _route_schema(route: GymRoute, model: type[BaseModel]) -> dict[str, Any]:
+    description = route.description or inspect.getdoc(route.endpoint) or ""
+    return strict_tool_schema(route.path.lstrip("/"), model, description)
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Serve this gymhall resources server over HTTP.",
+        epilog="example: python app.py --port 8000    |    python app.py --config configs/my_env.yaml",
+    )
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1, or the config's host)")
+    parser.add_argument("--port", type=int, help=f"port to bind (default {DEFAULT_PORT}, or the config's port)")
+    parser.add_argument("--config", action="append", default=[], metavar="FILE", help="config YAML (repeatable)")
+    parser.add_argument("--name", help="instance name in the config (needed when it defines several servers)")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. max_sessions=5000")
+    return parser
+
+
+def parse_server_config(config_cls: type[C], argv: Sequence[str] | None, *, default_name: str, script: str) -> C:
+    """Build a server's config from command-line flags, config files and overrides."""
+    from gymhall.config.loading import load_config
+
+    args = _parser(script).parse_args(argv)
+    if args.config or any(o.lstrip("+").startswith("config_paths=") for o in args.overrides):
+        loaded = load_config(args.config, args.overrides)
+        candidates = loaded.of_kind("resources_servers")
+        if args.name:
+            instance = loaded.server(args.name)
+        elif len(candidates) == 1:
+            instance = candidates[0]
+        else:
+            names = ", ".join(s.name for s in candidates) or "none"
+            raise ConfigError(
+                f"The config defines {len(candidates)} resources servers ({names}); choose one with --name."
+            )
+        config = instance.config_model(config_cls)
+    else:
+        values: dict[str, Any] = {"name": default_name}
+        for item in args.overrides:
+            key, eq, value = item.lstrip("+").partition("=")
+            if not eq:
+                raise ConfigError(f"Override {item!r} is not KEY=VALUE. Write it as e.g. max_sessions=5000.")
+            values[key] = value
+        try:
+            config = config_cls.model_validate(values)
+        except Exception as exc:
+            raise ConfigError(f"Invalid server settings on the command line: {exc}") from None
+    updates: dict[str, Any] = {}
+    if args.host:
+        updates["host"] = args.host
+    if args.port is not None:
+        updates["port"] = args.port
+    if config.port is None and "port" not in updates:
+        updates["port"] = DEFAULT_PORT
+    return config.model_copy(update=updates)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(
+            f"gymhall: error: cannot listen on {host}:{port} ({exc.strerror}). "
+            "Choose another port with --port, or stop what is using it."
+        ) from None
+    return sock
+
+
+def serve_app(app: ASGIApp, config: BaseServerConfig) -> None:
+    """Serve `app` with uvicorn until Ctrl-C or SIGTERM.
+
+    The socket is bound before the URL is printed, so the printed URL (with the real port, also for
+    `--port 0`) is ready to take connections.
+    """
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    host = config.host
+    sock = _bind(host, config.port if config.port is not None else DEFAULT_PORT)
+    port = sock.getsockname()[1]
+    display_host = f"[{host}]" if ":" in host else host
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            loop="auto",
+            http="auto",
+            access_log=False,
+            log_level="warning",
+            timeout_graceful_shutdown=3,
+            timeout_keep_alive=30,
+        )
+    )
+    what = config.name or getattr(app, "title", "server")
+    print(f"gymhall: serving {what} on http://{display_host}:{port} (Ctrl-C to stop)", flush=True)
+    server.run(sockets=[sock])

@@ -1,0 +1,130 @@
+"""Bodies of the resources-server wire contract (NeMo Gym compatible).
+
+Subclass these to declare task fields: `class MyVerifyRequest(BaseVerifyRequest): expected_answer: str`.
+Unlike NeMo Gym, fields a subclass does not declare are kept rather than silently dropped, so a
+verify response echoes the whole dataset row.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, PlainSerializer, PlainValidator
+from pydantic.json_schema import JsonSchemaValue
+
+from gymhall.wire.responses import Response, ResponseCreateParams
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _LazyJsonSchema:
+    """Documents a shared field with its model's JSON schema, computed only when a schema is asked for."""
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        self.model = model
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return handler(self.model.__pydantic_core_schema__)
+
+
+def _shared(model: type[M]) -> Any:
+    """`model` as a field that reuses the model's own validator instead of inlining a copy.
+
+    The Responses types are large; inlined, every request/response class below would carry its
+    own copy of their validators (about 5 MB in every server process).
+    """
+
+    def validate(value: Any) -> M:
+        return value if isinstance(value, model) else model.model_validate(value)
+
+    def serialize(value: M) -> dict[str, Any]:
+        return value.model_dump(mode="json", exclude_unset=True)
+
+    return Annotated[
+        Any,
+        PlainValidator(validate),
+        PlainSerializer(serialize, return_type=dict[str, Any]),
+        _LazyJsonSchema(model),
+    ]
+
+
+if TYPE_CHECKING:
+    ResponseField: TypeAlias = Response
+    ResponseCreateParamsField: TypeAlias = ResponseCreateParams
+else:
+    ResponseField = _shared(Response)
+    ResponseCreateParamsField = _shared(ResponseCreateParams)
+
+__all__ = [
+    "AggregateMetricsRequest",
+    "AggregateMetricsResponse",
+    "BaseMultiRewardVerifyResponse",
+    "BaseRunRequest",
+    "BaseSeedSessionRequest",
+    "BaseSeedSessionResponse",
+    "BaseVerifyRequest",
+    "BaseVerifyResponse",
+    "CloseSessionResponse",
+]
+
+
+class BaseRunRequest(BaseModel):
+    """A dataset row: `responses_create_params` plus any task fields."""
+
+    model_config = ConfigDict(extra="allow")
+
+    responses_create_params: ResponseCreateParamsField
+
+
+class BaseSeedSessionRequest(BaseModel):
+    """Body of `POST /seed_session`: the dataset row; subclass to declare the fields seeding reads."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class BaseSeedSessionResponse(BaseModel):
+    """Body answered by `POST /seed_session`; gymhall adds the signed `session` handle to it."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class BaseVerifyRequest(BaseRunRequest):
+    """Body of `POST /verify`: the row, its `responses_create_params` and the episode's `response`."""
+
+    response: ResponseField
+
+
+class BaseVerifyResponse(BaseVerifyRequest):
+    """Answer of `POST /verify`: the request echoed plus `reward` in [0, 1]; extra numeric fields are metrics."""
+
+    reward: float = Field(ge=0.0, le=1.0)
+
+
+class BaseMultiRewardVerifyResponse(BaseVerifyResponse):
+    """A verify answer with named reward components; `reward` is still the scalar used for training."""
+
+    reward_components: dict[str, float]
+
+
+class CloseSessionResponse(BaseModel):
+    """Answer of `POST /close_session`; closing twice is not an error."""
+
+    closed: bool
+
+
+class AggregateMetricsRequest(BaseModel):
+    """Body of `POST /aggregate_metrics`: verify responses (heavy fields may be stripped)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    verify_responses: list[dict[str, Any]]
+
+
+class AggregateMetricsResponse(BaseModel):
+    """Answer of `POST /aggregate_metrics`, in NeMo Gym's shape."""
+
+    model_config = ConfigDict(extra="allow")
+
+    agent_metrics: dict[str, Any]
+    key_metrics: dict[str, Any]
+    group_level_metrics: list[dict[str, Any]]

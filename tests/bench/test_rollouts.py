@@ -1,0 +1,85 @@
+"""`gymhall bench rollouts`: both modes and the command, on tiny bounded runs over loopback."""
+
+import json
+from pathlib import Path
+
+import psutil
+import pytest
+from typer.testing import CliRunner
+
+from gymhall.bench.rollouts import NEMO_GYM_ROLLOUTS_PER_S, RolloutsResult, bench_rollouts, run_http, run_inprocess
+from gymhall.cli.main import app
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT_S = 120.0
+
+
+def _assert_clean(result: RolloutsResult, n: int) -> None:
+    assert result.ok == n and result.errors == 0 and result.wrong_rewards == 0, result.error_samples
+    assert result.run_s > 0 and result.wall_s >= result.run_s and result.startup_s > 0
+    assert result.rollouts_per_s == pytest.approx(n / result.run_s)
+    assert result.vs_nemo_gym == pytest.approx(result.rollouts_per_s / NEMO_GYM_ROLLOUTS_PER_S)
+    # A tiny run can cost a fast server less than the OS's CPU accounting tick, so only the sum must be positive.
+    assert sum(process.cpu_s for process in result.processes) > 0
+    for process in result.processes:
+        assert process.cpu_s >= 0 and process.total_cpu_s >= process.cpu_s
+        assert process.peak_rss_bytes > 10 * 2**20
+
+
+def _assert_children_gone(result: RolloutsResult) -> None:
+    me = psutil.Process()
+    children = {child.pid for child in me.children(recursive=True)}
+    for process in result.processes:
+        if process.pid != me.pid:
+            assert process.pid not in children and not psutil.pid_exists(process.pid), process
+
+
+def test_inprocess_mode_runs_every_rollout_in_a_fresh_child() -> None:
+    result = run_inprocess(20, 8, timeout_s=TIMEOUT_S)
+    _assert_clean(result, 20)
+    assert [p.name for p in result.processes] == ["in-process"]
+    assert result.stack_rss_bytes == result.processes[0].peak_rss_bytes
+    _assert_children_gone(result)
+
+
+def test_http_mode_runs_through_three_servers_and_stops_them() -> None:
+    result = run_http(20, 8, timeout_s=TIMEOUT_S)
+    _assert_clean(result, 20)
+    names = [p.name for p in result.processes]
+    assert names == ["agent", "resources", "model", "driver"]
+    servers = [p for p in result.processes if p.server]
+    assert result.stack_rss_bytes == sum(p.peak_rss_bytes for p in servers)
+    assert len({p.pid for p in result.processes}) == 4
+    _assert_children_gone(result)
+
+
+def test_inflight_runs_every_rollout_at_once() -> None:
+    [result] = bench_rollouts(inflight=30, timeout_s=TIMEOUT_S)
+    assert result.mode == "inflight" and result.n == result.concurrency == 30
+    _assert_clean(result, 30)
+
+
+def test_bad_arguments_are_refused_before_anything_starts() -> None:
+    with pytest.raises(ValueError, match="Unknown mode"):
+        bench_rollouts(modes=["inprocess", "nope"], ns=[1])
+    with pytest.raises(ValueError, match="at least 1"):
+        bench_rollouts(ns=[0])
+
+
+def test_command_prints_both_tables_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "e.json"
+    args = ["bench", "rollouts", "--mode", "both", "-n", "12", "-c", "4", "--timeout", str(TIMEOUT_S)]
+    result = CliRunner().invoke(app, [*args, "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "in-process" in result.output and "http" in result.output and "vs NeMo" in result.output
+    data = json.loads(out.read_text())
+    assert [(r["mode"], r["n"], r["concurrency"]) for r in data["results"]] == [("inprocess", 12, 4), ("http", 12, 4)]
+    assert all(r["ok"] == 12 and r["errors"] == 0 for r in data["results"])
+    assert data["nemo_gym_rollouts_per_s"] == NEMO_GYM_ROLLOUTS_PER_S
+
+
+def test_command_refuses_an_unknown_mode() -> None:
+    result = CliRunner().invoke(app, ["bench", "rollouts", "--mode", "sideways"])
+    assert result.exit_code == 2
+    assert "unknown --mode" in result.output

@@ -1,0 +1,150 @@
+"""The registry of bundled environments, and the contracts every one of them keeps."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gymhall.checks.conformance import check_environment
+from gymhall.cli.main import app
+from gymhall.config.registry import ENVS_DIR, _registry, get_env, list_envs, resolve_config_arguments
+from gymhall.exceptions import ConfigError
+from gymhall.rollouts.collection import CollectOptions, resources_client, run_collect
+from gymhall.rollouts.datasets import read_rows
+
+ENV_IDS = [spec.id for spec in list_envs()]
+EXPECTED = {
+    "weather",
+    "mcqa",
+    "math",
+    "code",
+    "wordle",
+    "wordle_partial",
+    "workplace",
+    "structured_outputs",
+    "instruction_following",
+    "instruction_following_components",
+    "judge_qa",
+}
+
+
+def write_env(root: Path, directory: str, env_id: str, settings: str = "") -> Path:
+    configs = root / directory / "configs"
+    configs.mkdir(parents=True)
+    config = configs / f"{env_id}.yaml"
+    config.write_text(
+        f"{env_id}_resources_server:\n  resources_servers:\n    {env_id}:\n"
+        f"      entrypoint: server.py\n      domain: games\n      description: A test.\n{settings}"
+    )
+    return config
+
+
+def test_every_bundled_environment_is_registered() -> None:
+    assert set(ENV_IDS) >= EXPECTED
+
+
+def test_ids_come_from_config_files_and_variants_share_a_directory(tmp_path: Path) -> None:
+    write_env(tmp_path, "game", "game")
+    variant = tmp_path / "game" / "configs" / "game_hard.yaml"
+    variant.write_text(
+        "game_hard_resources_server:\n  resources_servers:\n    game_hard:\n"
+        "      entrypoint: server.py\n      domain: games\n      dataset: data/game.jsonl\n"
+    )
+    registry = _registry(tmp_path)
+    assert list(registry) == ["game", "game_hard"]
+    assert registry["game"].dataset == tmp_path / "game" / "data" / "game.jsonl"
+    assert registry["game_hard"].dataset == registry["game"].dataset
+    assert registry["game"].readme == tmp_path / "game" / "README.md"
+    assert registry["game"].domain == "games"
+    assert registry["game"].description == "A test."
+
+
+def test_a_config_that_does_not_define_its_id_is_refused(tmp_path: Path) -> None:
+    config = write_env(tmp_path, "game", "game")
+    config.rename(config.with_name("other.yaml"))
+    with pytest.raises(ConfigError, match="must define the resources server 'other'"):
+        _registry(tmp_path)
+
+
+def test_an_unknown_id_names_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"no bundled environment 'wether'\. Did you mean 'weather'\?"):
+        get_env("wether")
+
+
+def test_config_arguments_resolve_ids_and_keep_files_and_overrides(tmp_path: Path) -> None:
+    existing = tmp_path / "mine.yaml"
+    existing.write_text("{}")
+    arguments = ["weather", str(existing), "missing.yaml", "a.b=1", "+c=2"]
+    resolved = resolve_config_arguments(arguments)
+    assert resolved == [str(get_env("weather").config), str(existing), "missing.yaml", "a.b=1", "+c=2"]
+
+
+def test_gymhall_envs_lists_every_environment() -> None:
+    result = CliRunner().invoke(app, ["envs"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for env_id in EXPECTED:
+        assert env_id in result.output
+
+
+def test_gymhall_check_prints_each_check_and_exits_0() -> None:
+    result = CliRunner().invoke(app, ["check", "weather", "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("pass ") == 8
+    assert "8 of 8 checks passed" in result.output
+
+
+def test_gymhall_check_exits_1_when_a_check_fails(tmp_path: Path) -> None:
+    spec = get_env("weather")
+    broken = tmp_path / "rows.jsonl"
+    lines = spec.dataset.read_text().splitlines()[:2]
+    broken.write_text("\n".join(line.replace('"reference_solution"', '"solution"') for line in lines) + "\n")
+    result = CliRunner().invoke(app, ["check", "weather", "--input", str(broken)])
+    assert result.exit_code == 1
+    assert "FAIL" in result.output and "fix: add reference_solution" in result.output
+
+
+def test_gymhall_check_of_an_unknown_env_is_a_usage_error() -> None:
+    result = CliRunner().invoke(app, ["check", "nope"])
+    assert result.exit_code == 2
+    assert "no bundled environment 'nope'" in result.output
+
+
+def test_every_environment_has_a_readme_and_50_rows() -> None:
+    for spec in list_envs():
+        assert spec.readme.is_file(), spec.id
+        text = spec.readme.read_text()
+        for word in ("reward", "tool", "dataset"):
+            assert word in text.lower(), (spec.id, word)
+        assert len(read_rows(spec.dataset)) >= 50, spec.id
+        assert spec.config.is_relative_to(ENVS_DIR)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("env_id", ENV_IDS)
+async def test_every_environment_passes_the_conformance_check(env_id: str) -> None:
+    spec = get_env(env_id)
+    rows = read_rows(spec.dataset)
+    async with resources_client(configs=[str(spec.config)]) as client:
+        results = await check_environment(client, rows)
+    failed = [result for result in results if not result.passed]
+    assert failed == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("env_id", ENV_IDS)
+async def test_collect_with_the_replay_model_scores_1_over_every_dataset(env_id: str, tmp_path: Path) -> None:
+    spec = get_env(env_id)
+    output = tmp_path / "out.jsonl"
+    options = CollectOptions(input=spec.dataset, output=output, configs=[str(spec.config)], model="replay")
+    stats = await run_collect(options)
+    assert stats.failed == 0
+    assert stats.ok == len(read_rows(spec.dataset))
+    assert stats.mean_reward == 1.0
+
+
+def test_collect_env_defaults_its_dataset(tmp_path: Path) -> None:
+    output = tmp_path / "weather.jsonl"
+    result = CliRunner().invoke(app, ["collect", "--env", "weather", "--output", str(output), "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    assert len(output.read_text().splitlines()) == 3
+    assert (tmp_path / "weather_metrics.json").is_file()

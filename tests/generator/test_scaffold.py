@@ -1,0 +1,98 @@
+"""`gymhall init`: a starter project per archetype, its checks in process, and the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from gymhall.exceptions import PortError
+from gymhall.generator.dependencies import imported_modules
+from gymhall.generator.scaffold import ARCHETYPES, scaffold
+
+pytestmark = pytest.mark.usefixtures("isolated_imports")
+
+
+def _server(project: Path) -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"{project.name}_init_server", project / "server.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("archetype", ARCHETYPES)
+async def test_init_writes_a_project_that_passes_the_conformance_checks(tmp_path: Path, archetype: str) -> None:
+    from gymhall.checks.conformance import check_environment
+    from gymhall.rollouts.datasets import read_rows
+    from gymhall.testing import client_for
+
+    name = f"starter_{archetype.replace('-', '_')}"
+    spec, project, files = scaffold(name, archetype=archetype, directory=tmp_path)  # type: ignore[arg-type]
+    assert project == tmp_path / name
+    expected = {f"{name}.py", "server.py", "pyproject.toml", "Dockerfile", "rollout.py", "README.md"}
+    assert expected <= {p.name for p in files}
+    assert (project / "configs" / f"{name}.yaml").is_file() and (project / "tests" / "test_server.py").is_file()
+    assert "gymhall" not in imported_modules(project / f"{name}.py")  # the domain stays plain Python
+    assert spec.archetype == archetype
+    server = _server(project)
+    env_class = getattr(server, f"{spec.class_name}Environment")
+    async with client_for(env_class()) as client:
+        results = await check_environment(client, read_rows(project / "data" / "example.jsonl"))
+    assert [r for r in results if not r.passed] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("My-Game", "not a lowercase Python identifier"),
+        ("class", "not a lowercase Python identifier"),
+        ("json", "an importable module already has this name"),
+        ("server", "the project uses this name"),
+    ],
+)
+def test_init_refuses_names_that_cannot_be_a_domain_module(tmp_path: Path, name: str, problem: str) -> None:
+    with pytest.raises(PortError, match=problem):
+        scaffold(name, directory=tmp_path)
+
+
+def test_init_refuses_an_unknown_archetype_and_an_edited_project(tmp_path: Path) -> None:
+    with pytest.raises(PortError, match="game, sandbox, computer-use"):
+        scaffold("starter_x", archetype="board", directory=tmp_path)  # type: ignore[arg-type]
+    scaffold("starter_y", directory=tmp_path)
+    (tmp_path / "starter_y" / "starter_y.py").write_text("# mine\n")
+    with pytest.raises(PortError, match="--force"):
+        scaffold("starter_y", directory=tmp_path)
+
+
+def _cli() -> typer.Typer:
+    from gymhall.cli.generator import init_command, port_command, validate_command
+
+    app = typer.Typer()
+    app.command("init")(init_command)
+    app.command("port")(port_command)
+    app.command("validate")(validate_command)
+    return app
+
+
+def test_the_commands_report_what_they_wrote_and_fail_with_the_fix(tmp_path: Path) -> None:
+    runner = CliRunner()
+    done = runner.invoke(_cli(), ["init", "starter_cli", "--archetype", "sandbox", "--dir", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert "server.py" in done.output and "gymhall validate ." in done.output
+    refused = runner.invoke(_cli(), ["init", "json", "--dir", str(tmp_path)])
+    assert refused.exit_code == 2 and "Fix:" in refused.output
+    ported = runner.invoke(
+        _cli(), ["port", str(tmp_path / "starter_cli" / "starter_cli.py"), "--out", str(tmp_path / "p")]
+    )
+    assert ported.exit_code == 0, ported.output
+    assert "placeholder row" in ported.output
+    missing = runner.invoke(_cli(), ["validate", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "not a directory" in missing.output

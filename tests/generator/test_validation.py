@@ -1,0 +1,126 @@
+"""`gymhall validate`: each gate's pass, failure (reason and fix) and skip; the whole path, end to end."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import site
+import subprocess
+import time
+import venv
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+import gymhall
+from gymhall.generator.port import port
+from gymhall.generator.scaffold import ARCHETYPES, scaffold
+from gymhall.generator.validation import GATES, GateResult, validate_project
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "port"
+WORKED = {"sliding_puzzle": {}, "ledger": {"verify_method": "reconciled"}, "desktop": {}}
+
+
+pytestmark = pytest.mark.usefixtures("isolated_imports")
+
+
+def _statuses(results: list[GateResult]) -> dict[str, str]:
+    return {r.name: r.status for r in results}
+
+
+def test_a_directory_without_a_config_fails_the_first_gate_and_skips_the_rest(tmp_path: Path) -> None:
+    printed: list[str] = []
+    report = validate_project(tmp_path, echo=printed.append)
+    assert _statuses(report.results) == dict(zip(GATES, ["failed"] + ["skipped"] * 4, strict=True))
+    assert "configs/*.yaml" in report.result("import").reason and report.result("import").fix
+    assert printed[0].startswith("[FAIL] import:") and "[skip] server: skipped: needs import" in printed
+
+
+def test_a_server_that_does_not_import_names_the_missing_module(tmp_path: Path) -> None:
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "broken.yaml").write_text(
+        "broken_resources_server:\n  resources_servers:\n    broken:\n"
+        "      entrypoint: server.py\n      domain: other\n"
+    )
+    (tmp_path / "server.py").write_text("import no_such_module_for_gymhall_tests\n")
+    report = validate_project(tmp_path)
+    failed = report.result("import")
+    assert failed.status == "failed" and "No module named 'no_such_module_for_gymhall_tests'" in failed.reason
+    assert "pyproject.toml" in failed.fix
+    assert report.result("server").reason == "skipped: needs import"
+
+
+def test_an_undeclared_dependency_fails_the_import_gate(tmp_path: Path) -> None:
+    shutil.copy(EXAMPLES / "desktop" / "desktop.py", tmp_path)
+    _, project, _ = port(str(tmp_path / "desktop.py"), dataset=EXAMPLES / "desktop" / "data" / "example.jsonl")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text("\n".join(line for line in pyproject.read_text().splitlines() if "pillow" not in line))
+    failed = validate_project(project).result("import")
+    assert failed.status == "failed" and "PIL" in failed.reason and "dependencies" in failed.fix
+
+
+def test_gate_lines_show_the_status_the_reason_and_the_fix() -> None:
+    lines = GateResult("smoke", "failed", "seed_session answered 500", "see the log", ("detail",)).lines()
+    assert lines == [
+        "[FAIL] smoke: seed_session answered 500",
+        "         detail",
+        "         fix: see the log",
+    ]
+
+
+def _fresh_venv(directory: Path) -> Path:
+    """A new virtualenv that sees this interpreter's packages (gymhall and its dependencies) but nothing else.
+
+    `--system-site-packages` would expose the base interpreter's packages, not this virtualenv's, so a
+    .pth file names this interpreter's site-packages and gymhall's source directory instead.
+    """
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(directory)
+    python = directory / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    source = Path(gymhall.__file__).resolve().parent.parent
+    paths = [str(source), *site.getsitepackages()]
+    (Path(purelib) / "gymhall_tests_parent.pth").write_text("\n".join(paths) + "\n")
+    return python
+
+
+@pytest.mark.slow
+def test_worked_examples_and_init_projects_pass_every_gate_and_their_own_tests_in_a_fresh_venv(
+    tmp_path: Path,
+) -> None:
+    started = time.monotonic()
+    projects = []
+    for name, options in WORKED.items():
+        home = tmp_path / name
+        home.mkdir()
+        shutil.copy(EXAMPLES / name / f"{name}.py", home)
+        dataset = EXAMPLES / name / "data" / "example.jsonl"
+        projects.append(port(str(home / f"{name}.py"), dataset=dataset, **options)[1])  # type: ignore[arg-type]
+    for archetype in ARCHETYPES:
+        projects.append(scaffold(f"init_{archetype.replace('-', '_')}", archetype=archetype, directory=tmp_path)[1])  # type: ignore[arg-type]
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        reports = list(pool.map(validate_project, projects))
+    for report in reports:
+        failures = [line for r in report.results if r.status != "passed" for line in r.lines()]
+        assert report.passed, f"{report.project}:\n" + "\n".join(failures)
+
+    python = _fresh_venv(tmp_path / "venv")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib"]
+        + [str(project / "tests") for project in projects],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout
+    assert time.monotonic() - started < 90

@@ -1,0 +1,227 @@
+"""gymhall.grading.sandbox: limits, isolation and clean-up of untrusted code, in every isolation mode this machine has."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from gymhall import ConfigError
+from gymhall.grading.sandbox import Sandbox, SandboxLimits, namespaces_available
+
+MODES = [
+    "audit-hook",
+    pytest.param(
+        "namespace",
+        marks=pytest.mark.skipif(
+            not namespaces_available(), reason="unshare --user --net --pid does not work on this machine"
+        ),
+    ),
+]
+QUICK = SandboxLimits(wall_seconds=5, cpu_seconds=3, memory_bytes=256 * 1024 * 1024, output_bytes=64 * 1024)
+
+
+@pytest.fixture(params=MODES)
+def sandbox(request: pytest.FixtureRequest) -> Sandbox:
+    return Sandbox(isolation=request.param, limits=QUICK)
+
+
+def processes_mentioning(marker: str) -> list[int]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+async def test_runs_code_with_stdin_and_args(sandbox: Sandbox) -> None:
+    result = await sandbox.run("import sys\nprint(input()[::-1], sys.argv[1:])", stdin=b"abc\n", args=["x"])
+    assert result.ok and result.stdout == b"cba ['x']\n"
+    assert result.exit_code == 0 and not result.timed_out and result.killed is None
+    assert result.isolation == sandbox.network_isolation
+
+
+async def test_non_zero_exit_and_exceptions_are_results(sandbox: Sandbox) -> None:
+    assert (await sandbox.run("raise SystemExit(3)")).exit_code == 3
+    crashed = await sandbox.run("1 / 0")
+    assert crashed.exit_code == 1 and not crashed.ok and b"ZeroDivisionError" in crashed.stderr
+
+
+async def test_infinite_loop_is_stopped(sandbox: Sandbox) -> None:
+    limits = SandboxLimits(wall_seconds=1.5, cpu_seconds=10)
+    result = await sandbox.run("while True: pass", limits=limits)
+    assert result.timed_out and result.killed == "timeout" and result.exit_code == -9
+    assert result.duration < 5
+
+
+async def test_cpu_limit_stops_a_busy_loop_before_the_wall_timeout(sandbox: Sandbox) -> None:
+    result = await sandbox.run("while True: pass", limits=SandboxLimits(wall_seconds=20, cpu_seconds=1))
+    assert result.killed == "cpu_limit" and not result.timed_out and result.duration < 15
+
+
+async def test_sleeping_code_hits_the_wall_timeout(sandbox: Sandbox) -> None:
+    result = await sandbox.run("import time; time.sleep(60)", limits=SandboxLimits(wall_seconds=1))
+    assert result.timed_out and result.duration < 5
+
+
+async def test_memory_hog_gets_a_memory_error(sandbox: Sandbox) -> None:
+    hog = "chunks = []\nwhile True:\n    chunks.append(bytearray(16 * 1024 * 1024))"
+    result = await sandbox.run(hog)
+    assert result.exit_code == 1 and b"MemoryError" in result.stderr and result.duration < 5
+    assert b"MemoryError" in (await sandbox.run("x = bytearray(8 * 1024**3)")).stderr
+
+
+async def test_fork_bomb_is_contained_and_nothing_is_left_running(sandbox: Sandbox) -> None:
+    marker = f"gymhall-fork-bomb-{uuid.uuid4().hex}"
+    bomb = (
+        "import os, sys, time\n"
+        "made = 0\n"
+        "for _ in range(200):\n"
+        "    try:\n"
+        "        pid = os.fork()\n"
+        "    except OSError:\n"
+        "        break\n"
+        "    if pid == 0:\n"
+        "        time.sleep(60)\n"
+        "        os._exit(0)\n"
+        "    made += 1\n"
+        "print(made, flush=True)\n"
+        "while True:\n"
+        "    try:\n"
+        "        os.fork()\n"  # and now a real bomb: every child forks too
+        "    except OSError:\n"
+        "        time.sleep(0.01)\n"
+    )
+    limits = SandboxLimits(wall_seconds=2, cpu_seconds=5, max_processes=8)
+    result = await sandbox.run(bomb, args=[marker], limits=limits)
+    assert result.timed_out and result.duration < 5
+    assert int(result.stdout.split()[0]) < 8  # the limit counts the first process too
+    deadline = time.monotonic() + 5
+    while processes_mentioning(marker) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert processes_mentioning(marker) == []
+
+
+async def test_network_is_unreachable_even_on_loopback(sandbox: Sandbox) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        code = (
+            "import socket\n"
+            "try:\n"
+            f"    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+            "    print('connected')\n"
+            "except Exception as exc:\n"
+            "    print('refused', type(exc).__name__)\n"
+        )
+        result = await sandbox.run(code)
+        assert result.stdout.startswith(b"refused"), result
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+
+
+async def test_environment_is_minimal_and_workdir_is_removed(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GYMHALL_TEST_SECRET", "s3cret")
+    code = "import os\nopen('note.txt', 'w').write('x')\nprint(os.getcwd())\nprint(sorted(os.environ))"
+    result = await sandbox.run(code, files={"helper.py": "VALUE = 7\n"})
+    workdir, names = result.text().splitlines()
+    assert "GYMHALL_TEST_SECRET" not in names and "s3cret" not in result.text()
+    assert not Path(workdir).exists()
+    assert (
+        await sandbox.run("import helper; print(helper.VALUE)", files={"helper.py": "VALUE = 7\n"})
+    ).stdout == b"7\n"
+
+
+async def test_isolated_mode_ignores_site_packages(sandbox: Sandbox) -> None:
+    result = await sandbox.run("import sys; print(sys.flags.isolated, sys.flags.no_site)\nimport pydantic")
+    assert result.stdout == b"1 1\n" and b"ModuleNotFoundError" in result.stderr
+
+
+async def test_output_is_capped(sandbox: Sandbox) -> None:
+    result = await sandbox.run("while True: print('x' * 1000)", limits=SandboxLimits(output_bytes=10_000))
+    assert result.killed == "output_limit" and len(result.stdout) == 10_000 and result.duration < 5
+
+
+async def test_file_size_is_limited(sandbox: Sandbox) -> None:
+    code = (
+        "try:\n    open('big', 'wb').write(b'x' * 2_000_000)\nexcept OSError as exc:\n    print('refused', exc.errno)"
+    )
+    result = await sandbox.run(code, limits=SandboxLimits(file_size_bytes=1_000_000))
+    assert result.stdout.startswith(b"refused")
+
+
+async def test_pool_size_bounds_concurrent_runs() -> None:
+    sandbox = Sandbox(pool_size=1, limits=QUICK)
+    started = time.monotonic()
+    results = await asyncio.gather(*(sandbox.run("import time; time.sleep(0.3)") for _ in range(3)))
+    assert all(r.ok for r in results)
+    assert time.monotonic() - started >= 0.9  # one at a time
+
+
+async def test_event_loop_keeps_running_during_a_run() -> None:
+    sandbox = Sandbox(limits=QUICK)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.02)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    await sandbox.run("import time; time.sleep(0.5)")
+    ticker.cancel()
+    assert ticks >= 10
+
+
+async def test_cancelling_a_run_kills_it() -> None:
+    marker = f"gymhall-cancel-{uuid.uuid4().hex}"
+    sandbox = Sandbox(limits=SandboxLimits(wall_seconds=30))
+    task = asyncio.create_task(sandbox.run("import time; time.sleep(30)", args=[marker]))
+    while not processes_mentioning(marker):
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    deadline = time.monotonic() + 5
+    while processes_mentioning(marker) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert processes_mentioning(marker) == []
+
+
+def test_reports_its_isolation() -> None:
+    described = Sandbox().describe()
+    assert described["network_isolation"] in ("namespace", "audit-hook")
+    assert described["process_limit"] in ("rlimit", "cgroup", "audit-hook")
+    assert Sandbox(isolation="audit-hook").network_isolation == "audit-hook"
+
+
+def test_refuses_bad_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="pool_size"):
+        Sandbox(pool_size=0)
+    with pytest.raises(ValueError, match="cpu_seconds"):
+        SandboxLimits(cpu_seconds=0)
+    monkeypatch.setattr("gymhall.grading.sandbox.namespaces_available", lambda python: False)
+    with pytest.raises(ConfigError, match="isolation='auto'"):
+        _ = Sandbox(isolation="namespace").network_isolation
+
+
+async def test_files_must_stay_inside_the_workdir() -> None:
+    with pytest.raises(ValueError, match="outside the working directory"):
+        await Sandbox().run("pass", files={"../escape.py": "x"})
+
+
+def test_user_task_count_counts_this_process() -> None:
+    from gymhall.grading.sandbox import _user_task_count
+
+    assert _user_task_count(os.getuid()) >= 1

@@ -1,0 +1,130 @@
+"""Behaviour both OpenAI-compatible backends inherit from `gymhall.models.openai_compatible`."""
+
+from __future__ import annotations
+
+import socket
+import time
+import zlib
+from typing import Any
+
+import pytest
+
+from gymhall.exceptions import ModelError
+from gymhall.models.base import ModelRequest
+from gymhall.models.chat import ChatCompletionsModel
+from gymhall.models.openai_compatible import OpenAICompatibleModel
+from gymhall.models.responses import OpenAIResponsesModel
+from gymhall.testing import Failure, FakeOpenAI, echo_policy
+
+Backend = type[OpenAICompatibleModel]
+BACKENDS = [pytest.param(ChatCompletionsModel, id="chat"), pytest.param(OpenAIResponsesModel, id="responses")]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_without_a_model_name_the_server_is_asked(serve: Any, backend: Backend) -> None:
+    fake = FakeOpenAI(echo_policy, model="served-model")
+    async with backend("", base_url=serve(fake)) as model:
+        await model.respond(ModelRequest(params={"input": "hi"}))
+        assert model.name == "served-model" and fake.requests[-1].model == "served-model"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_rate_limits_are_retried(serve: Any, backend: Backend) -> None:
+    fake = FakeOpenAI(echo_policy, fail_first=2, fail_status=429, retry_after=0.01)
+    async with backend("m", base_url=serve(fake), max_retries=3) as model:
+        response = await model.respond(ModelRequest(params={"input": "hi"}))
+    assert response.output_text == "hi" and fake.request_count == 3
+
+
+@pytest.mark.parametrize(
+    ("backend", "max_retries"),
+    [pytest.param(ChatCompletionsModel, 2, id="chat"), pytest.param(OpenAIResponsesModel, 3, id="responses")],
+)
+async def test_retries_are_capped(serve: Any, backend: Backend, max_retries: int) -> None:
+    fake = FakeOpenAI(lambda request: Failure(500, "the GPU caught fire", retry_after=0.01))
+    url = serve(fake)
+    async with backend("m", base_url=url, max_retries=max_retries) as model:
+        with pytest.raises(ModelError) as caught:
+            await model.respond(ModelRequest(params={"input": "hi"}))
+    error = caught.value
+    assert error.retryable and error.status_code == 500 and fake.request_count == max_retries + 1
+    assert url in str(error) and "HTTP 500" in str(error) and "the GPU caught fire" in str(error)
+
+
+# A 400 saying the context is full is not an error for chat: see test_chat.py.
+@pytest.mark.parametrize(
+    ("backend", "message"),
+    [
+        pytest.param(ChatCompletionsModel, "temperature must be at most 2", id="chat"),
+        pytest.param(OpenAIResponsesModel, "prompt too long", id="responses"),
+    ],
+)
+async def test_client_errors_are_model_errors_and_not_retried(serve: Any, backend: Backend, message: str) -> None:
+    fake = FakeOpenAI(lambda request: Failure(400, message))
+    async with backend("m", base_url=serve(fake), max_retries=3) as model:
+        with pytest.raises(ModelError, match=f"HTTP 400: {message}") as caught:
+            await model.respond(ModelRequest(params={"input": "hi"}))
+    assert not caught.value.retryable and fake.request_count == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_rollout_sticks_to_one_base_url(serve: Any, backend: Backend) -> None:
+    fakes = [FakeOpenAI(echo_policy), FakeOpenAI(echo_policy)]
+    urls = [serve(fake) for fake in fakes]
+    keys = [f"rollout-{i}" for i in range(12)]
+    async with backend("m", base_url=urls) as model:
+        for _ in range(2):
+            for key in keys:
+                await model.respond(ModelRequest(params={"input": key}, session_key=key))
+    for index, fake in enumerate(fakes):
+        expected = [key for key in keys if zlib.crc32(key.encode()) % 2 == index]
+        assert expected and [request.user_text() for request in fake.requests] == expected * 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_the_deadline_bounds_a_slow_backend(serve: Any, backend: Backend) -> None:
+    fake = FakeOpenAI(echo_policy, delay_s=1.0)
+    async with backend("m", base_url=serve(fake), timeout_s=60, max_retries=3) as model:
+        started = time.monotonic()
+        with pytest.raises(ModelError, match="did not answer in time") as caught:
+            await model.respond(ModelRequest(params={"input": "hi"}, deadline=time.monotonic() + 0.2))
+        assert time.monotonic() - started < 0.6 and caught.value.retryable
+        with pytest.raises(ModelError):  # a deadline already passed: nothing is sent
+            await model.respond(ModelRequest(params={"input": "hi"}, deadline=time.monotonic() - 1))
+    assert fake.request_count == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_the_api_key_never_appears_in_errors(serve: Any, backend: Backend) -> None:
+    key = "sk-test-0123456789abcdef"
+    fake = FakeOpenAI(lambda request: Failure(401, f"Incorrect API key provided: {key}."))
+    async with backend("m", base_url=serve(fake), api_key=key) as model:
+        with pytest.raises(ModelError) as caught:
+            await model.respond(ModelRequest(params={"input": "hi"}))
+    assert key not in str(caught.value) and "Incorrect API key provided" in str(caught.value)
+    assert fake.requests[-1].headers["authorization"] == f"Bearer {key}"
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://user:password@127.0.0.1:{port}/v1"
+    async with backend("m", base_url=url, api_key=key, max_retries=0) as model:
+        with pytest.raises(ModelError, match="cannot reach") as caught:
+            await model.respond(ModelRequest(params={"input": "hi"}))
+    assert caught.value.retryable and key not in str(caught.value) and "password" not in str(caught.value)
+    assert key not in repr(model) and "password" not in repr(model)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_the_api_key_falls_back_to_the_environment(
+    monkeypatch: pytest.MonkeyPatch, serve: Any, backend: Backend
+) -> None:
+    fake = FakeOpenAI(echo_policy)
+    url = serve(fake)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    async with backend("m", base_url=url) as model:
+        await model.respond(ModelRequest(params={"input": "hi"}))
+    monkeypatch.delenv("OPENAI_API_KEY")
+    async with backend("m", base_url=url) as model:
+        await model.respond(ModelRequest(params={"input": "hi"}))
+    assert [r.headers["authorization"] for r in fake.requests] == ["Bearer sk-from-env", "Bearer EMPTY"]

@@ -1,0 +1,240 @@
+"""The agent loop, in-process: tool calls, feedback the model can read, stop conditions, typed failures."""
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from gymhall import AsyncResourcesClient, BaseSeedSessionRequest, BaseVerifyRequest, Environment, build_app, tool
+from gymhall.exceptions import ModelError
+from gymhall.models.base import Model, ModelRequest
+from gymhall.models.replay import ReplayModel
+from gymhall.rollouts.agent import Agent
+from gymhall.wire.responses import Response
+
+
+class Row(BaseSeedSessionRequest):
+    start: int = 0
+
+
+class Tally:
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+class TallyEnv(Environment):
+    def __init__(self, *, verify_mode: str = "normal", tool_delay: float = 0.0) -> None:
+        super().__init__()
+        self.verify_mode = verify_mode
+        self.tool_delay = tool_delay
+
+    async def seed_session(self, row: Row) -> Tally:
+        if row.start < 0:
+            raise ValueError("start must not be negative")
+        return Tally(row.start)
+
+    @tool
+    async def add(self, state: Tally, by: int) -> dict[str, int]:
+        """Add `by` to the tally."""
+        await asyncio.sleep(self.tool_delay)
+        state.value += by
+        return {"value": state.value}
+
+    async def verify(self, state: Tally, body: BaseVerifyRequest) -> Any:
+        if self.verify_mode == "crash":
+            raise RuntimeError("verifier bug")
+        if self.verify_mode == "judge":
+            return {"reward": 0.0, "_ng_failure_class": "judge_failed", "_ng_failure_judge_error": "judge timed out"}
+        return {"reward": float(body.response.output_text == str(state.value)), "tally": state.value}
+
+
+def call(name: str, arguments: str, call_id: str) -> dict[str, Any]:
+    return {"type": "function_call", "name": name, "arguments": arguments, "call_id": call_id, "id": f"fc_{call_id}"}
+
+
+def message(text: str) -> dict[str, Any]:
+    content = [{"type": "output_text", "text": text, "annotations": []}]
+    return {"type": "message", "id": "msg", "role": "assistant", "status": "completed", "content": content}
+
+
+def reasoning() -> dict[str, Any]:
+    return {"type": "reasoning", "id": "rs", "summary": [{"type": "summary_text", "text": "hmm"}]}
+
+
+class PolicyModel(Model):
+    """A model answering with `policy(turn, request)` items; records the requests it saw."""
+
+    def __init__(self, policy: Callable[[int, ModelRequest], list[dict[str, Any]]], **response: Any) -> None:
+        self.policy = policy
+        self.response = response
+        self.requests: list[ModelRequest] = []
+
+    async def respond(self, request: ModelRequest) -> Response:
+        self.requests.append(request)
+        turn = sum(1 for item in request.params["input"] if item.get("type") == "function_call_output")
+        output = self.policy(turn, request)
+        body = {"id": "r", "object": "response", "created_at": 0, "model": "policy", "output": output}
+        body.update(parallel_tool_calls=True, tool_choice="auto", tools=[], **self.response)
+        body["usage"] = {"input_tokens": 10, "output_tokens": 2, "total_tokens": 12}
+        return Response.model_validate(body)
+
+
+ROW = {"responses_create_params": {"input": "add things"}, "start": 1, "_ng_task_index": 3, "_ng_rollout_index": 1}
+
+
+def agent_for(env: TallyEnv, model: Model, **kwargs: Any) -> tuple[Agent, Any]:
+    app = build_app(env)
+    return Agent(AsyncResourcesClient.for_app(app), model, **kwargs), app
+
+
+async def test_two_calls_in_one_turn_run_and_come_back_in_order() -> None:
+    def policy(turn: int, request: ModelRequest) -> list[dict[str, Any]]:
+        if turn == 0:
+            return [call("add", '{"by": 2}', "a"), call("add", '{"by": 3}', "b")]
+        return [message("6")]
+
+    agent, app = agent_for(TallyEnv(), PolicyModel(policy))
+    line = await agent.run(ROW)
+    assert line["status"] == "ok" and line["reward"] == 1.0 and line["tally"] == 6
+    outputs = [item for item in line["response"]["output"] if item["type"] == "function_call_output"]
+    assert [o["call_id"] for o in outputs] == ["a", "b"]
+    assert line["_ng_task_index"] == 3 and line["_ng_rollout_index"] == 1
+    assert line["steps"] == 2 and line["stop_reason"] == "final_message"
+    assert line["response"]["usage"]["total_tokens"] == 24  # summed over both model calls
+    assert len(app.store) == 0  # the session was closed
+
+
+async def test_malformed_arguments_and_unknown_tools_become_readable_outputs() -> None:
+    seen: list[str] = []
+
+    def policy(turn: int, request: ModelRequest) -> list[dict[str, Any]]:
+        if turn == 0:
+            return [call("add", '{"by": 2', "a"), call("subtract", "{}", "b"), call("add", '{"by": "x"}', "c")]
+        seen.extend(item["output"] for item in request.params["input"] if item.get("type") == "function_call_output")
+        return [message("1")]
+
+    agent, _ = agent_for(TallyEnv(), PolicyModel(policy))
+    line = await agent.run(ROW)
+    assert line["status"] == "ok" and line["reward"] == 1.0
+    assert '"invalid_arguments"' in seen[0] and "not valid JSON" in seen[0]
+    assert '"unknown_tool"' in seen[1] and "add" in seen[1]
+    assert "validation_error" in seen[2]  # the server's 422 text, fed back to the model
+
+
+async def test_tools_come_from_the_server_when_the_row_declares_none() -> None:
+    model = PolicyModel(lambda turn, request: [message("1")])
+    agent, _ = agent_for(TallyEnv(), model)
+    await agent.run(ROW)
+    tools = model.requests[0].params["tools"]
+    assert [t["name"] for t in tools] == ["add"] and tools[0]["strict"] is True
+
+
+async def test_max_steps_ends_the_episode_and_still_verifies() -> None:
+    model = PolicyModel(lambda turn, request: [call("add", '{"by": 1}', f"c{turn}")])
+    agent, _ = agent_for(TallyEnv(), model, max_steps=3)
+    line = await agent.run(ROW)
+    assert line["status"] == "ok" and line["reward"] == 0.0 and line["tally"] == 4
+    assert line["steps"] == 3 and line["stop_reason"] == "max_steps"
+
+
+async def test_reasoning_only_answers_are_bounded_by_max_steps() -> None:
+    model = PolicyModel(lambda turn, request: [reasoning()])
+    agent, _ = agent_for(TallyEnv(), model, max_steps=4)
+    line = await agent.run(ROW)
+    assert len(model.requests) == 4 and line["stop_reason"] == "max_steps"
+
+
+async def test_incomplete_response_stops_the_loop() -> None:
+    model = PolicyModel(
+        lambda turn, request: [call("add", '{"by": 1}', "a")], incomplete_details={"reason": "max_output_tokens"}
+    )
+    agent, _ = agent_for(TallyEnv(), model)
+    line = await agent.run(ROW)
+    assert len(model.requests) == 1 and line["stop_reason"] == "incomplete" and line["status"] == "ok"
+
+
+class FailingModel(Model):
+    def __init__(self, retryable: bool) -> None:
+        self.retryable = retryable
+
+    async def respond(self, request: ModelRequest) -> Response:
+        raise ModelError("backend http://127.0.0.1:1/v1 answered 503", retryable=self.retryable)
+
+
+class SlowModel(Model):
+    async def respond(self, request: ModelRequest) -> Response:
+        await asyncio.sleep(30)
+        raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize(
+    ("env", "model", "stage", "retryable"),
+    [
+        (TallyEnv(), FailingModel(True), "model", True),
+        (TallyEnv(), FailingModel(False), "model", False),
+        (TallyEnv(verify_mode="crash"), ReplayModel(), "verify", False),
+        (TallyEnv(verify_mode="judge"), ReplayModel(), "judge", True),
+    ],
+)
+async def test_failures_are_typed_and_never_scored(env: TallyEnv, model: Model, stage: str, retryable: bool) -> None:
+    agent, app = agent_for(env, model)
+    line = await agent.run({**ROW, "reference_solution": {"tool_calls": [], "answer": "1"}})
+    assert line["status"] == "failed" and "reward" not in line
+    assert line["failure"]["stage"] == stage and line["failure"]["retryable"] is retryable
+    assert line["failure"]["error"]
+    assert len(app.store) == 0
+
+
+async def test_seed_failure_is_typed() -> None:
+    agent, app = agent_for(TallyEnv(), ReplayModel())
+    line = await agent.run({**ROW, "start": -1})
+    assert line["status"] == "failed" and line["failure"]["stage"] == "seed"
+    assert "start must not be negative" in line["failure"]["error"]
+    bad = await agent.run({**ROW, "start": "many"})
+    assert bad["failure"]["stage"] == "seed" and bad["failure"]["retryable"] is False  # a 422
+    assert len(app.store) == 0
+
+
+async def test_one_deadline_bounds_the_model_call() -> None:
+    agent, _ = agent_for(TallyEnv(), SlowModel(), timeout_s=0.2)
+    started = asyncio.get_running_loop().time()
+    line = await agent.run(ROW)
+    assert asyncio.get_running_loop().time() - started < 2
+    assert line["failure"]["stage"] == "model" and line["failure"]["retryable"] is True
+    assert "deadline" in line["failure"]["error"]
+
+
+async def test_one_deadline_bounds_the_tool_calls() -> None:
+    model = PolicyModel(lambda turn, request: [call("add", '{"by": 1}', "a")])
+    agent, app = agent_for(TallyEnv(tool_delay=5), model, timeout_s=0.3)
+    line = await agent.run(ROW)
+    assert line["failure"]["stage"] == "tool" and "deadline" in line["failure"]["error"]
+
+
+async def test_model_request_carries_the_rollout_context() -> None:
+    model = PolicyModel(lambda turn, request: [message("1")])
+    agent, _ = agent_for(TallyEnv(), model, timeout_s=50)
+    await agent.run(ROW)
+    request = model.requests[0]
+    assert request.row["_ng_task_index"] == 3
+    assert request.deadline is not None and request.session_key
+    assert request.params["input"] == [{"type": "message", "role": "user", "content": "add things"}]
+
+
+async def test_replay_model_plays_the_reference_solution() -> None:
+    solution = {"tool_calls": [{"name": "add", "arguments": {"by": 2}}, [{"name": "add", "arguments": {"by": 3}}]]}
+    agent, _ = agent_for(TallyEnv(), ReplayModel())
+    line = await agent.run({**ROW, "reference_solution": {**solution, "answer": "6"}})
+    assert line["reward"] == 1.0 and line["steps"] == 3
+
+
+async def test_replay_without_a_solution_is_a_model_failure() -> None:
+    agent, _ = agent_for(TallyEnv(), ReplayModel())
+    line = await agent.run(ROW)
+    assert line["failure"]["stage"] == "model" and "reference_solution" in line["failure"]["error"]
+
+
+def test_max_steps_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        Agent(AsyncResourcesClient("http://127.0.0.1:1"), ReplayModel(), max_steps=0)

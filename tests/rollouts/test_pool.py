@@ -1,0 +1,161 @@
+"""Collecting rollouts: bounded concurrency, retries, one line per rollout, resume after SIGKILL."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from gymhall.exceptions import DatasetError
+from gymhall.rollouts.datasets import expand_rows
+from gymhall.rollouts.pool import collect, completed_keys, rollouts
+from gymhall.wire.lines import RolloutFailure, failed_line, line_key, ok_line
+
+ROWS = expand_rows([{"responses_create_params": {"input": f"task {i}"}} for i in range(10)], 3)
+
+
+def make_runner(fail: dict[tuple[int, int], list[bool]] | None = None, delay: float = 0.0) -> Any:
+    """A runner that fails some keys (retryable or not, per attempt) and records concurrency."""
+    state = {"in_flight": 0, "peak": 0, "calls": Counter()}
+    plans = {key: list(value) for key, value in (fail or {}).items()}
+
+    async def run(row: dict[str, Any]) -> dict[str, Any]:
+        key = line_key(row)
+        state["calls"][key] += 1
+        state["in_flight"] += 1
+        state["peak"] = max(state["peak"], state["in_flight"])
+        try:
+            await asyncio.sleep(delay)
+            if plans.get(key):
+                retryable = plans[key].pop(0)
+                return failed_line(row, RolloutFailure("model", "backend down", retryable), {})
+            return ok_line(row, {**row, "reward": 1.0}, {})
+        finally:
+            state["in_flight"] -= 1
+
+    return run, state
+
+
+async def test_every_row_ends_as_exactly_one_line_with_bounded_concurrency() -> None:
+    run, state = make_runner(delay=0.001)
+    lines = [line async for line in rollouts(ROWS, run, concurrency=4)]
+    assert sorted(line_key(line) for line in lines) == sorted(line_key(row) for row in ROWS)
+    assert state["peak"] == 4
+
+
+async def test_retryable_failures_are_retried_and_counted() -> None:
+    run, state = make_runner({(0, 0): [True, True], (1, 0): [True, True, True, True], (2, 0): [False]})
+    lines = {line_key(line): line async for line in rollouts(ROWS, run, retry_backoff_s=0.001)}
+    assert lines[(0, 0)]["status"] == "ok" and state["calls"][(0, 0)] == 3
+    assert lines[(1, 0)]["failure"] == {"stage": "model", "error": "backend down", "retryable": True, "attempts": 3}
+    assert state["calls"][(1, 0)] == 3  # capped by max_attempts
+    assert lines[(2, 0)]["failure"]["attempts"] == 1 and state["calls"][(2, 0)] == 1
+    assert "reward" not in lines[(1, 0)]
+
+
+async def test_stopping_early_cancels_rollouts_in_flight() -> None:
+    run, state = make_runner(delay=0.05)
+    stream = rollouts(ROWS, run, concurrency=5)
+    async for _ in stream:
+        break
+    await stream.aclose()  # type: ignore[attr-defined]
+    await asyncio.sleep(0.01)
+    assert state["in_flight"] == 0 and sum(state["calls"].values()) < len(ROWS)
+
+
+async def test_collect_refuses_to_clobber_and_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    run, _ = make_runner()
+    stats = await collect(ROWS[:10], out, run)
+    assert stats.ok == 10
+    with pytest.raises(DatasetError, match="--resume"):
+        await collect(ROWS, out, run)
+    stats = await collect(ROWS, out, run, resume=True)
+    assert stats.skipped == 10 and stats.ok == 20
+    keys = [line_key(orjson.loads(line)) for line in out.read_bytes().splitlines()]
+    assert len(keys) == len(set(keys)) == len(ROWS)
+
+
+async def test_resume_cuts_a_torn_last_line_and_reruns_it(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    run, _ = make_runner()
+    await collect(ROWS[:5], out, run)
+    whole = out.read_bytes()
+    out.write_bytes(whole + b'{"_ng_task_index": 1, "_ng_rollout_index": 2, "sta')  # killed mid-write
+    assert completed_keys(out) == {line_key(row) for row in ROWS[:5]}
+    assert out.read_bytes() == whole
+    await collect(ROWS, out, run, resume=True)
+    keys = Counter(line_key(orjson.loads(line)) for line in out.read_bytes().splitlines())
+    assert set(keys) == {line_key(row) for row in ROWS} and max(keys.values()) == 1
+
+
+async def test_overwrite_starts_again(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    run, _ = make_runner()
+    await collect(ROWS, out, run)
+    await collect(ROWS[:3], out, run, overwrite=True)
+    assert len(out.read_bytes().splitlines()) == 3
+
+
+SLOW_ENV = """
+import asyncio
+from gymhall import BaseSeedSessionRequest, BaseVerifyRequest, Environment, tool
+
+class Row(BaseSeedSessionRequest):
+    start: int = 0
+
+class Slow(Environment):
+    async def seed_session(self, row: Row) -> dict:
+        return {"value": row.start}
+
+    @tool
+    async def add(self, state: dict, by: int) -> int:
+        await asyncio.sleep(0.02)
+        state["value"] += by
+        return state["value"]
+
+    async def verify(self, state: dict, body: BaseVerifyRequest) -> float:
+        return float(body.response.output_text == str(state["value"]))
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_completes_with_no_duplicate_and_no_loss(tmp_path: Path) -> None:
+    (tmp_path / "slow.py").write_text(SLOW_ENV)
+    (tmp_path / "slow.yaml").write_text(
+        "slow:\n  resources_servers:\n    slow:\n      entrypoint: slow.py\n      domain: other\n"
+    )
+    solution = {"tool_calls": [{"name": "add", "arguments": {"by": 1}}] * 3}
+    rows = [
+        {
+            "responses_create_params": {"input": "add"},
+            "start": i,
+            "reference_solution": {**solution, "answer": str(i + 3)},
+        }
+        for i in range(60)
+    ]
+    (tmp_path / "data.jsonl").write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "gymhall", "collect", "-i", "data.jsonl", "-o", str(out)]
+    command += ["--config", "slow.yaml", "--model", "replay", "--repeats", "2", "--concurrency", "4"]
+    child = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_bytes().splitlines()) < 20):
+        time.sleep(0.02)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(10)
+    written = len(out.read_bytes().splitlines())
+    assert 20 <= written < 120, "the run should have been killed part-way"
+    resumed = subprocess.run([*command, "--resume"], cwd=tmp_path, capture_output=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
+    lines = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    keys = Counter(line_key(line) for line in lines)
+    assert len(keys) == 120 and max(keys.values()) == 1
+    assert all(line["status"] == "ok" and line["reward"] == 1.0 for line in lines)
