@@ -53,8 +53,8 @@ _EXPORTS: dict[str, str] = {
     "ResourcesSession": "gymhall.client.resources",
     "Response": "gymhall.wire.responses",
     "ResponseCreateParams": "gymhall.wire.responses",
-    "SESSION_HEADER": "gymhall.server.routing",
-    "SESSION_ID_KEY": "gymhall.server.routing",
+    "SESSION_HEADER": "gymhall.wire.contract",
+    "SESSION_ID_KEY": "gymhall.wire.contract",
     "Sandbox": "gymhall.grading.sandbox",
     "SandboxLimits": "gymhall.grading.sandbox",
     "SandboxResult": "gymhall.grading.sandbox",
@@ -338,12 +338,6 @@ if TYPE_CHECKING:
         build_app as build_app,
     )
     from gymhall.server.routing import (
-        SESSION_HEADER as SESSION_HEADER,
-    )
-    from gymhall.server.routing import (
-        SESSION_ID_KEY as SESSION_ID_KEY,
-    )
-    from gymhall.server.routing import (
         GymApp as GymApp,
     )
     from gymhall.server.sessions import (
@@ -363,6 +357,12 @@ if TYPE_CHECKING:
     )
     from gymhall.stack.instances import (
         ModelServer as ModelServer,
+    )
+    from gymhall.wire.contract import (
+        SESSION_HEADER as SESSION_HEADER,
+    )
+    from gymhall.wire.contract import (
+        SESSION_ID_KEY as SESSION_ID_KEY,
     )
     from gymhall.wire.responses import (
         Response as Response,

@@ -14,9 +14,10 @@ from pydantic import BaseModel
 
 from gymhall.config.settings import BaseResourcesServerConfig
 from gymhall.server.environment import Environment, build_app
-from gymhall.server.routing import SESSION_ID_KEY, GymApp
+from gymhall.server.routing import GymApp
 from gymhall.server.simple import SimpleResourcesServer
 from gymhall.server.tools import tool
+from gymhall.wire.contract import SESSION_ID_KEY
 from gymhall.wire.schemas import (
     BaseSeedSessionRequest,
     BaseSeedSessionResponse,

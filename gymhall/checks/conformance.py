@@ -29,7 +29,7 @@ from gymhall.client.resources import AsyncResourcesClient, AsyncResourcesSession
 from gymhall.exceptions import ServerError
 from gymhall.models.replay import REFERENCE_KEY, ReplayModel
 from gymhall.rollouts.agent import Agent, RolloutError
-from gymhall.server.routing import SESSION_HEADER
+from gymhall.wire.contract import SESSION_HEADER
 
 __all__ = ["CheckResult", "Episode", "check_environment", "strict_schema_problems"]
 

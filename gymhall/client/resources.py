@@ -32,6 +32,7 @@ from pydantic import BaseModel
 
 from gymhall.client.http import HttpPool, RawReply
 from gymhall.exceptions import ServerError
+from gymhall.wire.contract import RESERVED_ROUTES, SESSION_COOKIE_ATTRIBUTES, SESSION_HEADER
 
 if TYPE_CHECKING:
     from typing import Self
@@ -40,20 +41,13 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncResourcesClient", "AsyncResourcesSession", "ResourcesClient", "ResourcesSession"]
 
-# Must equal gymhall.server.routing.SESSION_HEADER; not imported from there so a client never loads FastAPI.
-_SESSION_HEADER = "x-gymhall-session"
-
 # OpenAI's rule for function names; anything else cannot be a tool and must not become a URL path.
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
-# Endpoints a model must never reach by naming them as a tool: they would end its episode or leak its reward.
-_RESERVED = frozenset({"seed_session", "verify", "close_session", "aggregate_metrics"})
-
 _IN_PROCESS_URL = "http://testserver"
 
-# The attributes of the session cookie a gymhall server sets on every answer (gymhall.server.routing's
-# `cookie_header`): no expiry, so parsing them can be skipped.
-_SESSION_COOKIE_ATTRIBUTES = " Path=/; HttpOnly; SameSite=Lax"
+# What follows the `;` of a gymhall server's session cookie: no expiry, so parsing it can be skipped.
+_OWN_COOKIE_ATTRIBUTES = " " + SESSION_COOKIE_ATTRIBUTES
 
 Arguments = Mapping[str, Any] | BaseModel | str | bytes | None
 """Tool arguments: a mapping, a pydantic model, or JSON text exactly as a model emitted it."""
@@ -95,7 +89,7 @@ def _encode_arguments(arguments: Arguments, kwargs: Mapping[str, Any]) -> bytes:
 def _tool_path(name: str) -> str:
     if not isinstance(name, str) or not _TOOL_NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not a tool name: tool names are 1-64 letters, digits, '_' or '-'.")
-    if name in _RESERVED:
+    if name in RESERVED_ROUTES:
         use = {"verify": "session.verify()", "close_session": "session.close()"}.get(name, "the client")
         raise ValueError(f"{name!r} is a resources-server endpoint, not a tool. Use {use} instead.")
     return "/" + name
@@ -281,7 +275,7 @@ class _BaseResourcesSession:
     def _headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
         if self.handle is not None:
-            headers[_SESSION_HEADER] = self.handle
+            headers[SESSION_HEADER] = self.handle
         if self.cookies:
             headers["cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         return headers
@@ -294,7 +288,7 @@ class _BaseResourcesSession:
             name = name.strip()
             if not eq or not name:
                 continue
-            if attributes != _SESSION_COOKIE_ATTRIBUTES and _cookie_expired(attributes):
+            if attributes != _OWN_COOKIE_ATTRIBUTES and _cookie_expired(attributes):
                 self.cookies.pop(name, None)
             else:
                 self.cookies[name] = value.strip()
@@ -303,7 +297,7 @@ class _BaseResourcesSession:
         self._absorb(response)
         body = _check("POST", "/seed_session", response)
         self.seed_response = body if isinstance(body, dict) else {}
-        self.handle = response.headers.get(_SESSION_HEADER)
+        self.handle = response.headers.get(SESSION_HEADER)
 
     def _verify_body(self, response: Mapping[str, Any] | BaseModel) -> bytes:
         return orjson.dumps({**self.row, "response": _as_json_object(response, "The response")})
@@ -589,7 +583,7 @@ class AsyncResourcesClient(_BaseResourcesClient):
         self._httpx: httpx.AsyncClient | None = None
         self._in_process: _InProcessApp | None = None
         self._default_headers = dict(headers or {})
-        # Over the network, gymhall.client.http's pool: httpx's costs milliseconds of CPU per request at high concurrency.
+        # Over the network, gymhall.client.http's pool: httpx costs milliseconds of CPU a request at high concurrency.
         self._pool = (
             HttpPool(
                 str(base_url),

@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from gymhall.exceptions import JudgeError, ModelError
 from gymhall.models.base import Model, ModelRequest
+from gymhall.wire import contract
 
 if TYPE_CHECKING:
     from gymhall.wire.responses import Response, ResponseCreateParams
@@ -74,7 +75,6 @@ Answer A:
 Answer B:
 {generated_answer}"""
 
-_FAILURE_CLASS = "judge_failed"
 _SHOWN_TEXT = 200  # characters of an unparseable answer quoted in the error
 
 
@@ -263,7 +263,7 @@ async def judge_equivalence(
 
 def judge_failed(error: JudgeError) -> dict[str, Any]:
     """A verify result for a judge that failed: NeMo Gym's contract, which collectors record as a failure."""
-    return {"reward": 0.0, "_ng_failure_class": _FAILURE_CLASS, "_ng_failure_judge_error": str(error)}
+    return contract.judge_failed(str(error))
 
 
 def last_user_text(params: ResponseCreateParams) -> str:

@@ -13,6 +13,7 @@ import orjson
 from gymhall.exceptions import ModelError
 from gymhall.models.base import Model, ModelRequest
 from gymhall.models.fake_openai import Failure, FakeOpenAI, FakeRequest, Policy, Turn, echo_policy
+from gymhall.wire.contract import retryable_status
 from gymhall.wire.responses import Response
 
 __all__ = ["FakeModel"]
@@ -59,7 +60,7 @@ class FakeModel(Model):
         if isinstance(result, str):
             result = Turn(text=result)
         if isinstance(result, Failure):
-            raise ModelError(result.message, retryable=result.status == 429 or result.status >= 500)
+            raise ModelError(result.message, retryable=retryable_status(result.status))
         return self._fake._responses_body(body, result, 0)
 
     async def respond(self, request: ModelRequest) -> Response:

@@ -35,6 +35,7 @@ from pydantic import BaseModel
 from gymhall.client.http import HttpPool, RawReply
 from gymhall.exceptions import ModelError
 from gymhall.models.base import Model, ModelRequest, remaining
+from gymhall.wire.contract import retryable_status
 
 __all__ = ["DEFAULT_BASE_URL", "Answer", "OpenAICompatibleModel", "model_error", "redact_url"]
 
@@ -271,7 +272,7 @@ def model_error(exc: BaseException, url: str, api_key: str | None, max_retries: 
     where = redact_url(url)
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
-        retryable = status in (408, 409, 429) or status >= 500
+        retryable = retryable_status(status)
         tried = f" after {max_retries} retries" if retryable and max_retries else ""
         message = f"{where} answered HTTP {status}{tried}: {_server_message(exc)}"
         return ModelError(_redact(message, api_key), retryable=retryable, status_code=status)

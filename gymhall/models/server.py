@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from gymhall.exceptions import ModelError
 from gymhall.models.base import Model, ModelRequest
+from gymhall.wire.contract import NEMO_GYM_SESSION_COOKIE, SESSION_COOKIE_PREFIX, SESSION_HEADER
 from gymhall.wire.conversion import chat_request_to_responses, response_to_chat
 from gymhall.wire.responses import ResponseCreateParams
 
@@ -31,8 +32,6 @@ __all__ = ["build_model_app", "session_key"]
 
 logger = logging.getLogger("gymhall.model_server")
 
-SESSION_HEADER = "x-gymhall-session"
-SESSION_COOKIES = ("session",)  # NeMo Gym's session cookie; gymhall's are named "gymhall-session-<server>"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024  # long multimodal conversations, with room to spare
 
 
@@ -110,11 +109,10 @@ def session_key(request: Request) -> str:
     if header:
         return header
     cookies = request.cookies
-    for name in SESSION_COOKIES:
-        if cookies.get(name):
-            return cookies[name]
+    if cookies.get(NEMO_GYM_SESSION_COOKIE):
+        return cookies[NEMO_GYM_SESSION_COOKIE]
     for name, value in sorted(cookies.items()):
-        if name.startswith("gymhall-session") and value:
+        if name.startswith(SESSION_COOKIE_PREFIX) and value:
             return value
     return ""
 

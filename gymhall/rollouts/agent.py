@@ -24,22 +24,13 @@ from gymhall.client.http import HttpPool
 from gymhall.client.resources import AsyncResourcesClient, AsyncResourcesSession
 from gymhall.exceptions import ModelError, ServerError
 from gymhall.models.base import Model, ModelRequest
+from gymhall.wire.contract import FAILURE_CLASS_KEY, judge_failure, retryable_status
 from gymhall.wire.lines import FailureStage, RolloutFailure, failed_line, line_key, ok_line
 from gymhall.wire.responses import build_validators
 
 __all__ = ["Agent", "RemoteAgent", "RolloutError"]
 
 logger = logging.getLogger("gymhall.agent")
-
-_RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 502, 503, 504})
-
-
-def _retryable(exc: ServerError) -> bool:
-    """Whether a retry may help: overload and gateway errors yes; an exception in the environment's code no."""
-    if exc.status_code == 500:
-        return not (isinstance(exc.body, Mapping) and exc.body.get("error") == "internal_error")
-    return exc.status_code in _RETRYABLE_STATUS
-
 
 _CLOSE_TIMEOUT_S = 5.0
 _JSON_HEADERS = {"content-type": "application/json"}
@@ -52,6 +43,13 @@ class RolloutError(Exception):
     def __init__(self, stage: FailureStage, error: str, *, retryable: bool) -> None:
         super().__init__(error)
         self.failure = RolloutFailure(stage, error, retryable)
+
+
+def _json_or_none(content: bytes) -> Any:
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _as_input_list(value: Any) -> list[Any]:
@@ -147,7 +145,7 @@ class Agent:
         try:
             session = await self.resources.seed_session(row)
         except ServerError as exc:
-            raise RolloutError("seed", str(exc), retryable=_retryable(exc)) from None
+            raise RolloutError("seed", str(exc), retryable=retryable_status(exc.status_code, exc.body)) from None
         except httpx.HTTPError as exc:
             raise RolloutError("seed", f"{type(exc).__name__}: {exc}", retryable=True) from None
         timings["seed_s"] = time.monotonic() - start
@@ -259,14 +257,13 @@ class Agent:
         try:
             verified = await session.verify(response)
         except ServerError as exc:
-            raise RolloutError("verify", str(exc), retryable=_retryable(exc)) from None
+            raise RolloutError("verify", str(exc), retryable=retryable_status(exc.status_code, exc.body)) from None
         except httpx.HTTPError as exc:
             raise RolloutError("verify", f"{type(exc).__name__}: {exc}", retryable=True) from None
         timings["verify_s"] = time.monotonic() - start
-        if verified.get("_ng_failure_class") == "judge_failed":
-            # NeMo Gym's judge-failure contract: a 200 that must not count as a reward.
-            error = str(verified.get("_ng_failure_judge_error", "the judge failed"))
-            raise RolloutError("judge", error, retryable=True)
+        judge_error = judge_failure(verified)
+        if judge_error is not None:  # a 200 that must not count as a reward
+            raise RolloutError("judge", judge_error, retryable=True)
         if "reward" not in verified:
             raise RolloutError("verify", "POST /verify answered without a 'reward'.", retryable=False)
         return verified
@@ -311,11 +308,8 @@ class RemoteAgent:
             return failed_line(row, failure, {"total_s": time.monotonic() - start})
         timings = {"total_s": time.monotonic() - start}
         if reply.is_success:
-            try:
-                body = orjson.loads(reply.content)
-            except orjson.JSONDecodeError:
-                body = None
-            if isinstance(body, dict) and "reward" in body and "_ng_failure_class" not in body:
+            body = _json_or_none(reply.content)
+            if isinstance(body, dict) and "reward" in body and FAILURE_CLASS_KEY not in body:
                 return ok_line(row, body, timings)
             reported = body.get("failure") if isinstance(body, dict) else None
             if isinstance(reported, dict) and reported.get("stage") in _STAGES:
@@ -326,7 +320,7 @@ class RemoteAgent:
             error = f"POST {self.url}/run answered without a reward: {reply.text[:300]}"
             return failed_line(row, RolloutFailure("agent", error, False), timings)
         error = f"POST {self.url}/run failed with status {reply.status_code}: {reply.text[:300]}"
-        retryable = reply.status_code in _RETRYABLE_STATUS or reply.status_code == 500
+        retryable = retryable_status(reply.status_code, _json_or_none(reply.content))
         return failed_line(row, RolloutFailure("agent", error, retryable), timings)
 
     async def aclose(self) -> None:

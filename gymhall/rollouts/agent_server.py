@@ -28,10 +28,9 @@ from starlette.types import Receive, Scope, Send
 from gymhall.client.resources import AsyncResourcesSession
 from gymhall.rollouts.agent import Agent, RolloutError
 from gymhall.rollouts.metrics import aggregate_metrics
+from gymhall.wire.contract import FAILURE_CLASS_KEY, SESSION_HEADER, failure_class
 
 __all__ = ["build_agent_app"]
-
-_SESSION_HEADER = "x-gymhall-session"
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -66,13 +65,13 @@ def build_agent_app(agent: Agent) -> Starlette:
         if isinstance(params, Response):
             return params
         session = AsyncResourcesSession(agent.resources, {})
-        session.handle = request.headers.get(_SESSION_HEADER)
+        session.handle = request.headers.get(SESSION_HEADER)
         session.cookies = dict(request.cookies)
         try:
             episode = await agent.respond(session, {"responses_create_params": params})
         except RolloutError as exc:
             failure = exc.failure
-            error = {"message": failure.error, "type": f"{failure.stage}_failed", "retryable": failure.retryable}
+            error = {"message": failure.error, "type": failure_class(failure.stage), "retryable": failure.retryable}
             return _json({"error": error}, 502)
         except TimeoutError:
             return _json({"error": {"message": "the episode's deadline passed", "type": "timeout"}}, 504)
@@ -112,7 +111,7 @@ async def _run(agent: Agent, row: dict[str, Any] | Response) -> Response:
         return _json({"detail": detail, "error": "validation_error"}, 422)
     line = await agent.run(row)
     if line.get("status") == "failed":
-        line["_ng_failure_class"] = f"{line['failure']['stage']}_failed"
+        line[FAILURE_CLASS_KEY] = failure_class(line["failure"]["stage"])
     return _json(line)
 
 

@@ -13,7 +13,6 @@ import contextlib
 import gc
 import inspect
 import logging
-import re
 import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -30,6 +29,7 @@ from gymhall.rollouts.metrics import aggregate_metrics
 from gymhall.server.routing import GymApp, GymRoute, RouteKind
 from gymhall.server.sessions import HandleSigner, Session, SessionStore
 from gymhall.server.tools import strict_tool_schema
+from gymhall.wire.contract import session_cookie_name
 from gymhall.wire.responses import build_validators
 from gymhall.wire.schemas import AggregateMetricsRequest
 
@@ -40,11 +40,6 @@ logger = logging.getLogger("gymhall.server")
 C = TypeVar("C", bound=BaseResourcesServerConfig)
 
 DEFAULT_PORT = 8000
-
-
-def session_cookie_name(server_name: str) -> str:
-    """The session cookie's name: one per server instance, so one cookie jar can hold several servers' handles."""
-    return "gymhall-session-" + (re.sub(r"[^A-Za-z0-9_-]", "_", server_name) or "server")
 
 
 def create_app(

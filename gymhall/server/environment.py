@@ -38,6 +38,7 @@ from gymhall.server.app import create_app, parse_server_config, serve_app
 from gymhall.server.routing import GymApp, RouteKind
 from gymhall.server.sessions import Session
 from gymhall.server.tools import ToolSpec, tool_specs
+from gymhall.wire.contract import judge_failed
 from gymhall.wire.schemas import BaseSeedSessionRequest, BaseVerifyRequest, BaseVerifyResponse
 
 __all__ = ["Environment", "build_app"]
@@ -120,9 +121,7 @@ def build_app(env: Environment) -> GymApp:
         try:
             result = await env.verify(session.state if session is not None else None, body)
         except JudgeError as error:  # NeMo Gym's judge failsafe: a 200 that collectors record as a failure
-            from gymhall.grading.judge import judge_failed
-
-            result = judge_failed(error)
+            result = judge_failed(str(error))
         fields = dict(result) if isinstance(result, Mapping) else {"reward": result}
         return _echo(body, fields)
 

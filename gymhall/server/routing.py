@@ -30,18 +30,14 @@ from starlette.types import Message, Receive, Scope, Send
 
 from gymhall.exceptions import BodyTooLarge, InvalidBody, JudgeError, RequestError, SessionRequired
 from gymhall.server.sessions import HandleSigner, Session, SessionStore
+from gymhall.wire.contract import SESSION_COOKIE_ATTRIBUTES, SESSION_HEADER, SESSION_ID_KEY, judge_failed
 
-__all__ = ["SESSION_HEADER", "SESSION_ID_KEY", "GymApp", "GymRoute", "RouteKind"]
+__all__ = ["GymApp", "GymRoute", "RouteKind"]
 
 logger = logging.getLogger("gymhall.server")
 
-SESSION_ID_KEY = "session_id"
-"""Key of the session id in `request.session`, as in NeMo Gym."""
-
-SESSION_HEADER = "x-gymhall-session"
-"""Request and response header carrying the signed session handle, for clients that skip cookies."""
-
 _SESSION_HEADER_BYTES = SESSION_HEADER.encode()
+_COOKIE_SUFFIX = f"; {SESSION_COOKIE_ATTRIBUTES}".encode()
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _ROLLOUT_PREFIX = "/ng-rollout/"
 
@@ -217,9 +213,7 @@ class GymRoute(APIRoute):
                 await _send_error(send, exc.status_code, body, dict(exc.headers or {}))
         except JudgeError as exc:  # a seed-style verify: NeMo Gym's judge failsafe, a 200 recorded as a failure
             if not started:
-                from gymhall.grading.judge import judge_failed
-
-                await _send_json(send, 200, orjson.dumps(judge_failed(exc)), [])
+                await _send_json(send, 200, orjson.dumps(judge_failed(str(exc))), [])
         except Exception as exc:
             logger.exception("%s %s failed (session %s)", scope["method"], scope["path"], session and session.id)
             if not started:
@@ -449,7 +443,7 @@ class GymApp(FastAPI):
 
     def cookie_header(self, handle: str) -> bytes:
         """The Set-Cookie value carrying `handle`; sent on every session response (NeMo Gym's agent needs it)."""
-        return self._cookie_prefix + handle.encode() + b"; Path=/; HttpOnly; SameSite=Lax"
+        return self._cookie_prefix + handle.encode() + _COOKIE_SUFFIX
 
     def gym_routes(self) -> list[GymRoute]:
         """Every `GymRoute` of the app, in registration order."""

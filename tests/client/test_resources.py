@@ -27,7 +27,6 @@ from gymhall import (
     ServerError,
     tool,
 )
-from gymhall.client import resources as _client
 from gymhall.client.resources import AsyncResourcesClient, ResourcesClient
 from gymhall.testing import client_for, make_response, make_row, serve_in_thread, sync_client_for
 
@@ -233,10 +232,6 @@ def _unused_port() -> int:
 async def test_health_is_false_when_nothing_listens() -> None:
     async with AsyncResourcesClient(f"http://127.0.0.1:{_unused_port()}", timeout=2) as client:
         assert await client.health() is False
-
-
-def test_session_header_matches_the_server() -> None:
-    assert _client._SESSION_HEADER == SESSION_HEADER
 
 
 async def test_weather_example(weather_module: ModuleType) -> None:

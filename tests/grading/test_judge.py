@@ -1,4 +1,4 @@
-"""`gymhall.grading.judge`: verdicts, cache, concurrency, timeouts and failures, against a fake judge over loopback HTTP."""
+"""`gymhall.grading.judge`: verdicts, cache, concurrency, timeouts, failures; a fake judge over loopback HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""gymhall.grading.sandbox: limits, isolation and clean-up of untrusted code, in every isolation mode this machine has."""
+"""gymhall.grading.sandbox: limits, isolation and clean-up of untrusted code, in each isolation mode here."""
 
 from __future__ import annotations
 
