@@ -1,1 +1,6 @@
-"""Benchmark support for ``gymhall bench``: load generator, bare-Starlette baseline, server launcher."""
+"""`gymhall bench`: workload R (a resources server under load) and workload E (whole rollouts).
+
+Computes and returns figures and writes JSON; printing belongs to `gymhall.cli.bench`.
+
+May import: every layer below the CLI.
+"""

@@ -9,7 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
-__all__ = ["collect_command", "metrics_command", "reverify_command"]
+from gymhall.cli.errors import fail
+
+__all__ = ["app"]
+
+app = typer.Typer()
 
 COLLECT_HELP = (
     "Run every row of a dataset JSONL through an environment and a model; write one line per rollout.\n\n"
@@ -29,11 +33,7 @@ COLLECT_EPILOG = (
 )
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"gymhall: error: {message}", err=True)
-    return typer.Exit(2)
-
-
+@app.command("collect", help=COLLECT_HELP, epilog=COLLECT_EPILOG)
 def collect_command(
     input: Annotated[
         Path | None,
@@ -83,12 +83,12 @@ def collect_command(
         try:
             spec = get_env(env)
         except ConfigError as exc:
-            raise _fail(str(exc)) from None
+            fail(str(exc))
         configs.insert(0, str(spec.config))
         input = input or spec.dataset
         output = output or Path("runs") / f"{env}.jsonl"
     if input is None or output is None:
-        raise _fail("name the dataset and the output: --input FILE --output FILE (or --env ENV for a bundled one).")
+        fail("name the dataset and the output: --input FILE --output FILE (or --env ENV for a bundled one).")
 
     sampling: dict[str, Any] = {
         key: value
@@ -121,7 +121,7 @@ def collect_command(
         try:
             stats = run_sync(run_collect(options, progress=progress.update))
         except (ConfigError, DatasetError, ValueError) as exc:
-            raise _fail(str(exc)) from None
+            fail(str(exc))
     _summary(console, stats, time.monotonic() - started, output, metrics_path(output))
     # The process ends here: frozen, the interpreter's final collections skip its objects (0.15-0.2 s).
     gc.freeze()
@@ -186,6 +186,7 @@ def _summary(console: Any, stats: Any, seconds: float, output: Path, metrics: Pa
     console.print(table)
 
 
+@app.command("metrics")
 def metrics_command(
     rollouts: Annotated[Path, typer.Argument(help="A rollouts JSONL written by gymhall collect.")],
     answer_key: Annotated[str | None, typer.Option(help="Field holding each rollout's answer, for majority@k.")] = None,
@@ -202,11 +203,12 @@ def metrics_command(
     try:
         metrics = write_metrics(rollouts, answer_key=answer_key)
     except (DatasetError, FileNotFoundError) as exc:
-        raise _fail(str(exc)) from None
+        fail(str(exc))
     typer.echo(orjson.dumps(metrics.get("key_metrics", metrics), option=orjson.OPT_INDENT_2).decode())
     typer.echo(f"written to {metrics_path(rollouts)}", err=True)
 
 
+@app.command("reverify")
 def reverify_command(
     rollouts: Annotated[Path, typer.Argument(help="A rollouts JSONL written by gymhall collect.")],
     config: Annotated[list[str] | None, typer.Option("--config", "-c", help="Config YAML (repeatable).")] = None,
@@ -238,7 +240,7 @@ def reverify_command(
             )
         )
     except (ConfigError, DatasetError) as exc:
-        raise _fail(str(exc)) from None
+        fail(str(exc))
     changed = sum(
         1
         for _, line in iter_jsonl(target)

@@ -7,7 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
-__all__ = ["CHECK_EPILOG", "check_command", "envs_command"]
+from gymhall.cli.errors import fail
+
+__all__ = ["app"]
+
+app = typer.Typer()
 
 CHECK_EPILOG = (
     "[b]Examples:[/b]\n\n"
@@ -17,11 +21,7 @@ CHECK_EPILOG = (
 )
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"gymhall: error: {message}", err=True)
-    return typer.Exit(2)
-
-
+@app.command("envs")
 def envs_command() -> None:
     """List the bundled environments: id, domain, dataset rows and description."""
     from rich.console import Console
@@ -39,6 +39,7 @@ def envs_command() -> None:
     Console().print(table)
 
 
+@app.command("check", epilog=CHECK_EPILOG)
 def check_command(
     env: Annotated[str | None, typer.Argument(metavar="[ENV]", help="A bundled environment (gymhall envs).")] = None,
     config: Annotated[
@@ -73,7 +74,7 @@ def check_command(
         rows = read_rows(input, limit=limit)
         client = resources_client(configs=configs, name=name, url=resources_url)
     except (ConfigError, DatasetError) as exc:
-        raise _fail(str(exc)) from None
+        fail(str(exc))
 
     async def run() -> list[Any]:
         async with client:

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-__all__ = [
-    "INIT_EPILOG",
-    "PORT_EPILOG",
-    "VALIDATE_EPILOG",
-    "init_command",
-    "port_command",
-    "validate_command",
-]
+from gymhall.cli.errors import fail
+
+__all__ = ["app"]
+
+app = typer.Typer()
 
 INIT_EPILOG = (
     "[b]Examples:[/b]\n\n"
@@ -35,11 +32,6 @@ VALIDATE_EPILOG = (
 )
 
 
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"gymhall: error: {message}", err=True)
-    raise typer.Exit(2)
-
-
 def _validate(project: Path, ready_timeout: float) -> None:
     from gymhall.generator.validation import validate_project
 
@@ -57,6 +49,7 @@ def _written(project: Path, files: list[Path]) -> None:
         typer.echo(f"  {path.relative_to(project) if path.is_relative_to(project) else path}")
 
 
+@app.command("init", epilog=INIT_EPILOG)
 def init_command(
     name: Annotated[str, typer.Argument(help="The environment's name: a lowercase Python identifier.")],
     archetype: Annotated[
@@ -79,13 +72,14 @@ def init_command(
     try:
         spec, project, files = scaffold(name, archetype=archetype, directory=directory, force=force)  # type: ignore[arg-type]
     except PortError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _written(project, files)
     typer.echo(f"gymhall: next: cd {project} && pytest && gymhall validate .")
     if validate:
         _validate(project, 30.0)
 
 
+@app.command("port", epilog=PORT_EPILOG)
 def port_command(
     target: Annotated[
         str, typer.Argument(metavar="MODULE[:CLASS]", help="A .py file or a dotted module, and optionally the class.")
@@ -131,7 +125,7 @@ def port_command(
             force=force,
         )
     except (PortError, DatasetError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _written(project, files)
     tools = ", ".join(action.name for action in spec.actions)
     typer.echo(f"gymhall: {spec.class_name}: tools {tools}; reward {spec.grader.describe(spec.class_name)}")
@@ -144,6 +138,7 @@ def port_command(
         _validate(project, 30.0)
 
 
+@app.command("validate", epilog=VALIDATE_EPILOG)
 def validate_command(
     directory: Annotated[Path, typer.Argument(help="The project: a directory with configs/ and data/example.jsonl.")],
     ready_timeout: Annotated[
@@ -156,5 +151,5 @@ def validate_command(
     Exits 1 unless every gate passes.
     """
     if not directory.is_dir():
-        _fail(f"{directory} is not a directory.\n  Fix: name a project written by gymhall port or gymhall init")
+        fail(f"{directory} is not a directory.\n  Fix: name a project written by gymhall port or gymhall init")
     _validate(directory.resolve(), ready_timeout)

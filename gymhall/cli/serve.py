@@ -1,12 +1,19 @@
-"""The `serve-model` and `serve-agent` commands: a model server or an agent server on one port."""
+"""The serving commands: `serve` (every server of a config, each in its own process), `run-server` (one server
+class, as `serve` starts it), `serve-model` and `serve-agent` (a model or agent server on one port)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-__all__ = ["serve_agent_command", "serve_model_command"]
+from gymhall.cli.errors import fail
+
+__all__ = ["app"]
+
+app = typer.Typer()
 
 SERVE_MODEL_EPILOG = (
     "[b]Examples:[/b]\n\n"
@@ -20,6 +27,125 @@ SERVE_AGENT_EPILOG = (
 )
 
 
+def _is_override(token: str) -> bool:
+    # A token with "=" is an override unless it names an existing file (paths rarely contain "=").
+    if token.startswith(("+", "~")):
+        return True
+    return "=" in token and not Path(token).is_file()
+
+
+_SERVE_HELP = (
+    "Start every server instance of a config, each in its own process, until Ctrl-C.\n\n"
+    "Servers without a port get a free one. Each server's output is shown prefixed with its instance "
+    "name; once every server answers GET / with 200, a table of URLs is printed. "
+    "Ctrl-C or SIGTERM stops them all."
+)
+_SERVE_EPILOG = (
+    "[b]Examples:[/b]\n\n"
+    "  gymhall serve weather                         a bundled environment (see gymhall envs)\n"
+    "  gymhall serve examples/weather/configs/weather.yaml\n"
+    "  gymhall serve a.yaml b.yaml --name my_env default_host=0.0.0.0\n"
+    '  gymhall serve "+config_paths=\\[a.yaml,b.yaml]" my_env.resources_servers.my_impl.port=8000'
+)
+
+
+@app.command("serve", help=_SERVE_HELP, epilog=_SERVE_EPILOG)
+def serve(
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="ENV|CONFIG|KEY=VALUE",
+            help="Bundled environment ids or config YAMLs, then overrides such as a.b.c=value, +key=value or ~key.",
+            show_default=False,
+        ),
+    ],
+    name: Annotated[
+        list[str] | None,
+        typer.Option("--name", "-n", help="Start only this server instance (repeatable). Default: all."),
+    ] = None,
+    ready_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds to wait for every server to answer GET / with 200.", min=0.1),
+    ] = 30.0,
+) -> None:
+    """Load the config, plan one process per server instance and run them until stopped."""
+    from gymhall.exceptions import ConfigError
+
+    paths = [token for token in args if not _is_override(token)]
+    overrides = [token for token in args if _is_override(token)]
+    try:
+        from gymhall.config.loading import load_config
+        from gymhall.config.registry import resolve_config_arguments
+        from gymhall.stack.launcher import Launcher, plan_servers
+
+        paths = resolve_config_arguments(paths)
+
+        if not paths and not any(o.lstrip("+").startswith("config_paths=") for o in overrides):
+            raise ConfigError(
+                "no config file given.\n  Fix: name one or more YAML files, e.g. "
+                "gymhall serve examples/weather/configs/weather.yaml"
+            )
+        config = load_config(paths, overrides)
+        plans = plan_servers(config, overrides, names=name or ())
+    except ConfigError as exc:
+        fail(str(exc))
+    code = Launcher(plans, ready_timeout=ready_timeout).run()
+    raise typer.Exit(code)
+
+
+@app.command(
+    "run-server",
+    hidden=True,
+    add_help_option=False,
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+def run_server(
+    entry: Annotated[str, typer.Argument(metavar="MODULE:ATTR", help="The server class to serve.")],
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[ARGS]...", help="Passed to its run_webserver (--config, --port, ...)."),
+    ] = None,
+) -> None:
+    """Serve a SimpleResourcesServer or Environment subclass named MODULE:ATTR (used by `serve`).
+
+    Example: gymhall run-server my_envs.counter:Counter --port 8000
+    """
+    import importlib
+    import os
+
+    from gymhall.exceptions import ConfigError
+
+    module_name, _, attr_path = entry.partition(":")
+    if not module_name or not attr_path:
+        fail(f"{entry!r} is not MODULE:ATTR.\n  Fix: name a class, e.g. my_envs.counter:Counter")
+    # Like `python -m`, resolve the module from the current directory first.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        target: object = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not (module_name == exc.name or module_name.startswith(exc.name + ".")):
+            raise  # a dependency of the module is missing: its traceback says which
+        fail(
+            f"cannot import module {module_name!r} of {entry} (looked in {os.getcwd()} and on PYTHONPATH).\n"
+            "  Fix: run from the directory that contains it, or add that directory to PYTHONPATH"
+        )
+    for part in attr_path.split("."):
+        if not hasattr(target, part):
+            fail(f"module {module_name!r} has no attribute {attr_path!r}.\n  Fix: correct the entrypoint")
+        target = getattr(target, part)
+    run_webserver = getattr(target, "run_webserver", None)
+    if not callable(run_webserver):
+        fail(
+            f"{entry} is not a server class.\n  Fix: name a SimpleResourcesServer or Environment "
+            "subclass, e.g. my_envs.counter:Counter"
+        )
+    try:
+        run_webserver(list(args or []))
+    except ConfigError as exc:
+        fail(str(exc))
+
+
 def _serve(app: Any, host: str, port: int, what: str) -> None:
     import uvicorn
 
@@ -27,6 +153,7 @@ def _serve(app: Any, host: str, port: int, what: str) -> None:
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=3)
 
 
+@app.command("serve-model", epilog=SERVE_MODEL_EPILOG)
 def serve_model_command(
     model: Annotated[str, typer.Option("--model", "-m", help="openai:MODEL | http://HOST:PORT/v1[#MODEL] | replay")],
     api: Annotated[str, typer.Option(help="Dialect of a URL model: responses or chat.")] = "responses",
@@ -48,6 +175,7 @@ def serve_model_command(
     _serve(build_model_app(backend), host, port, f"model server for {model.split('#')[-1]}")
 
 
+@app.command("serve-agent", epilog=SERVE_AGENT_EPILOG)
 def serve_agent_command(
     model: Annotated[str, typer.Option("--model", "-m", help="The policy: a model spec, as for collect.")],
     config: Annotated[

@@ -1,6 +1,6 @@
 """LLM-as-judge for environments: ask a judge model, read a strict verdict label, cache it.
 
-    judge = Judge("openai:gpt-4.1-mini", labels=(EQUAL, NOT_EQUAL))
+    judge = Judge("openai:gpt-4.1-mini", labels=(JUDGE_EQUAL, JUDGE_NOT_EQUAL))
     try:
         result = await judge_equivalence(judge, question=q, expected="3/4", generated="0.75", swap=True)
     except JudgeError as error:
@@ -39,10 +39,10 @@ if TYPE_CHECKING:
     from gymhall.wire.responses import Response, ResponseCreateParams
 
 __all__ = [
-    "EQUAL",
-    "EQUIVALENCE_PROMPT",
-    "EQUIVALENCE_SYSTEM",
-    "NOT_EQUAL",
+    "JUDGE_EQUAL",
+    "JUDGE_EQUIVALENCE_PROMPT",
+    "JUDGE_EQUIVALENCE_SYSTEM",
+    "JUDGE_NOT_EQUAL",
     "Equivalence",
     "Judge",
     "JudgeSettings",
@@ -52,10 +52,10 @@ __all__ = [
     "last_user_text",
 ]
 
-EQUAL = "[[A=B]]"
-NOT_EQUAL = "[[A!=B]]"
+JUDGE_EQUAL = "[[A=B]]"
+JUDGE_NOT_EQUAL = "[[A!=B]]"
 
-EQUIVALENCE_SYSTEM = f"""You decide whether two answers to the same question say the same thing.
+JUDGE_EQUIVALENCE_SYSTEM = f"""You decide whether two answers to the same question say the same thing.
 
 Judge only the final answers: ignore wording, formatting, units written differently, and how much
 working is shown. Numbers and expressions are the same if they are mathematically equal. An answer
@@ -63,10 +63,10 @@ that adds a wrong or contradicting claim, leaves out a required part, or hedges 
 answers is not the same.
 
 Think briefly, then end your reply with exactly one verdict label:
-{EQUAL} if the answers are equivalent,
-{NOT_EQUAL} if they are not."""
+{JUDGE_EQUAL} if the answers are equivalent,
+{JUDGE_NOT_EQUAL} if they are not."""
 
-EQUIVALENCE_PROMPT = """Question:
+JUDGE_EQUIVALENCE_PROMPT = """Question:
 {question}
 
 Answer A:
@@ -104,7 +104,7 @@ class Judge:
         self,
         model: str | Model,
         *,
-        labels: Sequence[str] = (EQUAL, NOT_EQUAL),
+        labels: Sequence[str] = (JUDGE_EQUAL, JUDGE_NOT_EQUAL),
         params: Mapping[str, Any] | None = None,
         api: Literal["responses", "chat"] = "responses",
         max_concurrency: int = 16,
@@ -135,7 +135,7 @@ class Judge:
         self._semaphore: asyncio.Semaphore | None = None
 
     @classmethod
-    def from_settings(cls, settings: JudgeSettings, *, labels: Sequence[str] = (EQUAL, NOT_EQUAL)) -> Judge:
+    def from_settings(cls, settings: JudgeSettings, *, labels: Sequence[str] = (JUDGE_EQUAL, JUDGE_NOT_EQUAL)) -> Judge:
         """The judge an environment config's `judge_*` settings describe; they must name `judge_model`."""
         if not settings.judge_model:
             raise ValueError("No judge_model is set: name one, e.g. judge_model: openai:gpt-4.1-mini.")
@@ -241,9 +241,9 @@ async def judge_equivalence(
     expected: str,
     generated: str,
     swap: bool = False,
-    system: str | None = EQUIVALENCE_SYSTEM,
-    template: str = EQUIVALENCE_PROMPT,
-    equal_label: str = EQUAL,
+    system: str | None = JUDGE_EQUIVALENCE_SYSTEM,
+    template: str = JUDGE_EQUIVALENCE_PROMPT,
+    equal_label: str = JUDGE_EQUAL,
 ) -> Equivalence:
     """Ask `judge` whether `generated` answers `question` as `expected` does.
 

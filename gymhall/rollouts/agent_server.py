@@ -27,8 +27,8 @@ from starlette.types import Receive, Scope, Send
 
 from gymhall.client.resources import AsyncResourcesSession
 from gymhall.rollouts.agent import Agent, RolloutError
-from gymhall.rollouts.metrics import aggregate_metrics
 from gymhall.wire.contract import FAILURE_CLASS_KEY, SESSION_HEADER, failure_class
+from gymhall.wire.metrics import aggregate_metrics
 
 __all__ = ["build_agent_app"]
 

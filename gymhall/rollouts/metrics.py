@@ -1,12 +1,7 @@
-"""Metrics over verify responses and rollouts files.
+"""Metrics of rollouts files.
 
-`aggregate_metrics` answers NeMo Gym's `/aggregate_metrics`: every numeric top-level field (booleans
-count as 0/1), every `reward_components` entry (as `reward_components/<name>`) and every numeric
-`response.usage` field, summarized per task (`_ng_task_index`) and overall as `mean/<field>`, `min/`,
-`max/`, `median/`, `std/`.
-
-`rollout_metrics` is the metrics file of a `gymhall collect` run: the same statistics over the ok
-lines, failure counts per stage, and pass@k / majority@k computed as NeMo Gym's
+`rollout_metrics` is the metrics file of a `gymhall collect` run: the statistics of
+`gymhall.wire.metrics` over the ok lines, failure counts per stage, and pass@k / majority@k computed as NeMo Gym's
 `compute_pass_majority_metrics` does, but as fractions in [0, 1] rather than percentages.
 """
 
@@ -25,70 +20,12 @@ from typing import Any
 import orjson
 
 from gymhall.exceptions import DatasetError
+from gymhall.wire.lines import ROLLOUT_KEY, TASK_KEY
+from gymhall.wire.metrics import numeric_fields, summarize
 
-__all__ = ["aggregate_metrics", "numeric_fields", "pass_at_k", "read_rollouts", "rollout_metrics", "summarize"]
+__all__ = ["pass_at_k", "read_rollouts", "rollout_metrics"]
 
 logger = logging.getLogger("gymhall.metrics")
-
-_TASK_KEY = "_ng_task_index"
-_ROLLOUT_KEY = "_ng_rollout_index"
-_SKIP = frozenset({_TASK_KEY, _ROLLOUT_KEY, "_ng_attempt_index", "id"})  # indices and ids are not metrics
-
-
-def numeric_fields(row: Mapping[str, Any]) -> dict[str, float]:
-    """The numeric top-level fields of a verify response, its `reward_components`, plus its token usage.
-
-    Each reward component becomes `reward_components/<name>`, so multi-reward environments get a
-    per-component mean without repeating every component as a top-level field.
-    """
-    values: dict[str, float] = {}
-    for key, value in row.items():
-        if key in _SKIP:
-            continue
-        if isinstance(value, bool):
-            values[key] = float(value)
-        elif isinstance(value, int | float) and math.isfinite(value):
-            values[key] = float(value)
-    components = row.get("reward_components")
-    if isinstance(components, Mapping):
-        for name, value in components.items():
-            if isinstance(value, int | float) and math.isfinite(value):
-                values[f"reward_components/{name}"] = float(value)
-    response = row.get("response")
-    usage = response.get("usage") if isinstance(response, Mapping) else None
-    if isinstance(usage, Mapping):
-        for key, value in usage.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                values.setdefault(key, float(value))
-    return values
-
-
-def summarize(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
-    """`mean/min/max/median/std` of every numeric field over `rows` (std is the population std)."""
-    columns: dict[str, list[float]] = {}
-    for row in rows:
-        for key, value in numeric_fields(row).items():
-            columns.setdefault(key, []).append(value)
-    summary: dict[str, float] = {}
-    for key, values in sorted(columns.items()):
-        summary[f"mean/{key}"] = statistics.fmean(values)
-        summary[f"min/{key}"] = min(values)
-        summary[f"max/{key}"] = max(values)
-        summary[f"median/{key}"] = statistics.median(values)
-        summary[f"std/{key}"] = statistics.pstdev(values) if len(values) > 1 else 0.0
-    return summary
-
-
-def aggregate_metrics(verify_responses: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-task and overall metrics: `{"agent_metrics", "key_metrics", "group_level_metrics"}`."""
-    groups: dict[Any, list[dict[str, Any]]] = {}
-    for position, row in enumerate(verify_responses):
-        groups.setdefault(row.get(_TASK_KEY, position), []).append(row)
-    group_level = [{_TASK_KEY: task, "num_rollouts": len(rows), **summarize(rows)} for task, rows in groups.items()]
-    agent_metrics = summarize(verify_responses)
-    key_metrics = {k: v for k, v in agent_metrics.items() if k.startswith("mean/")}
-    return {"agent_metrics": agent_metrics, "key_metrics": key_metrics, "group_level_metrics": group_level}
-
 
 # --- pass@k and majority@k -------------------------------------------------------------------------
 
@@ -191,7 +128,7 @@ def _reward(line: Mapping[str, Any]) -> float | None:
 
 def _rollout_order(position: int, line: Mapping[str, Any]) -> tuple[int, int]:
     # Lines are written in completion order; "the first k rollouts" means the first k by rollout index.
-    index = line.get(_ROLLOUT_KEY)
+    index = line.get(ROLLOUT_KEY)
     if isinstance(index, int) and not isinstance(index, bool):
         return index, position
     return sys.maxsize, position
@@ -238,7 +175,7 @@ def _group_tasks(lines: Iterable[Mapping[str, Any]], answer_key: str | None) -> 
                 answer = line.get(answer_key)
             entry = _Rollout(fields, _reward(line), answer)
         # A line without a task index is a task of its own, as in `aggregate_metrics`.
-        groups.setdefault(line.get(_TASK_KEY, position), []).append((_rollout_order(position, line), entry))
+        groups.setdefault(line.get(TASK_KEY, position), []).append((_rollout_order(position, line), entry))
     tasks = []
     for index in _ordered_tasks(groups):
         task = _Task(index)
@@ -319,7 +256,7 @@ def rollout_metrics(
 
     per_task = [
         {
-            _TASK_KEY: task.index,
+            TASK_KEY: task.index,
             "num_rollouts": len(task.ok) + len(task.failed_stages),
             "num_failed": len(task.failed_stages),
             "num_successes": sum(1 for rollout in task.ok if _succeeded(rollout, success_threshold)),

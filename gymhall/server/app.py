@@ -25,7 +25,7 @@ from starlette.types import ASGIApp
 
 from gymhall.config.settings import BaseResourcesServerConfig, BaseServerConfig
 from gymhall.exceptions import ConfigError
-from gymhall.rollouts.metrics import aggregate_metrics
+from gymhall.wire.metrics import aggregate_metrics
 from gymhall.server.routing import GymApp, GymRoute, RouteKind
 from gymhall.server.sessions import HandleSigner, Session, SessionStore
 from gymhall.server.tools import strict_tool_schema

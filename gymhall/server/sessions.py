@@ -23,7 +23,7 @@ from typing import Any
 
 from gymhall.exceptions import InvalidSessionHandle, ServerBusy, SessionNotFound
 
-__all__ = ["HandleSigner", "Session", "SessionState", "SessionStore"]
+__all__ = ["HandleSigner", "Session", "SessionLifecycle", "SessionStore"]
 
 logger = logging.getLogger("gymhall.sessions")
 
@@ -79,7 +79,7 @@ class HandleSigner:
         return session_id
 
 
-class SessionState(Enum):
+class SessionLifecycle(Enum):
     """Where a session is in its life."""
 
     ACTIVE = "active"  # seeded and usable
@@ -95,7 +95,7 @@ class Session:
         self.id = session_id
         self.state = state
         self.expires_at = expires_at
-        self.lifecycle = SessionState.ACTIVE
+        self.lifecycle = SessionLifecycle.ACTIVE
         self._lock: asyncio.Lock | None = None
 
     @property
@@ -196,7 +196,7 @@ class SessionStore:
 
     def _drop(self, session: Session) -> None:
         self._sessions.pop(session.id, None)
-        session.lifecycle = SessionState.CLOSED
+        session.lifecycle = SessionLifecycle.CLOSED
         if self._on_close is not None:
             self._pending_close.append(session)
 

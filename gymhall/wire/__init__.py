@@ -1,1 +1,9 @@
-"""wire."""
+"""The NeMo Gym wire contract, the one thing both ends of every HTTP hop import.
+
+`contract` (header, cookie and key names; judge-failure fields; retryability), `schemas` (resources-server
+bodies), `responses` (the OpenAI Responses types as they travel), `chat_messages` and `conversion` (Responses
+<-> Chat Completions), `lines` (rollout lines and the failure vocabulary), `metrics` (the
+`/aggregate_metrics` answer).
+
+May import: nothing of gymhall, and no web framework (pydantic and the OpenAI SDK's types only).
+"""

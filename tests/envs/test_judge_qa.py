@@ -14,7 +14,7 @@ from gymhall import ServerError, load_config
 from gymhall.checks.conformance import corruptions
 from gymhall.envs.judge_qa.server import ENV_DIR, JudgeQA, JudgeQAConfig, extract_answer, normalize_answer
 from gymhall.exceptions import ConfigError
-from gymhall.grading.judge import EQUAL, NOT_EQUAL
+from gymhall.grading.judge import JUDGE_EQUAL, JUDGE_NOT_EQUAL
 from gymhall.rollouts.collection import CollectOptions, run_collect
 from gymhall.server.entrypoints import load_server_class
 from gymhall.testing import Failure, FakeOpenAI, FakeRequest, client_for, make_response, make_row, serve_in_thread
@@ -31,7 +31,7 @@ def rows() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def fake() -> FakeOpenAI:
-    return FakeOpenAI(lambda request: f"Same city.\n{EQUAL}", model="judge")
+    return FakeOpenAI(lambda request: f"Same city.\n{JUDGE_EQUAL}", model="judge")
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ async def test_an_empty_answer_scores_0_without_the_judge(fake: FakeOpenAI, judg
     assert result["reward"] == 0.0 and fake.request_count == 0
 
 
-@pytest.mark.parametrize(("verdict", "reward"), [(EQUAL, 1.0), (NOT_EQUAL, 0.0)])
+@pytest.mark.parametrize(("verdict", "reward"), [(JUDGE_EQUAL, 1.0), (JUDGE_NOT_EQUAL, 0.0)])
 async def test_the_judge_grades_other_answers(fake: FakeOpenAI, judge_url: str, verdict: str, reward: float) -> None:
     fake.policy = lambda request: f"Reasoning...\n\n{verdict}"
     env = JudgeQA(JudgeQAConfig(name="judge_qa", judge_model=judge_url))
@@ -126,7 +126,7 @@ async def test_a_cached_verdict_makes_no_second_call(fake: FakeOpenAI, judge_url
 
 async def test_the_swap_check_asks_twice(fake: FakeOpenAI, judge_url: str) -> None:
     def biased(request: FakeRequest) -> str:
-        return EQUAL if "Answer A:\nCanberra" in request.user_text() else NOT_EQUAL
+        return JUDGE_EQUAL if "Answer A:\nCanberra" in request.user_text() else JUDGE_NOT_EQUAL
 
     fake.policy = biased
     config = JudgeQAConfig(name="judge_qa", judge_model=judge_url, judge_swap_check=True)
@@ -222,7 +222,7 @@ def test_the_dataset_has_the_documented_fields() -> None:
 
 
 async def test_every_reference_solution_scores_1_and_corrupted_ones_do_not(fake: FakeOpenAI, judge_url: str) -> None:
-    fake.policy = lambda request: NOT_EQUAL
+    fake.policy = lambda request: JUDGE_NOT_EQUAL
     env = JudgeQA(JudgeQAConfig(name="judge_qa", judge_model=judge_url))
     data = rows()
 
@@ -251,8 +251,8 @@ async def test_collecting_with_the_replay_model_scores_1_offline(tmp_path: Path)
 @pytest.mark.parametrize(
     ("answer", "status", "reward"),
     [
-        (EQUAL, "ok", 1.0),
-        (NOT_EQUAL, "ok", 0.0),
+        (JUDGE_EQUAL, "ok", 1.0),
+        (JUDGE_NOT_EQUAL, "ok", 0.0),
         (Failure(500, "the judge is down", retry_after=0.001), "failed", None),
         ("Hmm, hard to say.", "failed", None),
     ],

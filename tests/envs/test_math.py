@@ -19,7 +19,7 @@ from gymhall.checks.conformance import corruptions
 from gymhall.envs.math.server import Math, MathConfig
 from gymhall.envs.math.verifier import VerifierPool, grade, strip_delimiters
 from gymhall.exceptions import ConfigError
-from gymhall.grading.judge import EQUAL, NOT_EQUAL
+from gymhall.grading.judge import JUDGE_EQUAL, JUDGE_NOT_EQUAL
 from gymhall.rollouts.collection import CollectOptions, run_collect
 from gymhall.server.entrypoints import load_server_class
 from gymhall.testing import Failure, FakeOpenAI, client_for, make_response, make_row, serve_in_thread
@@ -201,7 +201,7 @@ def test_grade_and_delimiters() -> None:
 
 @pytest.fixture
 def judge_fake() -> Iterator[tuple[FakeOpenAI, str]]:
-    fake = FakeOpenAI(lambda request: EQUAL, model="judge")
+    fake = FakeOpenAI(lambda request: JUDGE_EQUAL, model="judge")
     with serve_in_thread(fake) as url:
         yield fake, url + "/v1#judge"
 
@@ -214,9 +214,10 @@ async def test_the_judge_grades_what_math_verify_does_not_accept(judge_fake: tup
         assert accepted["reward"] == 1.0 and fake.request_count == 0  # math-verify said yes: no judge
         judged = await verify(env, "One half.", expected_answer="\\frac{1}{2}", question="Half of 1?")
         assert judged["reward"] == 1.0 and judged["library_reward"] == 0.0
-        assert [e["verdict_label"] for e in judged["judge_evaluations"]] == [EQUAL, EQUAL]  # asked in both orders
+        # asked in both orders
+        assert [e["verdict_label"] for e in judged["judge_evaluations"]] == [JUDGE_EQUAL, JUDGE_EQUAL]
         assert "Half of 1?" in fake.requests[0].user_text() and "One half." in fake.requests[0].user_text()
-        fake.policy = lambda request: NOT_EQUAL
+        fake.policy = lambda request: JUDGE_NOT_EQUAL
         rejected = await verify(env, "Two thirds.", expected_answer="\\frac{1}{2}")
         assert rejected["reward"] == 0.0 and len(rejected["judge_evaluations"]) == 1
         assert (await verify(env, "", expected_answer="1"))["judge_evaluations"] is None  # nothing to judge

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from gymhall.exceptions import JudgeError
 from gymhall.grading.judge import (
-    EQUAL,
-    NOT_EQUAL,
+    JUDGE_EQUAL,
+    JUDGE_NOT_EQUAL,
     Judge,
     JudgeSettings,
     judge_equivalence,
@@ -26,7 +26,7 @@ from gymhall.wire.responses import ResponseCreateParams
 class Verdicts:
     """A judge policy answering from a script of texts keyed by a word of the prompt (default: equal)."""
 
-    def __init__(self, answers: dict[str, str | Failure] | None = None, default: str | Failure = EQUAL) -> None:
+    def __init__(self, answers: dict[str, str | Failure] | None = None, default: str | Failure = JUDGE_EQUAL) -> None:
         self.answers = answers or {}
         self.default = default
 
@@ -58,14 +58,14 @@ async def ask_once(spec: str, prompt: str = "Is 1 equal to 1?", **kwargs: Any) -
 
 
 async def test_verdicts_are_read_from_the_judges_answer(fake: FakeOpenAI, url: str) -> None:
-    fake.policy = Verdicts({"apples": f"They differ. {NOT_EQUAL}", "pears": f"Same thing.\n\n{EQUAL}"})
+    fake.policy = Verdicts({"apples": f"They differ. {JUDGE_NOT_EQUAL}", "pears": f"Same thing.\n\n{JUDGE_EQUAL}"})
     judge = Judge(url, params={"temperature": 0.0, "input": "ignored"})
     try:
-        assert (await judge.ask("apples and oranges")).label == NOT_EQUAL
+        assert (await judge.ask("apples and oranges")).label == JUDGE_NOT_EQUAL
         verdict = await judge.ask("pears and pears", system="Be strict.")
     finally:
         await judge.aclose()
-    assert verdict.label == EQUAL and verdict.text == f"Same thing.\n\n{EQUAL}"
+    assert verdict.label == JUDGE_EQUAL and verdict.text == f"Same thing.\n\n{JUDGE_EQUAL}"
     body = fake.requests[-1].body
     assert body["temperature"] == 0.0 and body["model"] == "judge"
     assert body["input"] == [
@@ -88,7 +88,7 @@ async def test_the_last_label_is_the_verdict_and_longer_labels_win(url: str) -> 
 
 
 async def test_the_chat_api_is_supported(fake: FakeOpenAI, url: str) -> None:
-    assert await ask_once(url, api="chat") == EQUAL
+    assert await ask_once(url, api="chat") == JUDGE_EQUAL
     assert fake.requests[-1].dialect == "chat"
 
 
@@ -132,7 +132,7 @@ async def test_identical_questions_in_flight_share_one_call(fake: FakeOpenAI, ur
         verdicts = await asyncio.gather(*(judge.ask("together") for _ in range(5)))
     finally:
         await judge.aclose()
-    assert {v.label for v in verdicts} == {EQUAL}
+    assert {v.label for v in verdicts} == {JUDGE_EQUAL}
     assert fake.request_count == 1 and judge.cache_hits == 4
 
 
@@ -145,7 +145,7 @@ async def test_concurrency_is_limited(fake: FakeOpenAI, url: str) -> None:
         peak = max(peak, inflight)
         await asyncio.sleep(0.05)
         inflight -= 1
-        return EQUAL
+        return JUDGE_EQUAL
 
     fake.policy = slow
     judge = Judge(url, max_concurrency=2)
@@ -174,7 +174,7 @@ async def test_an_http_error_is_a_judge_error_and_is_not_cached(
             await judge.ask("q")
         assert secret not in str(raised.value)
         fake.policy = Verdicts()
-        assert (await judge.ask("q")).label == EQUAL  # the failure was not cached: asked again
+        assert (await judge.ask("q")).label == JUDGE_EQUAL  # the failure was not cached: asked again
     finally:
         await judge.aclose()
 
@@ -199,7 +199,7 @@ async def test_equivalence_asks_once_without_swap(fake: FakeOpenAI, url: str) ->
         await judge.aclose()
     assert result.equal and len(result.verdicts) == 1
     assert "Answer A:\n0.75\n\nAnswer B:\n3/4" in fake.requests[0].user_text()
-    assert result.evaluations() == [{"verdict_label": EQUAL, "judge_text": EQUAL}]
+    assert result.evaluations() == [{"verdict_label": JUDGE_EQUAL, "judge_text": JUDGE_EQUAL}]
 
 
 @pytest.mark.parametrize(("swap", "equal", "calls"), [(False, True, 1), (True, False, 2)])
@@ -208,7 +208,7 @@ async def test_swap_catches_a_position_biased_judge(
 ) -> None:
     def biased(request: FakeRequest) -> str:
         # Says "equal" whenever the reference answer is shown first, whatever the other one is.
-        return EQUAL if "Answer A:\nParis" in request.user_text() else NOT_EQUAL
+        return JUDGE_EQUAL if "Answer A:\nParis" in request.user_text() else JUDGE_NOT_EQUAL
 
     fake.policy = biased
     judge = Judge(url)
@@ -227,12 +227,12 @@ async def test_swap_passes_a_consistent_judge(fake: FakeOpenAI, url: str) -> Non
         result = await judge_equivalence(judge, question="q", expected="Paris", generated="paris", swap=True)
     finally:
         await judge.aclose()
-    assert result.equal and [v.label for v in result.verdicts] == [EQUAL, EQUAL]
+    assert result.equal and [v.label for v in result.verdicts] == [JUDGE_EQUAL, JUDGE_EQUAL]
     assert "Answer A:\nparis\n\nAnswer B:\nParis" in fake.requests[1].user_text()
 
 
 async def test_a_not_equal_verdict_is_not_asked_again(fake: FakeOpenAI, url: str) -> None:
-    fake.policy = Verdicts(default=NOT_EQUAL)
+    fake.policy = Verdicts(default=JUDGE_NOT_EQUAL)
     judge = Judge(url)
     try:
         result = await judge_equivalence(judge, question="q", expected="a", generated="b", swap=True)

@@ -6,7 +6,7 @@ import hmac
 import pytest
 
 from gymhall.exceptions import InvalidSessionHandle, ServerBusy, SessionNotFound
-from gymhall.server.sessions import HandleSigner, SessionState, SessionStore
+from gymhall.server.sessions import HandleSigner, SessionLifecycle, SessionStore
 
 
 class FakeClock:
@@ -65,7 +65,7 @@ def test_store_creates_gets_and_closes() -> None:
     assert store.get(session.id) is session
     assert store.close(session.id) is True
     assert store.close(session.id) is False
-    assert session.lifecycle is SessionState.CLOSED
+    assert session.lifecycle is SessionLifecycle.CLOSED
     with pytest.raises(SessionNotFound, match=session.id):
         store.get(session.id)
 

@@ -25,8 +25,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from gymhall import BaseResourcesServerConfig, BaseVerifyRequest, Environment
-from gymhall.grading.sandbox import Sandbox, SandboxLimits, SandboxResult
+from gymhall import BaseResourcesServerConfig, BaseVerifyRequest, Environment, Sandbox, SandboxLimits, SandboxResult
 
 __all__ = ["CodeConfig", "CodeGen", "CodeVerifyRequest", "UnitTests", "extract_code"]
 

@@ -14,22 +14,23 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from gymhall.config.settings import BaseResourcesServerConfig
-from gymhall.exceptions import ConfigError, JudgeError
-from gymhall.grading.judge import (
-    EQUAL,
-    EQUIVALENCE_PROMPT,
-    EQUIVALENCE_SYSTEM,
-    NOT_EQUAL,
+from gymhall import (
+    JUDGE_EQUAL,
+    JUDGE_EQUIVALENCE_PROMPT,
+    JUDGE_EQUIVALENCE_SYSTEM,
+    JUDGE_NOT_EQUAL,
+    BaseResourcesServerConfig,
+    BaseVerifyRequest,
+    ConfigError,
+    Environment,
     Judge,
+    JudgeError,
     JudgeSettings,
+    Response,
     judge_equivalence,
     judge_failed,
     last_user_text,
 )
-from gymhall.server.environment import Environment
-from gymhall.wire.responses import Response
-from gymhall.wire.schemas import BaseVerifyRequest
 
 __all__ = ["JudgeQA", "JudgeQAConfig", "JudgeQAVerifyRequest", "extract_answer", "normalize_answer"]
 
@@ -47,9 +48,9 @@ class JudgeQAConfig(BaseResourcesServerConfig, JudgeSettings):
 
     # A prompt template file with {question}, {expected_answer} and {generated_answer}; None: the built-in one.
     judge_prompt_template_fpath: str | None = None
-    judge_system_message: str | None = EQUIVALENCE_SYSTEM  # None or "" sends no system message
-    judge_equal_label: str = EQUAL
-    judge_not_equal_label: str = NOT_EQUAL
+    judge_system_message: str | None = JUDGE_EQUIVALENCE_SYSTEM  # None or "" sends no system message
+    judge_equal_label: str = JUDGE_EQUAL
+    judge_not_equal_label: str = JUDGE_NOT_EQUAL
 
 
 class JudgeQAVerifyRequest(BaseVerifyRequest):
@@ -145,7 +146,7 @@ class JudgeQA(Environment):
     def _template(self) -> str:
         fpath = self.config.judge_prompt_template_fpath
         if not fpath:
-            return EQUIVALENCE_PROMPT
+            return JUDGE_EQUIVALENCE_PROMPT
         path = Path(fpath) if Path(fpath).is_absolute() else ENV_DIR / fpath
         try:
             template = path.read_text(encoding="utf-8").strip()

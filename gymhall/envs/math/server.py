@@ -14,12 +14,19 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from gymhall.config.settings import BaseResourcesServerConfig
+from gymhall import (
+    BaseResourcesServerConfig,
+    BaseVerifyRequest,
+    ConfigError,
+    Environment,
+    Judge,
+    JudgeError,
+    JudgeSettings,
+    judge_equivalence,
+    judge_failed,
+    last_user_text,
+)
 from gymhall.envs.math.verifier import VerifierPool
-from gymhall.exceptions import ConfigError, JudgeError
-from gymhall.grading.judge import Judge, JudgeSettings, judge_equivalence, judge_failed, last_user_text
-from gymhall.server.environment import Environment
-from gymhall.wire.schemas import BaseVerifyRequest
 
 __all__ = ["Math", "MathConfig", "MathVerifyRequest"]
 

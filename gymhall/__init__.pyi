@@ -1,0 +1,175 @@
+"""Type stub of the public API: each name once. At run time `gymhall/__init__.py` reads this file and
+imports each name on first use (lazy_loader), so `import gymhall` loads no web stack."""
+
+__version__: str
+
+from .checks.conformance import CheckResult as CheckResult
+from .checks.conformance import check_environment as check_environment
+from .client.resources import (
+    AsyncResourcesClient as AsyncResourcesClient,
+)
+from .client.resources import (
+    AsyncResourcesSession as AsyncResourcesSession,
+)
+from .client.resources import (
+    ResourcesClient as ResourcesClient,
+)
+from .client.resources import (
+    ResourcesSession as ResourcesSession,
+)
+from .config.loading import load_config as load_config
+from .config.registry import EnvSpec as EnvSpec
+from .config.registry import get_env as get_env
+from .config.registry import list_envs as list_envs
+from .config.settings import (
+    BaseResourcesServerConfig as BaseResourcesServerConfig,
+)
+from .config.settings import (
+    BaseServerConfig as BaseServerConfig,
+)
+from .config.settings import (
+    Domain as Domain,
+)
+from .config.settings import (
+    GymConfig as GymConfig,
+)
+from .config.settings import (
+    ServerInstance as ServerInstance,
+)
+from .exceptions import (
+    BodyTooLarge as BodyTooLarge,
+)
+from .exceptions import (
+    ConfigError as ConfigError,
+)
+from .exceptions import (
+    DatasetError as DatasetError,
+)
+from .exceptions import (
+    GymhallError as GymhallError,
+)
+from .exceptions import (
+    InvalidBody as InvalidBody,
+)
+from .exceptions import (
+    InvalidSessionHandle as InvalidSessionHandle,
+)
+from .exceptions import (
+    JudgeError as JudgeError,
+)
+from .exceptions import (
+    ModelError as ModelError,
+)
+from .exceptions import (
+    PortError as PortError,
+)
+from .exceptions import (
+    RequestError as RequestError,
+)
+from .exceptions import (
+    ServerBusy as ServerBusy,
+)
+from .exceptions import (
+    ServerError as ServerError,
+)
+from .exceptions import (
+    ServerStartError as ServerStartError,
+)
+from .exceptions import (
+    SessionError as SessionError,
+)
+from .exceptions import (
+    SessionNotFound as SessionNotFound,
+)
+from .exceptions import (
+    SessionRequired as SessionRequired,
+)
+from .exceptions import (
+    ToolError as ToolError,
+)
+from .grading.judge import (
+    JUDGE_EQUAL as JUDGE_EQUAL,
+)
+from .grading.judge import (
+    JUDGE_EQUIVALENCE_PROMPT as JUDGE_EQUIVALENCE_PROMPT,
+)
+from .grading.judge import (
+    JUDGE_EQUIVALENCE_SYSTEM as JUDGE_EQUIVALENCE_SYSTEM,
+)
+from .grading.judge import (
+    JUDGE_NOT_EQUAL as JUDGE_NOT_EQUAL,
+)
+from .grading.judge import (
+    Judge as Judge,
+)
+from .grading.judge import (
+    JudgeSettings as JudgeSettings,
+)
+from .grading.judge import (
+    judge_equivalence as judge_equivalence,
+)
+from .grading.judge import (
+    judge_failed as judge_failed,
+)
+from .grading.judge import (
+    last_user_text as last_user_text,
+)
+from .grading.sandbox import Sandbox as Sandbox
+from .grading.sandbox import SandboxLimits as SandboxLimits
+from .grading.sandbox import SandboxResult as SandboxResult
+from .models.base import Model as Model
+from .models.base import ModelRequest as ModelRequest
+from .models.chat import ChatCompletionsModel as ChatCompletionsModel
+from .models.fake import FakeModel as FakeModel
+from .models.registry import model_from_spec as model_from_spec
+from .models.replay import ReplayModel as ReplayModel
+from .models.responses import OpenAIResponsesModel as OpenAIResponsesModel
+from .models.server import build_model_app as build_model_app
+from .rollouts.agent import Agent as Agent
+from .rollouts.agent import RemoteAgent as RemoteAgent
+from .rollouts.agent_server import build_agent_app as build_agent_app
+from .rollouts.collection import resources_client as resources_client
+from .rollouts.datasets import expand_rows as expand_rows
+from .rollouts.datasets import read_rows as read_rows
+from .rollouts.metrics import (
+    pass_at_k as pass_at_k,
+)
+from .rollouts.metrics import (
+    read_rollouts as read_rollouts,
+)
+from .rollouts.metrics import (
+    rollout_metrics as rollout_metrics,
+)
+from .rollouts.pool import rollouts as rollouts
+from .server.environment import Environment as Environment
+from .server.environment import build_app as build_app
+from .server.routing import GymApp as GymApp
+from .server.sessions import Session as Session
+from .server.simple import SimpleResourcesServer as SimpleResourcesServer
+from .server.tools import ToolSpec as ToolSpec
+from .server.tools import tool as tool
+from .stack.instances import AgentServer as AgentServer
+from .stack.instances import ModelServer as ModelServer
+from .wire.contract import SESSION_HEADER as SESSION_HEADER
+from .wire.contract import SESSION_ID_KEY as SESSION_ID_KEY
+from .wire.metrics import aggregate_metrics as aggregate_metrics
+from .wire.responses import Response as Response
+from .wire.responses import ResponseCreateParams as ResponseCreateParams
+from .wire.schemas import (
+    BaseMultiRewardVerifyResponse as BaseMultiRewardVerifyResponse,
+)
+from .wire.schemas import (
+    BaseRunRequest as BaseRunRequest,
+)
+from .wire.schemas import (
+    BaseSeedSessionRequest as BaseSeedSessionRequest,
+)
+from .wire.schemas import (
+    BaseSeedSessionResponse as BaseSeedSessionResponse,
+)
+from .wire.schemas import (
+    BaseVerifyRequest as BaseVerifyRequest,
+)
+from .wire.schemas import (
+    BaseVerifyResponse as BaseVerifyResponse,
+)

@@ -1,0 +1,51 @@
+"""`gymhall.wire.metrics`: the `/aggregate_metrics` answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from gymhall import aggregate_metrics
+from gymhall.wire.metrics import numeric_fields, summarize
+
+
+def test_numeric_fields_include_bools_and_usage_and_skip_indices() -> None:
+    row = {
+        "reward": 1.0,
+        "solved": True,
+        "name": "x",
+        "_ng_task_index": 3,
+        "response": {"usage": {"input_tokens": 5, "output_tokens": 2}},
+    }
+    assert numeric_fields(row) == {"reward": 1.0, "solved": 1.0, "input_tokens": 5.0, "output_tokens": 2.0}
+
+
+def test_reward_components_are_summarized_by_name_and_ids_are_not_metrics() -> None:
+    row = {"id": 7, "reward": 0.5, "reward_components": {"format": 1.0, "length": 0.0, "note": "x"}}
+    assert numeric_fields(row) == {"reward": 0.5, "reward_components/format": 1.0, "reward_components/length": 0.0}
+    overall = aggregate_metrics([row, {**row, "reward_components": {"format": 0.0, "length": 0.0}}])["agent_metrics"]
+    assert overall["mean/reward_components/format"] == 0.5
+
+
+def test_summary_statistics() -> None:
+    summary = summarize([{"reward": 0.0}, {"reward": 1.0}, {"reward": 1.0}, {"reward": 1.0}])
+    assert summary["mean/reward"] == 0.75
+    assert summary["min/reward"] == 0.0 and summary["max/reward"] == 1.0
+    assert summary["median/reward"] == 1.0
+    assert summary["std/reward"] == pytest.approx(0.4330127)
+
+
+def test_aggregate_groups_by_task() -> None:
+    rows = [
+        {"reward": 1.0, "_ng_task_index": 0, "_ng_rollout_index": 0},
+        {"reward": 0.0, "_ng_task_index": 0, "_ng_rollout_index": 1},
+        {"reward": 1.0, "_ng_task_index": 1, "_ng_rollout_index": 0},
+    ]
+    result = aggregate_metrics(rows)
+    assert result["agent_metrics"]["mean/reward"] == pytest.approx(2 / 3)
+    assert result["key_metrics"] == {"mean/reward": pytest.approx(2 / 3)}
+    groups = {g["_ng_task_index"]: g for g in result["group_level_metrics"]}
+    assert groups[0]["mean/reward"] == 0.5 and groups[0]["num_rollouts"] == 2
+    assert groups[1]["mean/reward"] == 1.0
+
+
+# --- pass@k, majority@k and rollouts files ---------------------------------------------------------
