@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from gymhall.server.environment import Environment
     from gymhall.server.simple import SimpleResourcesServer
 
-from gymhall.models.fake_openai import (
+from gymhall.models.fake_openai import FakeOpenAI
+from gymhall.models.fake_policy import (
     Failure,
-    FakeOpenAI,
     FakeRequest,
     Policy,
     ToolCall,

@@ -7,34 +7,17 @@
 Every run gets a fresh temporary working directory (removed afterwards), an environment holding only
 PATH, HOME, TMPDIR and a UTF-8 locale (nothing of the server's, so no secrets), and the interpreter in
 isolated mode (`python -I -S`: no site-packages, no user site, no PYTHON* variables). A tiny bootstrap
-(`_BOOTSTRAP`) runs first inside the child, sets the limits, then executes the code as `__main__`;
-limits are set there rather than in a `preexec_fn`, which is unsafe in a threaded server.
+runs first inside the child, sets the limits, then executes the code as `__main__`.
 
 Limits (`SandboxLimits`): CPU time (RLIMIT_CPU), memory (RLIMIT_AS and RLIMIT_DATA), file size
 (RLIMIT_FSIZE), open files, no core dumps, a wall-clock timeout after which the whole process group is
 killed with SIGKILL, and an output cap (at most `output_bytes` of stdout and of stderr are read; more
 kills the run). A non-zero exit, a crash or a kill is a `SandboxResult`, never an exception.
 
-Isolation, chosen once per interpreter by probing what the machine allows (`network_isolation`,
-`process_limit` report the choice):
-
-- Network. Preferred: `unshare --user --map-root-user --net --pid --fork` puts the child in new user,
-  network and PID namespaces. The network namespace has only a loopback interface, and it is down,
-  so nothing (not even the host's 127.0.0.1) can be reached. The PID namespace makes the child its
-  init: when it dies, or the group is killed, the kernel kills every process it started, including
-  ones that called setsid(). Fallback, where unprivileged user namespaces are off: an audit hook
-  (`sys.addaudithook`) installed before the code runs refuses socket creation, connect, bind and name
-  lookups, and ctypes. Audit hooks cannot be removed from Python, but they are a best effort, not a
-  security boundary.
-- Processes (fork bombs). RLIMIT_NPROC counts every task of the *real user*, and the kernel ignores it
-  for root. Inside a fresh user namespace owned by a non-root user, the count is per namespace, so
-  the limit counts only the sandbox's own processes ("rlimit"). For root (as on the development VM
-  this was written on: root, kernel 6.18, cgroup v1 pids controller writable), each run gets its own
-  pids cgroup with `pids.max` ("cgroup"); the bootstrap joins it before running any code, and the
-  parent kills its members and removes it afterwards. Without either (root without a writable pids
-  cgroup, or a non-root user without namespaces) the audit hook also refuses fork, exec, spawn and
-  subprocess ("audit-hook"); a non-root user then also gets RLIMIT_NPROC set to its current task
-  count plus the limit.
+Isolation (new user, network and PID namespaces where the machine allows them, else an audit hook;
+RLIMIT_NPROC, a pids cgroup or the audit hook against fork bombs) is chosen once per interpreter by
+probing the machine; gymhall.grading.isolation holds those mechanics and explains each choice, and
+`network_isolation`, `process_limit` report it.
 
 Concurrency: at most `pool_size` runs at once (an `asyncio.Semaphore` per event loop), all I/O is
 asyncio subprocess pipes, and file-system clean-up runs in a worker thread, so a server's event loop
@@ -50,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
 import math
 import os
 import shutil
@@ -65,61 +47,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
-
 from gymhall.exceptions import ConfigError
+from gymhall.grading.isolation import (
+    CPU_LIMIT_EXIT,
+    Cgroup,
+    bootstrap_config,
+    child_command,
+    child_env,
+    namespaces_available,
+    pids_cgroup_root,
+)
 
 __all__ = ["Sandbox", "SandboxLimits", "SandboxResult", "namespaces_available", "pids_cgroup_root"]
 
 MiB = 1024 * 1024
 
-#: Exit status the bootstrap uses when the CPU-time limit's warning signal (SIGXCPU) arrives.
-CPU_LIMIT_EXIT = 128 + signal.SIGXCPU
-
 Isolation = Literal["auto", "namespace", "audit-hook"]
-
-_NAMESPACE_FLAGS = ("--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child")
-_PROBE = "import socket; print(len(socket.if_nameindex()))"  # a new network namespace has only `lo`
-
-# Runs in the child before the untrusted code: join the cgroup, set limits, install the audit hook,
-# then run main.py as __main__ with the bootstrap's own names out of reach.
-_BOOTSTRAP = r"""
-import json, os, resource, signal, sys
-def _boot(cfg):
-    if cfg["cgroup"]:
-        with open(cfg["cgroup"], "w") as f:
-            f.write("0")
-    for name, soft, hard in cfg["limits"]:
-        kind = getattr(resource, name)
-        ceiling = resource.getrlimit(kind)[1]
-        if ceiling != resource.RLIM_INFINITY:
-            hard = min(hard, ceiling)
-            soft = min(soft, hard)
-        resource.setrlimit(kind, (soft, hard))
-    signal.signal(signal.SIGXCPU, lambda *_: os._exit(cfg["cpu_exit"]))
-    refused = tuple(cfg["refuse_events"])
-    refused_imports = frozenset(cfg["refuse_imports"])
-    if refused or refused_imports:
-        def refuse(event, args):
-            if event.startswith(refused) or (event == "import" and args[0] in refused_imports):
-                raise PermissionError(f"{event} is not allowed in this sandbox")
-        sys.addaudithook(refuse)
-    import builtins, types
-    main = types.ModuleType("__main__")
-    main.__file__ = cfg["main"]
-    main.__builtins__ = builtins
-    sys.modules["__main__"] = main
-    sys.argv = [cfg["main"], *cfg["args"]]
-    sys.path.insert(0, os.getcwd())
-    with open(cfg["main"], "rb") as f:
-        code = compile(f.read(), cfg["main"], "exec")
-    exec(code, main.__dict__)
-_boot(json.loads(sys.argv[1]))
-"""
-
-_NETWORK_EVENTS = ("socket.", "ctypes.")
-_PROCESS_EVENTS = ("os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn", "os.system", "subprocess.")
-_PROCESS_IMPORTS = ("_posixsubprocess", "_ctypes")  # fork_exec and ctypes reach fork/exec without events
 
 
 @dataclass(frozen=True)
@@ -162,92 +105,6 @@ class SandboxResult:
     def text(self, stream: Literal["stdout", "stderr"] = "stdout") -> str:
         """A stream decoded as UTF-8 (invalid bytes replaced)."""
         return getattr(self, stream).decode("utf-8", errors="replace")  # type: ignore[no-any-return]
-
-
-@functools.cache
-def namespaces_available(python: str = sys.executable) -> bool:
-    """Whether `unshare` can give a child new user, network and PID namespaces here (probed once)."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return False
-    try:
-        probe = subprocess.run(
-            [unshare, *_NAMESPACE_FLAGS, python, "-I", "-S", "-c", _PROBE],
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            timeout=10,
-            env=_child_env(tempfile.gettempdir()),
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return probe.returncode == 0 and probe.stdout.strip() == b"1"
-
-
-def _own_cgroup_paths() -> dict[str, str]:
-    paths: dict[str, str] = {}
-    for line in Path("/proc/self/cgroup").read_text().splitlines():
-        _, controllers, path = line.split(":", 2)
-        for controller in controllers.split(",") if controllers else ["unified"]:
-            paths[controller] = path
-    return paths
-
-
-@functools.cache
-def pids_cgroup_root() -> Path | None:
-    """A cgroup directory where this process may create children limited by `pids.max`, or None."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        own = _own_cgroup_paths()
-        mounts = Path("/proc/self/mounts").read_text().splitlines()
-    except OSError:
-        return None
-    candidates: list[Path] = []
-    for line in mounts:
-        parts = line.split()
-        if len(parts) < 4:
-            continue
-        mountpoint, fstype, options = parts[1], parts[2], parts[3].split(",")
-        if fstype == "cgroup" and "pids" in options and "pids" in own:
-            candidates.append(Path(mountpoint) / own["pids"].lstrip("/"))
-        elif fstype == "cgroup2" and "unified" in own:
-            base = Path(mountpoint) / own["unified"].lstrip("/")
-            with contextlib.suppress(OSError):
-                if "pids" in (base / "cgroup.subtree_control").read_text().split():
-                    candidates.append(base)
-    for base in candidates:
-        probe = base / f"gymhall-probe-{os.getpid()}"
-        try:
-            probe.mkdir()
-        except OSError:
-            continue
-        try:
-            (probe / "pids.max").write_text("1")
-            return base
-        except OSError:
-            continue
-        finally:
-            with contextlib.suppress(OSError):
-                probe.rmdir()
-    return None
-
-
-def _user_task_count(uid: int) -> int:
-    """How many tasks (processes and threads) the real user `uid` has: what RLIMIT_NPROC counts."""
-    count = 0
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
-        except OSError:
-            continue
-        if int(fields.get("Uid", "-1").split()[0]) == uid:
-            count += int(fields.get("Threads", "1"))
-    return count
-
-
-def _child_env(workdir: str) -> dict[str, str]:
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
 
 
 def _remove_tree(path: str) -> None:
@@ -294,45 +151,6 @@ async def _feed(process: asyncio.subprocess.Process, data: bytes) -> None:
             await process.stdin.drain()
         process.stdin.close()
         await process.stdin.wait_closed()
-
-
-class _Cgroup:
-    """One run's pids cgroup: created before the run, emptied and removed after it."""
-
-    _ids = itertools.count()
-
-    def __init__(self, root: Path, max_processes: int) -> None:
-        self.path = root / f"gymhall-sandbox-{os.getpid()}-{next(self._ids)}"
-        self.path.mkdir()
-        (self.path / "pids.max").write_text(str(max_processes))
-
-    @property
-    def procs(self) -> Path:
-        return self.path / "cgroup.procs"
-
-    def members(self) -> list[int]:
-        with contextlib.suppress(OSError):
-            return [int(pid) for pid in self.procs.read_text().split()]
-        return []
-
-    def kill(self) -> None:
-        for pid in self.members():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-
-    async def remove(self) -> None:
-        deadline = time.monotonic() + 5.0
-        while True:
-            self.kill()
-            try:
-                self.path.rmdir()
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    return  # left behind empty-ish; the kernel frees it when its last member dies
-                await asyncio.sleep(0.02)
 
 
 class Sandbox:
@@ -408,7 +226,7 @@ class Sandbox:
         async with semaphore:
             yield
 
-    def _bootstrap_config(self, limits: SandboxLimits, cgroup: _Cgroup | None, args: Sequence[str]) -> dict[str, Any]:
+    def _bootstrap_config(self, limits: SandboxLimits, cgroup: Cgroup | None, args: Sequence[str]) -> dict[str, Any]:
         cpu = max(1, math.ceil(limits.cpu_seconds))
         rlimits: list[tuple[str, int, int]] = [
             ("RLIMIT_CPU", cpu, cpu + 1),
@@ -418,34 +236,17 @@ class Sandbox:
             ("RLIMIT_NOFILE", limits.open_files, limits.open_files),
             ("RLIMIT_CORE", 0, 0),
         ]
-        namespaced = self.network_isolation == "namespace"
-        refuse_events: list[str] = [] if namespaced else list(_NETWORK_EVENTS)
-        refuse_imports: list[str] = []
-        if os.geteuid() != 0:
-            # `unshare` itself counts as one task of the namespace; outside one, every task of the user counts.
-            base = 1 if namespaced else _user_task_count(os.getuid())
-            nproc = base + limits.max_processes
-            rlimits.append(("RLIMIT_NPROC", nproc, nproc))
-        if self.process_limit == "audit-hook":
-            refuse_events += _PROCESS_EVENTS
-            refuse_imports += _PROCESS_IMPORTS
-        return {
-            "cgroup": str(cgroup.procs) if cgroup is not None else None,
-            "limits": rlimits,
-            "cpu_exit": CPU_LIMIT_EXIT,
-            "refuse_events": refuse_events,
-            "refuse_imports": refuse_imports,
-            "main": "main.py",
-            "args": list(args),
-        }
+        return bootstrap_config(
+            rlimits,
+            max_processes=limits.max_processes,
+            namespaced=self.network_isolation == "namespace",
+            refuse_processes=self.process_limit == "audit-hook",
+            cgroup=cgroup,
+            args=args,
+        )
 
     def _command(self, config: Mapping[str, Any]) -> list[str]:
-        command = [self.python, "-I", "-S", "-c", _BOOTSTRAP, orjson.dumps(config).decode()]
-        if self.network_isolation == "namespace":
-            unshare = shutil.which("unshare")
-            assert unshare is not None  # namespaces_available found it
-            command = [unshare, *_NAMESPACE_FLAGS, *command]
-        return command
+        return child_command(self.python, config, namespaced=self.network_isolation == "namespace")
 
     async def run(
         self,
@@ -484,7 +285,7 @@ class Sandbox:
         on_stdout: Callable[[bytes], None] | None,
     ) -> SandboxResult:
         root = pids_cgroup_root() if self.process_limit == "cgroup" else None
-        cgroup = _Cgroup(root, limits.max_processes) if root is not None else None
+        cgroup = Cgroup(root, limits.max_processes) if root is not None else None
         process: asyncio.subprocess.Process | None = None
         try:
             config = await asyncio.to_thread(self._bootstrap_config, limits, cgroup, args)
@@ -497,7 +298,7 @@ class Sandbox:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 cwd=workdir,
-                env=_child_env(workdir),
+                env=child_env(workdir),
                 start_new_session=True,  # its own process group, so one killpg reaches every descendant
             )
             process = asyncio.subprocess.Process(transport, protocol, loop)
@@ -571,7 +372,7 @@ def _write_files(workdir: str, code: str, files: Mapping[str, str | bytes]) -> N
         target.write_bytes(content.encode() if isinstance(content, str) else content)
 
 
-def _kill(process: asyncio.subprocess.Process, cgroup: _Cgroup | None) -> None:
+def _kill(process: asyncio.subprocess.Process, cgroup: Cgroup | None) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     if cgroup is not None:

@@ -12,7 +12,8 @@ import orjson
 
 from gymhall.exceptions import ModelError
 from gymhall.models.base import Model, ModelRequest
-from gymhall.models.fake_openai import Failure, FakeOpenAI, FakeRequest, Policy, Turn, echo_policy
+from gymhall.models.fake_openai import FakeOpenAI
+from gymhall.models.fake_policy import Failure, FakeRequest, Policy, Turn, echo_policy
 from gymhall.wire.contract import retryable_status
 from gymhall.wire.responses import Response
 

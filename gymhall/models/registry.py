@@ -41,7 +41,7 @@ def model_from_spec(
         return ReplayModel()
     if text in ("fake:counter", "fake:echo"):
         from gymhall.models.fake import FakeModel
-        from gymhall.models.fake_openai import counter_policy, echo_policy
+        from gymhall.models.fake_policy import counter_policy, echo_policy
 
         return FakeModel(counter_policy() if text == "fake:counter" else echo_policy)
     if text.startswith("openai:") and len(text) > len("openai:"):
