@@ -76,7 +76,8 @@ def serve(
     try:
         from gymhall.config.loading import load_config
         from gymhall.config.registry import resolve_config_arguments
-        from gymhall.stack.launcher import Launcher, plan_servers
+        from gymhall.stack.launcher import Launcher
+        from gymhall.stack.plan import plan_servers
 
         paths = resolve_config_arguments(paths)
 

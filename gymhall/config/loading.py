@@ -30,7 +30,9 @@ from typing import Any, Literal, cast
 
 import yaml
 
+from gymhall.config.env_file import find_env_file, read_env_file
 from gymhall.config.settings import GymConfig, config_error, did_you_mean
+from gymhall.config.yaml_file import YamlLoader, read_yaml_file
 from gymhall.exceptions import ConfigError
 
 __all__ = ["Override", "did_you_mean", "load_config", "parse_overrides"]
@@ -40,32 +42,6 @@ KeyPath = tuple[Any, ...]
 
 _BASE = "base mapping"
 _CLI = "command line"
-
-
-class _YamlLoader(yaml.SafeLoader):
-    """SafeLoader that, like OmegaConf's, keeps dates as strings and reads ``1e-5`` as a float.
-
-    It also rejects duplicate keys, which plain PyYAML silently collapses to the last one.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key, str | int | float | bool) and key in seen:
-                mark = key_node.start_mark
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep)
-
-
-_YamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_YamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?\d[\d_]*(?:\.\d*)?[eE][-+]?\d+$"), list("-+0123456789")
-)
 
 
 @dataclass(frozen=True)
@@ -109,7 +85,7 @@ def _parse_value(raw: str, text: str) -> Any:
     if not raw.strip():
         return raw
     try:
-        value = yaml.load(raw, Loader=_YamlLoader)
+        value = yaml.load(raw, Loader=YamlLoader)
     except yaml.YAMLError:
         if raw.lstrip()[:1] in ("[", "{"):
             problem = f"override {text!r}: {raw!r} is not a valid YAML list or mapping"
@@ -139,9 +115,10 @@ def load_config(
     """
     paths = [paths] if isinstance(paths, str | Path) else paths  # a lone path, not its characters
     parsed = parse_overrides([overrides] if isinstance(overrides, str) else overrides)
-    env_path = _env_path(env_file, parsed)
+    dotenv_paths = [o.value for o in parsed if o.path == ("dotenv_path",) and not o.delete]
+    env_path = find_env_file(env_file, dotenv_path=str(dotenv_paths[-1]) if dotenv_paths else None)
     base_data: dict[Any, Any] = _plain(dict(base or {}))
-    env_data = _read_yaml(env_path) if env_path else {}
+    env_data = read_env_file(env_path) if env_path else {}
 
     list_origin: Origin = _BASE
     raw_list = base_data.pop("config_paths", None)
@@ -177,23 +154,6 @@ def load_config(
     return GymConfig.from_values(values, sources=sources, origin_of=lambda path: _origin_of(state.origins, path))
 
 
-def _env_path(env_file: str | Path | None, overrides: list[Override]) -> Path | None:
-    if env_file is None:
-        return None
-    if env_file == "auto":
-        chosen = [o.value for o in overrides if o.path == ("dotenv_path",) and not o.delete]
-        if not chosen:
-            auto = Path.cwd() / "env.yaml"
-            return auto.resolve() if auto.is_file() else None
-        env_file = str(chosen[-1])
-    path = Path(env_file).expanduser()
-    path = path if path.is_absolute() else Path.cwd() / path
-    if not path.is_file():
-        fix = "create it, correct the path, or pass env_file=None to load none"
-        raise config_error(f"env file {str(env_file)!r} not found (looked for {path})", fix)
-    return path.resolve()
-
-
 def _find_file(raw: object, parent: Path | None, *, source: Origin | None, key: str | None) -> Path:
     if not isinstance(raw, str | Path) or not str(raw):
         raise config_error(f"config path {raw!r} is not a file path", "list paths as strings", source=source, key=key)
@@ -215,29 +175,6 @@ def _find_file(raw: object, parent: Path | None, *, source: Origin | None, key: 
     problem = f"config file {str(raw)!r} not found; looked in: {', '.join(map(str, candidates))}.{hint}"
     fix = "correct the path; relative paths resolve against the including file's directory, then the cwd"
     raise config_error(problem, fix, source=source, key=key)
-
-
-def _read_yaml(path: Path) -> dict[Any, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise config_error(f"cannot read config file ({exc})", "check the path", source=path) from exc
-    try:
-        data = yaml.load(text, Loader=_YamlLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f" near line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = f"invalid YAML{line}: {exc.problem or exc.context}"
-        raise config_error(problem, "correct the YAML syntax", source=where) from exc
-    except yaml.YAMLError as exc:
-        raise config_error(f"invalid YAML: {exc}", "correct the YAML syntax", source=path) from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        problem = f"the top level must be a mapping of keys to values, not a {type(data).__name__}"
-        raise config_error(problem, "start the file with blocks such as 'my_env: ...'", source=path)
-    return data
 
 
 def _plain(value: Any) -> Any:
@@ -293,7 +230,7 @@ class _State:
         if path in self.sources:
             return
         self.stack.append(path)
-        data = _read_yaml(path)
+        data = read_yaml_file(path)
         for include in self.path_list(data.pop("config_paths", None), path):
             self.load_file(_find_file(include, path.parent, source=path, key="config_paths"))
         self.sources.append(path)

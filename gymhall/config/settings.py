@@ -247,6 +247,16 @@ class GymConfig:
             known = ", ".join(self.servers) or "none"
             raise config_error(f"no server instance named {name!r}.{hint}", f"use one of: {known}") from None
 
+    def resources_server(self, name: str | None = None) -> ServerInstance:
+        """The instance `name`, else the only resources server; with several or none, `ConfigError` asks for --name."""
+        if name:
+            return self.server(name)
+        candidates = self.of_kind(ServerKind.RESOURCES_SERVERS)
+        if len(candidates) == 1:
+            return candidates[0]
+        names = ", ".join(s.name for s in candidates) or "none"
+        raise ConfigError(f"The config defines {len(candidates)} resources servers ({names}); choose one with --name.")
+
     def of_kind(self, kind: ServerKind | str) -> list[ServerInstance]:
         """Instances of one server kind, in file order."""
         if kind not in _KINDS:

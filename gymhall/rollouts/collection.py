@@ -72,15 +72,7 @@ def resources_client(
     from gymhall.config.loading import load_config
     from gymhall.server.entrypoints import build_server_app
 
-    config = load_config(configs, overrides)
-    candidates = config.of_kind("resources_servers")
-    if name:
-        instance = config.server(name)
-    elif len(candidates) == 1:
-        instance = candidates[0]
-    else:
-        names = ", ".join(s.name for s in candidates) or "none"
-        raise ConfigError(f"The configs define {len(candidates)} resources servers ({names}); choose one with --name.")
+    instance = load_config(configs, overrides).resources_server(name)
     # No per-request timeout in-process: each rollout's deadline bounds every call.
     return AsyncResourcesClient.for_app(build_server_app(instance), owns_app=True, timeout=None)
 
@@ -101,21 +93,19 @@ def _policy_from_env_file(spec: str) -> tuple[str, str | None]:
     `--model policy` means `policy_base_url` + `policy_model_name`; `policy_api_key` is the key of a
     remote model (else the backend reads `OPENAI_API_KEY`). The key is never printed.
     """
-    env_file = Path("env.yaml")
-    if not env_file.is_file():
+    from gymhall.config.env_file import find_env_file, read_env_file
+
+    env_file = find_env_file("auto")
+    if env_file is None:
         if spec == "policy":
             raise ConfigError("--model policy needs ./env.yaml with policy_base_url and policy_model_name.")
         return spec, None
-    import yaml
-
-    values = yaml.safe_load(env_file.read_text()) or {}
-    if not isinstance(values, dict):
-        raise ConfigError(f"{env_file.resolve()} must be a mapping of names to values.")
+    values = read_env_file(env_file)
     api_key = values.get("policy_api_key")
     if spec == "policy":
         base_url, name = values.get("policy_base_url"), values.get("policy_model_name")
         if not base_url or not name:
-            raise ConfigError(f"--model policy needs policy_base_url and policy_model_name in {env_file.resolve()}.")
+            raise ConfigError(f"--model policy needs policy_base_url and policy_model_name in {env_file}.")
         spec = f"{base_url}#{name}"
     return spec, str(api_key) if api_key else None
 

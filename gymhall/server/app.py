@@ -144,17 +144,7 @@ def parse_server_config(config_cls: type[C], argv: Sequence[str] | None, *, defa
 
     args = _parser(script).parse_args(argv)
     if args.config or any(o.lstrip("+").startswith("config_paths=") for o in args.overrides):
-        loaded = load_config(args.config, args.overrides)
-        candidates = loaded.of_kind("resources_servers")
-        if args.name:
-            instance = loaded.server(args.name)
-        elif len(candidates) == 1:
-            instance = candidates[0]
-        else:
-            names = ", ".join(s.name for s in candidates) or "none"
-            raise ConfigError(
-                f"The config defines {len(candidates)} resources servers ({names}); choose one with --name."
-            )
+        instance = load_config(args.config, args.overrides).resources_server(args.name)
         config = instance.config_model(config_cls)
     else:
         values: dict[str, Any] = {"name": default_name}

@@ -1,7 +1,7 @@
-"""Start every server instance of a config as its own process, watch it, stop them all together.
+"""Run the servers of a stack, one process each: start them, relay their output, watch them, stop them together.
 
-`plan_servers` turns a loaded `GymConfig` into one `ServerPlan` per instance (command, cwd, host,
-port); `Launcher` runs the plans:
+`gymhall.stack.plan.plan_servers` turns a loaded `GymConfig` into one `ServerPlan` per instance;
+`Launcher` runs the plans:
 
     plans = plan_servers(load_config(["configs/weather.yaml"]))
     with Launcher(plans) as launcher:      # returns once every server answers GET / with 200
@@ -17,11 +17,9 @@ Python, so their dependencies must be installed in the current environment.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,201 +27,32 @@ import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, Any, TextIO
 
-from gymhall.config.settings import GymConfig, ServerInstance, config_error, is_secret_key, local_url
-from gymhall.exceptions import GymhallError, ServerStartError
+from gymhall.exceptions import ServerStartError
+from gymhall.stack.plan import ServerPlan
 
-__all__ = ["Launcher", "ServerPlan", "ServerStartError", "plan_servers"]
+__all__ = ["Launcher", "ServerStartError", "render_table"]
 
 _TAIL_LINES = 20  # output lines kept per server for error reports
 _POLL_INTERVAL_S = 0.1
 _PROBE_TIMEOUT_S = 2.0  # one health request; the total wait is `ready_timeout`
 _RELAY_JOIN_S = 2.0  # how long to wait for a finished child's last output lines
+_TABLE_HEADERS = ("instance", "kind", "URL")
 
 
-@dataclass(frozen=True)
-class ServerPlan:
-    """How to start one server instance: its command line, working directory and address."""
+def render_table(plans: Sequence[ServerPlan]) -> str:
+    """The plans as a plain-text table, one row per server: instance, kind and URL in aligned columns.
 
-    name: str
-    kind: str
-    host: str  # the address the server binds
-    port: int
-    command: list[str]
-    cwd: Path
-    entrypoint: str
-
-    @property
-    def url(self) -> str:
-        """The base URL to reach the server from this machine (wildcard addresses become loopback)."""
-        return local_url(self.host, self.port)
-
-    def display_command(self) -> str:
-        """The command as a shell line, with secret-looking override values shown as ``***``."""
-        return " ".join(_redact_arg(arg) for arg in self.command)
-
-
-def plan_servers(
-    config: GymConfig,
-    overrides: Sequence[str] = (),
-    *,
-    names: Sequence[str] = (),
-    python: str = sys.executable,
-) -> list[ServerPlan]:
-    """One `ServerPlan` per server instance of `config` (or per name in `names`), with ports assigned.
-
-    `overrides` are the command-line overrides `config` was loaded with; each child gets them again,
-    with the config files as absolute ``--config`` paths, so it loads the same config from its own
-    working directory. A file entrypoint (``app.py``) runs with its directory as the working
-    directory, as NeMo Gym's servers expect (``from app import ...``); a ``module:attr`` entrypoint
-    runs through ``python -m gymhall run-server`` from the current directory.
+    Plain ASCII, never truncated: a URL must stay whole to be copied, and the text must survive a
+    terminal that is not UTF-8 (a write that fails there would lose the table).
     """
-    if names:
-        selected = [config.server(name) for name in dict.fromkeys(names)]
-    else:
-        selected = list(config.servers.values())
-    if not selected:
-        raise config_error(
-            "the config defines no server instances",
-            "add a block such as my_env: {resources_servers: {my_env: {entrypoint: app.py, domain: other}}}",
-            source=", ".join(str(s) for s in config.sources) or None,
-        )
-    config_flags, child_overrides = _child_config_args(config, overrides)
-    ports = _assign_ports(selected)
-    # Every child learns every address, so an agent finds its servers by instance name.
-    child_overrides += [
-        f"++{instance.key_path}.{key}={value}"
-        for instance in selected
-        for key, value in (("host", _host(instance)), ("port", ports[instance.name]))
-    ]
-    plans = []
-    for instance in selected:
-        host, port = _host(instance), ports[instance.name]
-        entrypoint = instance.settings.get("entrypoint")
-        if not entrypoint:
-            raise config_error(
-                f"server {instance.name!r} has no entrypoint",
-                f"add 'entrypoint: app.py' (or module:Class) under {instance.key_path}",
-                source=instance.source,
-                key=f"{instance.key_path}.entrypoint",
-            )
-        flags = [
-            *config_flags,
-            "--name",
-            instance.name,
-            "--host",
-            host,
-            "--port",
-            str(port),
-            *child_overrides,
-        ]
-        path = instance.entrypoint_path()
-        if path is None:
-            command = [python, "-m", "gymhall", "run-server", str(entrypoint), *flags]
-            cwd = Path.cwd()
-        elif path.is_file():
-            command = [python, str(path.resolve()), *flags]
-            cwd = path.resolve().parent
-        else:
-            raise config_error(
-                f"entrypoint of server {instance.name!r} not found: {path}",
-                "correct the path; a relative entrypoint resolves against the directory above the "
-                "config's configs/ folder (or the config's own directory)",
-                source=instance.source,
-                key=f"{instance.key_path}.entrypoint",
-            )
-        plans.append(ServerPlan(instance.name, instance.kind.value, host, port, command, cwd, str(entrypoint)))
-    return plans
-
-
-def _host(instance: ServerInstance) -> str:
-    return str(instance.settings.get("host") or "127.0.0.1")
-
-
-def _assign_ports(instances: Sequence[ServerInstance]) -> dict[str, int]:
-    """Each instance's port: its configured one (checked free and unique), else a free one."""
-    ports: dict[str, int] = {}
-    owners: dict[tuple[str, int], str] = {}
-    for instance in instances:
-        port = instance.settings.get("port")
-        if not port:  # None or 0: pick one below, after every configured port is known
-            continue
-        address = (_host(instance), int(port))
-        if address in owners:
-            raise config_error(
-                f"servers {owners[address]!r} and {instance.name!r} are both set to port {port}",
-                f"give one another port ({instance.key_path}.port=<port>), or remove it to pick a free one",
-            )
-        _check_port_free(*address, instance.name, instance.key_path)
-        owners[address] = instance.name
-        ports[instance.name] = int(port)
-    for instance in instances:
-        if instance.name not in ports:
-            host = _host(instance)
-            ports[instance.name] = _free_port(host, {p for h, p in owners if h == host})
-            owners[(host, ports[instance.name])] = instance.name
-    return ports
-
-
-def _child_config_args(config: GymConfig, overrides: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The ``--config`` flags and the overrides every child gets, independent of its working directory."""
-    files = [str(Path(p).resolve()) for p in config.values.get("config_paths") or []]
-    flags = [arg for path in files for arg in ("--config", path)]
-    passed: list[str] = []
-    env_file: Path | None = None
-    for item in overrides:
-        key, eq, value = item.lstrip("+").partition("=")
-        if key == "config_paths":
-            continue  # already expanded into `files`, as absolute paths
-        if key == "dotenv_path" and eq:
-            env_file = Path(value).expanduser().resolve()
-            continue
-        passed.append(item)
-    # A child resolves ./env.yaml against its own cwd; name the file this process used instead.
-    if env_file is None and (Path.cwd() / "env.yaml").is_file():
-        env_file = (Path.cwd() / "env.yaml").resolve()
-    if env_file is not None:
-        passed.append(f"++dotenv_path={env_file}")
-    return flags, passed
-
-
-def _redact_arg(arg: str) -> str:
-    key, eq, _ = arg.partition("=")
-    return shlex.quote(f"{key}=***" if eq and is_secret_key(key.rsplit(".", 1)[-1]) else arg)
-
-
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
-def _free_port(host: str, avoid: set[int]) -> int:
-    # The OS picks a free port; a later bind by the child can in theory lose a race, which then
-    # shows up as that child exiting early with "address already in use".
-    for _ in range(100):
-        with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
-            sock.bind((host, 0))
-            port = int(sock.getsockname()[1])
-        if port not in avoid:
-            return port
-    raise GymhallError(f"could not find a free port on {host}")
-
-
-def _check_port_free(host: str, port: int, name: str, key_path: str) -> None:
-    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
-        # uvicorn sets SO_REUSEADDR too, so a port in TIME_WAIT is usable and must not be refused here.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise config_error(
-                f"server {name!r} cannot bind {host}:{port} ({exc.strerror or exc})",
-                f"stop whatever uses port {port}, set another port ({key_path}.port=<port>), "
-                "or remove the port to pick a free one",
-                key=f"{key_path}.port",
-            ) from None
+    rows: list[tuple[str, ...]] = [_TABLE_HEADERS, *((plan.name, plan.kind, plan.url) for plan in plans)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(_TABLE_HEADERS))]
+    rows.insert(1, tuple("-" * width for width in widths))
+    lines = ("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 @dataclass
@@ -453,22 +282,9 @@ class Launcher:
 
     def _table(self) -> str:
         """The instance/kind/URL table and the "ready" line, as text."""
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(show_edge=False, pad_edge=False)
-        rows = [(plan.name, plan.kind, plan.url) for plan in self.plans]
-        for header in ("instance", "kind", "URL"):
-            table.add_column(header, no_wrap=True)
-        for row in rows:
-            table.add_row(*row)
-        # Rendered into a buffer wide enough for every row: rich never truncates a URL, and never
-        # handles a broken stdout itself (it would exit the process before the servers are stopped).
-        width = sum(max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(("instance", "kind", "URL")))
-        buffer = io.StringIO()
-        Console(file=buffer, width=width + 10, highlight=False, color_system=None).print(table)
         count = len(self.plans)
-        return buffer.getvalue() + f"gymhall: all {count} server{'s' if count != 1 else ''} ready (Ctrl-C to stop)"
+        ready = f"gymhall: all {count} server{'s' if count != 1 else ''} ready (Ctrl-C to stop)"
+        return render_table(self.plans) + "\n" + ready
 
     def _say(self, message: str) -> None:
         self._write(self._err, message)

@@ -296,14 +296,6 @@ def test_missing_values_are_reported_together(cwd: Path) -> None:
     assert load_config([path], ["policy_api_key=k", "block.judge_url=u"]).values["block"]["judge_url"] == "u"
 
 
-def test_yaml_scalars_follow_omegaconf(cwd: Path) -> None:
-    write(cwd / "a.yaml", "day: 2024-01-01\nlr: 1e-5\nflag: yes\n")
-    values = load_config(["a.yaml"]).values
-    assert values["day"] == "2024-01-01"
-    assert values["lr"] == pytest.approx(1e-5)
-    assert values["flag"] is True
-
-
 # --- overrides --------------------------------------------------------------------------------
 
 
@@ -480,28 +472,6 @@ def test_server_errors_name_file_key_and_fix(cwd: Path, text: str, key: str, fra
     assert "Fix:" in message
     for fragment in fragments:
         assert fragment in message
-
-
-def test_yaml_syntax_error_names_file_and_line(cwd: Path) -> None:
-    path = write(cwd / "broken.yaml", "a: 1\nb: [1, 2\nc: 3\n")
-    message = error_of([path])
-    assert f"{path}:" in message
-    assert "invalid YAML near line" in message
-
-
-def test_duplicate_yaml_key_is_an_error(cwd: Path) -> None:
-    path = write(cwd / "dup.yaml", "a: 1\nb: 2\na: 3\n")
-    message = error_of([path])
-    assert f"{path}:3" in message
-    assert "duplicate key 'a'" in message
-
-
-@pytest.mark.parametrize("text", ["- a\n- b\n", "just a string\n"])
-def test_top_level_must_be_a_mapping(cwd: Path, text: str) -> None:
-    path = write(cwd / "list.yaml", text)
-    message = error_of([path])
-    assert str(path) in message
-    assert "top level must be a mapping" in message
 
 
 def test_empty_file_is_an_empty_config(cwd: Path) -> None:

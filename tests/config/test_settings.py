@@ -244,6 +244,24 @@ def test_gym_config_unknown_kind_suggests_a_kind() -> None:
         gym_config().of_kind("resource_servers")
 
 
+def test_resources_server_by_name_else_the_only_one() -> None:
+    config = gym_config()
+    assert config.resources_server().name == "math_env"
+    assert config.resources_server("agent").name == "agent"  # a name is taken as given, as --name is
+    with pytest.raises(ConfigError, match="Did you mean 'math_env'"):
+        config.resources_server("math_evn")
+
+
+def test_resources_server_asks_for_a_name_when_there_are_several_or_none() -> None:
+    block = {"resources_servers": {"impl": {"entrypoint": "app.py", "domain": "math"}}}
+    several = GymConfig.from_values({"a": block, "b": block})
+    with pytest.raises(ConfigError, match=r"defines 2 resources servers \(a, b\); choose one with --name\."):
+        several.resources_server()
+    assert several.resources_server("b").name == "b"
+    with pytest.raises(ConfigError, match=r"defines 0 resources servers \(none\); choose one with --name\."):
+        GymConfig.from_values({}).resources_server(None)
+
+
 def test_gym_config_redacted() -> None:
     config = gym_config()
     assert config.redacted()["policy_api_key"] == "***"

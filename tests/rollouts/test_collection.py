@@ -130,3 +130,16 @@ def test_policy_model_comes_from_env_yaml(tmp_path: Path, monkeypatch: pytest.Mo
     assert lines(tmp_path / "o.jsonl")[0]["reward"] == 1.0
     assert fake.requests[0].headers.get("authorization") == "Bearer sk-test-secret"
     assert "sk-test-secret" not in result.output
+
+
+def test_policy_model_needs_an_env_yaml_mapping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "d.jsonl"
+    data.write_bytes(orjson.dumps({"responses_create_params": {"input": "count"}, "initial_count": 1}) + b"\n")
+    args = ["collect", "-i", str(data), "-o", str(tmp_path / "o.jsonl"), "-c", CONFIG, "-m", "policy"]
+    missing = CliRunner().invoke(app, args)
+    assert missing.exit_code != 0 and "--model policy needs ./env.yaml" in missing.output
+    (tmp_path / "env.yaml").write_text("- policy_base_url\n")
+    not_a_mapping = CliRunner().invoke(app, args)
+    assert not_a_mapping.exit_code != 0
+    assert "top level must be a mapping" in not_a_mapping.output and "env.yaml" in not_a_mapping.output
