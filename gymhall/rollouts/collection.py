@@ -21,6 +21,8 @@ from gymhall.exceptions import ConfigError, DatasetError, ServerError
 from gymhall.rollouts.agent import Agent, RemoteAgent
 from gymhall.rollouts.datasets import expand_rows, iter_jsonl, read_rows
 from gymhall.rollouts.pool import CollectStats, Runner, collect, rollouts
+from gymhall.wire.contract import judge_failure
+from gymhall.wire.lines import RolloutFailure, failed_line
 
 __all__ = ["CollectOptions", "metrics_path", "resources_client", "reverify_file", "run_collect", "write_metrics"]
 
@@ -198,9 +200,12 @@ async def reverify_file(
         try:
             verified = await resources.verify(body)
         except ServerError as exc:
-            failure = {"stage": "verify", "error": str(exc)[:500], "retryable": False, "attempts": 1}
-            return {**body, "status": "failed", "failure": failure, "timings": {"verify_s": time.monotonic() - start}}
+            failure = RolloutFailure("verify", str(exc)[:500], retryable=False)
+            return failed_line(body, failure, {"verify_s": time.monotonic() - start})
         timings = {"verify_s": time.monotonic() - start}
+        judge_error = judge_failure(verified)
+        if judge_error is not None:  # NeMo Gym's judge failsafe: never a reward
+            return failed_line(body, RolloutFailure("judge", judge_error, retryable=True), timings)
         return {**verified, "status": "ok", "previous_reward": line.get("reward"), "timings": timings}
 
     stats = CollectStats(total=len(lines))

@@ -143,3 +143,39 @@ def test_policy_model_needs_an_env_yaml_mapping(tmp_path: Path, monkeypatch: pyt
     not_a_mapping = CliRunner().invoke(app, args)
     assert not_a_mapping.exit_code != 0
     assert "top level must be a mapping" in not_a_mapping.output and "env.yaml" in not_a_mapping.output
+
+
+JUDGED_ENV = """
+from gymhall import BaseVerifyRequest, Environment, JudgeError
+
+class Answer(BaseVerifyRequest):
+    expected_answer: str
+
+class Judged(Environment):
+    async def verify(self, state: None, body: Answer) -> float:
+        if body.response.output_text.strip() == "ask the judge":
+            raise JudgeError("the judge timed out")
+        return float(body.response.output_text.strip() == body.expected_answer)
+"""
+
+
+def test_reverify_records_a_judge_failure_as_a_failed_line(tmp_path: Path) -> None:
+    (tmp_path / "judged.py").write_text(JUDGED_ENV)
+    config = tmp_path / "judged.yaml"
+    config.write_text(
+        "judged:\n  resources_servers:\n    judged:\n      entrypoint: judged.py\n      domain: knowledge\n"
+    )
+    rows = [
+        {"responses_create_params": {"input": "1+1?"}, "expected_answer": "2", "reference_solution": {"answer": "2"}}
+    ]
+    data = tmp_path / "judged.jsonl"
+    data.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    out = tmp_path / "judged_out.jsonl"
+    assert CliRunner().invoke(app, ["collect", "-i", str(data), "-o", str(out), "-c", str(config)]).exit_code == 0
+    stored = lines(out)
+    stored[0]["response"]["output"][-1]["content"][0]["text"] = "ask the judge"
+    out.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in stored))
+    assert CliRunner().invoke(app, ["reverify", str(out), "-c", str(config)]).exit_code == 0
+    (redone,) = lines(tmp_path / "judged_out_reverified.jsonl")
+    assert redone["status"] == "failed" and "reward" not in redone
+    assert redone["failure"]["stage"] == "judge" and redone["failure"]["error"] == "the judge timed out"
