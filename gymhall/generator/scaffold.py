@@ -14,23 +14,22 @@ import importlib.util
 import keyword
 import re
 import sys
-from importlib import resources
 from pathlib import Path
-from string import Template
-from typing import Literal, get_args
 
 import orjson
 
 from gymhall.exceptions import PortError, port_error
-from gymhall.generator.domain_class import DomainSpec, inspect_domain, load_domain
-from gymhall.generator.port import project_files, write_files
+from gymhall.generator.inspection import inspect_domain
+from gymhall.generator.loading import load_domain
+from gymhall.generator.project import PROJECT_MODULES, project_files, write_files
+from gymhall.generator.server_source import camel_case
+from gymhall.generator.spec import ARCHETYPES, Archetype, DomainSpec
+from gymhall.generator.templates import template, template_text
 
 __all__ = ["ARCHETYPES", "Archetype", "scaffold"]
 
-Archetype = Literal["game", "sandbox", "computer-use"]
-ARCHETYPES: tuple[str, ...] = get_args(Archetype)
-
-_RESERVED_NAMES = frozenset({"server", "rollout", "gymhall", "tests", "data", "configs", "conftest", "test"})
+# Beside the project's own modules, the names of its folders and of pytest's files.
+_RESERVED_NAMES = PROJECT_MODULES | {"tests", "data", "configs", "conftest", "test"}
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
@@ -45,10 +44,6 @@ def _check_name(name: str, own_file: Path) -> None:
         raise port_error(
             f"name {name!r}", "an importable module already has this name, which the domain would shadow", fix
         )
-
-
-def _class_name(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("_") if part)
 
 
 def scaffold(
@@ -67,11 +62,10 @@ def scaffold(
     project = ((directory or Path.cwd()) / name).resolve()
     _check_name(name, project / f"{name}.py")
     stem = archetype.replace("-", "_")
-    templates = resources.files("gymhall.generator.templates").joinpath("init")
-    domain_source = Template(templates.joinpath(f"{stem}.py.tmpl").read_text(encoding="utf-8")).substitute(
-        class_name=_class_name(name), title=name.replace("_", " ").capitalize()
+    domain_source = template(f"init/{stem}.py.tmpl").substitute(
+        class_name=camel_case(name), title=name.replace("_", " ").capitalize()
     )
-    rows = [orjson.loads(line) for line in templates.joinpath(f"{stem}.jsonl").read_text().splitlines() if line]
+    rows = [orjson.loads(line) for line in template_text(f"init/{stem}.jsonl").splitlines() if line]
     domain_file = project / f"{name}.py"
     if domain_file.exists() and domain_file.read_text(encoding="utf-8") != domain_source and not force:
         raise port_error(

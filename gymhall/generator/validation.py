@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gymhall.exceptions import GymhallError
+from gymhall.generator.dependencies import imported_modules, third_party
 
 __all__ = ["GATES", "GateResult", "ValidationReport", "validate_project"]
 
@@ -121,10 +123,13 @@ def _find_project(directory: Path) -> _Project:
     return _Project(directory, configs[0], directory / "data" / "example.jsonl", entrypoint)
 
 
+def _normalised(distribution: str) -> str:
+    """A distribution's name as PEP 503 compares it: `Foo_Bar.baz` and `foo-bar-baz` are one."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
 def _declared(pyproject: Path) -> set[str]:
     """Normalised names of every distribution pyproject.toml declares (dependencies and extras)."""
-    import re
-
     if not pyproject.is_file():
         return set()
     project = tomllib.loads(pyproject.read_text()).get("project", {})
@@ -135,16 +140,13 @@ def _declared(pyproject: Path) -> set[str]:
     for requirement in requirements:
         match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
         if match:
-            names.add(re.sub(r"[-_.]+", "-", match.group(0)).lower())
+            names.add(_normalised(match.group(0)))
     return names
 
 
 def _undeclared(project: _Project) -> list[str]:
     """Third-party modules the project's code imports whose distribution pyproject.toml does not declare."""
     import importlib.metadata
-    import re
-
-    from gymhall.generator.dependencies import imported_modules, third_party
 
     files = [p for p in project.directory.rglob("*.py") if ".venv" not in p.parts]
     local = {p.stem for p in files} | {p.name for p in project.directory.iterdir() if p.is_dir()}
@@ -159,7 +161,7 @@ def _undeclared(project: _Project) -> list[str]:
     distributions = importlib.metadata.packages_distributions()
     missing = []
     for name in sorted(imported - local):
-        provided = {re.sub(r"[-_.]+", "-", d).lower() for d in distributions.get(name, [name])}
+        provided = {_normalised(d) for d in distributions.get(name, [name])}
         if not provided & declared:
             missing.append(name)
     return missing
@@ -167,10 +169,6 @@ def _undeclared(project: _Project) -> list[str]:
 
 def _domain_files(project: _Project) -> list[Path]:
     """The domain modules server.py imports from the directory it adds to sys.path (`gymhall port` layout)."""
-    import re
-
-    from gymhall.generator.dependencies import imported_modules
-
     if project.entrypoint is None or not project.entrypoint.is_file():
         return []
     source = project.entrypoint.read_text()
@@ -319,7 +317,8 @@ def validate_project(
 ) -> ValidationReport:
     """Run every gate on the project in `directory`, printing each result through `echo` as it comes."""
     from gymhall.config.loading import load_config
-    from gymhall.stack.launcher import Launcher, plan_servers
+    from gymhall.stack.launcher import Launcher
+    from gymhall.stack.plan import plan_servers
 
     directory = directory.resolve()
     report = ValidationReport(directory)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +17,10 @@ from gymhall.generator.scaffold import ARCHETYPES, scaffold
 pytestmark = pytest.mark.usefixtures("isolated_imports")
 
 
-def _server(project: Path) -> Any:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"{project.name}_init_server", project / "server.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("archetype", ARCHETYPES)
-async def test_init_writes_a_project_that_passes_the_conformance_checks(tmp_path: Path, archetype: str) -> None:
+async def test_init_writes_a_project_that_passes_the_conformance_checks(
+    tmp_path: Path, archetype: str, load_server: Callable[[Path, str], Any]
+) -> None:
     from gymhall.checks.conformance import check_environment
     from gymhall.rollouts.datasets import read_rows
     from gymhall.testing import client_for
@@ -42,7 +33,7 @@ async def test_init_writes_a_project_that_passes_the_conformance_checks(tmp_path
     assert (project / "configs" / f"{name}.yaml").is_file() and (project / "tests" / "test_server.py").is_file()
     assert "gymhall" not in imported_modules(project / f"{name}.py")  # the domain stays plain Python
     assert spec.archetype == archetype
-    server = _server(project)
+    server = load_server(project, f"{project.name}_init_server")
     env_class = getattr(server, f"{spec.class_name}Environment")
     async with client_for(env_class()) as client:
         results = await check_environment(client, read_rows(project / "data" / "example.jsonl"))

@@ -10,6 +10,7 @@ import time
 import venv
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,10 +18,6 @@ import gymhall
 from gymhall.generator.port import port
 from gymhall.generator.scaffold import ARCHETYPES, scaffold
 from gymhall.generator.validation import GATES, GateResult, validate_project
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "port"
-WORKED = {"sliding_puzzle": {}, "ledger": {"verify_method": "reconciled"}, "desktop": {}}
-
 
 pytestmark = pytest.mark.usefixtures("isolated_imports")
 
@@ -51,9 +48,9 @@ def test_a_server_that_does_not_import_names_the_missing_module(tmp_path: Path) 
     assert report.result("server").reason == "skipped: needs import"
 
 
-def test_an_undeclared_dependency_fails_the_import_gate(tmp_path: Path) -> None:
-    shutil.copy(EXAMPLES / "desktop" / "desktop.py", tmp_path)
-    _, project, _ = port(str(tmp_path / "desktop.py"), dataset=EXAMPLES / "desktop" / "data" / "example.jsonl")
+def test_an_undeclared_dependency_fails_the_import_gate(tmp_path: Path, port_examples: Path) -> None:
+    shutil.copy(port_examples / "desktop" / "desktop.py", tmp_path)
+    _, project, _ = port(str(tmp_path / "desktop.py"), dataset=port_examples / "desktop" / "data" / "example.jsonl")
     pyproject = project / "pyproject.toml"
     pyproject.write_text("\n".join(line for line in pyproject.read_text().splitlines() if "pillow" not in line))
     failed = validate_project(project).result("import")
@@ -91,16 +88,16 @@ def _fresh_venv(directory: Path) -> Path:
 
 @pytest.mark.slow
 def test_worked_examples_and_init_projects_pass_every_gate_and_their_own_tests_in_a_fresh_venv(
-    tmp_path: Path,
+    tmp_path: Path, port_examples: Path, worked_options: dict[str, dict[str, Any]]
 ) -> None:
     started = time.monotonic()
     projects = []
-    for name, options in WORKED.items():
+    for name, options in worked_options.items():
         home = tmp_path / name
         home.mkdir()
-        shutil.copy(EXAMPLES / name / f"{name}.py", home)
-        dataset = EXAMPLES / name / "data" / "example.jsonl"
-        projects.append(port(str(home / f"{name}.py"), dataset=dataset, **options)[1])  # type: ignore[arg-type]
+        shutil.copy(port_examples / name / f"{name}.py", home)
+        dataset = port_examples / name / "data" / "example.jsonl"
+        projects.append(port(str(home / f"{name}.py"), dataset=dataset, **options)[1])
     for archetype in ARCHETYPES:
         projects.append(scaffold(f"init_{archetype.replace('-', '_')}", archetype=archetype, directory=tmp_path)[1])  # type: ignore[arg-type]
 

@@ -1,0 +1,216 @@
+"""The project `gymhall port` writes for a `DomainSpec`: every file's text, and writing them out.
+
+    written = write_project(spec, Path("games/gymhall"))
+
+The files come from the templates in `gymhall/generator/templates/port/`: `server.py` (which imports
+the domain module), `pyproject.toml` declaring every dependency the code imports, a Dockerfile,
+`configs/<env>.yaml`, `rollout.py`, a dataset, tests and a README. Files with other content are not
+replaced without `force`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gymhall.exceptions import port_error
+from gymhall.generator.server_source import default_domain, server_source
+from gymhall.generator.spec import DomainSpec
+from gymhall.generator.templates import template
+
+__all__ = [
+    "PROJECT_MODULES",
+    "env_name_title",
+    "env_tag",
+    "project_files",
+    "write_files",
+    "write_project",
+]
+
+PROJECT_MODULES = frozenset({"server", "rollout", "gymhall"})
+"""Module names a domain module cannot take: the project's own modules, and gymhall itself."""
+
+
+@dataclass
+class _Files:
+    """The files of a project to write, by path relative to the project."""
+
+    contents: dict[str, str] = field(default_factory=dict)
+
+    def add(self, path: str, text: str) -> None:
+        self.contents[path] = text if text.endswith("\n") else text + "\n"
+
+
+def project_files(
+    spec: DomainSpec,
+    project: Path,
+    *,
+    rows: Sequence[Mapping[str, Any]] | None = None,
+    domain: str | None = None,
+    command: str = "",
+) -> dict[str, str]:
+    """The text of every file of the project for `spec`, by path relative to `project`."""
+    from gymhall import __version__
+
+    project = project.resolve()
+    env = spec.env_name
+    env_class = f"{spec.class_name}Environment"
+    domain = domain or default_domain(spec)
+    files = _Files()
+    files.add("server.py", server_source(spec, project, env_class, domain))
+    requirements = [f"gymhall>={__version__}", "pydantic>=2.7", *spec.dependencies]
+    description = f"{spec.class_name} ({spec.module}) served as a gymhall environment."
+    files.add(
+        "pyproject.toml",
+        template("port/pyproject.toml.tmpl").substitute(
+            name=f"{env.replace('_', '-')}-gymhall",
+            description=json.dumps(description),
+            dependencies="".join(f"    {json.dumps(r)},\n" for r in requirements),
+        ),
+    )
+    context = Path(os.path.commonpath([project, *(p.parent for p in spec.local_files)])) if spec.local_files else None
+    files.add("Dockerfile", _dockerfile(spec, project, context))
+    config_description = f"{spec.class_name} from {spec.module}; tools: {', '.join(a.name for a in spec.actions)}"
+    files.add(
+        f"configs/{env}.yaml",
+        template("port/config.yaml.tmpl").substitute(
+            env=env,
+            domain=domain,
+            description=json.dumps(config_description + "; reward: " + spec.grader.describe(spec.class_name)),
+        ),
+    )
+    files.add("rollout.py", template("port/rollout.py.tmpl").substitute(env=env, class_name=spec.class_name))
+    dataset = rows if rows is not None else _starter_rows(spec)
+    files.add("data/example.jsonl", "".join(json.dumps(dict(row)) + "\n" for row in dataset))
+    files.add(
+        "tests/test_server.py",
+        template("port/test_server.py.tmpl").substitute(
+            env=env,
+            env_class=env_class,
+            class_name=spec.class_name,
+            tool_names=json.dumps(sorted(a.name for a in spec.actions)),
+        ),
+    )
+    files.add("README.md", _readme(spec, project, context, env_class, command))
+    return files.contents
+
+
+def write_files(project: Path, contents: Mapping[str, str], *, force: bool = False) -> list[Path]:
+    """Write `contents` under `project`; refuses to replace a file whose text differs unless `force`."""
+    clashes = [
+        path
+        for path, text in contents.items()
+        if (project / path).exists() and (project / path).read_text(encoding="utf-8") != text
+    ]
+    if clashes and not force:
+        shown = ", ".join(sorted(clashes)[:5])
+        raise port_error(
+            str(project),
+            f"{len(clashes)} file(s) exist with other content ({shown})",
+            "choose another --out, or pass --force to replace them",
+        )
+    written = []
+    for path, text in contents.items():
+        target = project / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def write_project(
+    spec: DomainSpec,
+    project: Path,
+    *,
+    rows: Sequence[Mapping[str, Any]] | None = None,
+    domain: str | None = None,
+    force: bool = False,
+    command: str = "",
+) -> list[Path]:
+    """Write the project for `spec` into `project`; returns the files written."""
+    return write_files(project, project_files(spec, project, rows=rows, domain=domain, command=command), force=force)
+
+
+def env_tag(spec: DomainSpec) -> str:
+    """The image tag the README and Dockerfile suggest."""
+    return f"{spec.env_name.replace('_', '-')}-gymhall"
+
+
+def env_name_title(spec: DomainSpec) -> str:
+    """A title for the README: the environment's name in words."""
+    return spec.env_name.replace("_", " ").title()
+
+
+def _starter_rows(spec: DomainSpec) -> list[dict[str, Any]]:
+    tools = ", ".join(a.name for a in spec.actions)
+    prompt = f"{spec.summary or spec.class_name} Use the tools ({tools}) to complete the task, then answer."
+    row: dict[str, Any] = {"responses_create_params": {"input": [{"role": "user", "content": prompt}]}}
+    for argument in spec.constructor:
+        if argument.default is None:
+            row[argument.name] = None
+    if spec.grader.kind == "answer":
+        row["expected_answer"] = ""
+    row["reference_solution"] = {"tool_calls": [], "answer": ""}
+    return [row]
+
+
+def _in_context(project: Path, context: Path | None) -> str:
+    """The project's directory relative to the image's build context (`.` when it is the context)."""
+    return Path(os.path.relpath(project, context or project)).as_posix()
+
+
+def _dockerfile(spec: DomainSpec, project: Path, context: Path | None) -> str:
+    if context is None:  # an installed domain package: the image only needs the project
+        context = project
+    in_context = _in_context(project, context)
+    if in_context == ".":
+        copies = ["COPY . ./"]
+    else:
+        copies = [f"COPY {Path(os.path.relpath(p, context)).as_posix()} ./" for p in spec.local_files]
+        copies.append(f"COPY {in_context}/ ./{in_context}/")
+    pyproject = "pyproject.toml" if in_context == "." else f"{in_context}/pyproject.toml"
+    return template("port/Dockerfile.tmpl").substitute(
+        env=env_tag(spec),
+        pyproject=pyproject,
+        copies="\n".join(copies),
+        workdir="/app" if in_context == "." else f"/app/{in_context}",
+        dockerfile="Dockerfile" if in_context == "." else f"{in_context}/Dockerfile",
+        context_note="the project directory" if in_context == "." else f"the directory holding {in_context}/",
+    )
+
+
+def _readme(spec: DomainSpec, project: Path, context: Path | None, env_class: str, command: str) -> str:
+    rows = []
+    for action in spec.actions:
+        arguments = ", ".join(f"{a.name}: {a.annotation}" for a in action.arguments)
+        summary = action.description.partition("\n")[0] or "(undocumented)"
+        rows.append(f"| `{action.name}({arguments})` | {summary.replace('|', '/')} |")
+    row_fields = ", ".join(f"`{a.name}`" for a in spec.constructor) or "none"
+    in_context = _in_context(project, context)
+    build = (
+        f"docker build -t {env_tag(spec)} ."
+        if in_context == "."
+        else f"docker build -f {in_context}/Dockerfile -t {env_tag(spec)} ."
+    )
+    context_dir = "this directory" if in_context == "." else f"the directory above `{in_context}/`"
+    return template("port/README.md.tmpl").substitute(
+        env=env_name_title(spec),
+        env_name=spec.env_name,
+        class_name=spec.class_name,
+        module=spec.module,
+        env_class=env_class,
+        summary=spec.summary or f"{spec.class_name} served as a gymhall environment.",
+        tool_rows="\n".join(rows),
+        row_fields=row_fields,
+        reward=spec.grader.describe(spec.class_name)
+        + (", and only if the trajectory ends with terminate(success=True)" if spec.terminate else ""),
+        build=build,
+        context_dir=context_dir,
+        tag=env_tag(spec),
+        command=command or f"gymhall port {spec.module}:{spec.class_name} --force",
+        dependencies=", ".join(spec.dependencies) or "none beyond gymhall",
+    )

@@ -1,0 +1,86 @@
+"""Fixtures shared by the generator tests: domain modules in temporary files, the worked examples, ported."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gymhall.generator.inspection import inspect_domain
+from gymhall.generator.loading import load_domain
+from gymhall.generator.port import port
+from gymhall.generator.spec import DomainSpec
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "port"
+WORKED: dict[str, dict[str, Any]] = {
+    "sliding_puzzle": {},
+    "ledger": {"verify_method": "reconciled"},
+    "desktop": {},
+}
+
+
+def _write_module(directory: Path, name: str, source: str) -> Path:
+    path = directory / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+@pytest.fixture(scope="session")
+def port_examples() -> Path:
+    """`examples/port`: the worked examples, one folder each with its domain module and dataset."""
+    return EXAMPLES
+
+
+@pytest.fixture(scope="session")
+def worked_options() -> dict[str, dict[str, Any]]:
+    """The `port` options of each worked example, by name."""
+    return WORKED
+
+
+@pytest.fixture(scope="session")
+def write_module() -> Callable[[Path, str, str], Path]:
+    """`write_module(directory, name, source)`: `directory/name.py` holding `source` (dedented)."""
+    return _write_module
+
+
+@pytest.fixture(scope="session")
+def read_spec() -> Callable[..., DomainSpec]:
+    """`read_spec(directory, name, source, **options)`: the `DomainSpec` of the class in a new module."""
+
+    def read(directory: Path, name: str, source: str, **options: Any) -> DomainSpec:
+        cls, root = load_domain(str(_write_module(directory, name, source)))
+        return inspect_domain(cls, root=root, **options)
+
+    return read
+
+
+@pytest.fixture(scope="session")
+def load_server() -> Callable[[Path, str], Any]:
+    """`load_server(project, name)`: a written project's `server.py`, imported as module `name`."""
+
+    def load(project: Path, name: str) -> Any:
+        spec = importlib.util.spec_from_file_location(name, project / "server.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+@pytest.fixture(params=sorted(WORKED))
+def worked(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Path]:
+    """A worked example copied to a temporary directory and ported: its name and its project."""
+    name = request.param
+    shutil.copy(EXAMPLES / name / f"{name}.py", tmp_path)
+    _, project, _ = port(
+        str(tmp_path / f"{name}.py"), dataset=EXAMPLES / name / "data" / "example.jsonl", **WORKED[name]
+    )
+    return name, project
