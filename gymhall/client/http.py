@@ -1,17 +1,27 @@
 """The HTTP client gymhall's async hot paths use: one bounded keep-alive pool per base URL, no cookie jar.
 
-Plain `http://` URLs (every server of a gymhall stack, vLLM and SGLang on a cluster) are served by a
-lean HTTP/1.1 client: requests written as bytes on asyncio protocols, answers parsed by `httptools`
-(the parser uvicorn uses). It costs about 40 µs of CPU per request, where aiohttp costs about 180 µs
-and httpx's async pool milliseconds at a few hundred in flight (measured on workload E; NeMo Gym saw
-16,000 concurrent requests hang in httpx). `https://` URLs, and machines without `httptools`, use
-aiohttp. Transport failures are raised as httpx's exceptions, so callers handle one family
-whichever client served them.
+gymhall uses three HTTP stacks, each for one reason:
+
+- `http://` URLs (every server of a gymhall stack, vLLM and SGLang on a cluster) go through a lean
+  HTTP/1.1 client written here, because it is the measured hot path: requests written as bytes on
+  asyncio protocols, answers parsed by `httptools` (the parser uvicorn uses), about 40 µs of CPU per
+  request, where aiohttp cost about 180 µs and httpx's async pool milliseconds at a few hundred in
+  flight (measured on workload E; NeMo Gym saw 16,000 concurrent requests hang in httpx).
+- `https://` URLs (and machines without `httptools`) go through httpx, because it is already a
+  dependency and does TLS, and these few requests (a hosted model API) are not where the time goes;
+  httpx also serves the sync `ResourcesClient` and the in-process ASGI transports (gymhall.client.transports).
+- httpx2 is used only by gymhall.models.openai_compatible, to build the OpenAI SDK's error classes.
+
+Transport failures are raised as httpx's exceptions, with the method and URL in the message, so
+callers handle one family whichever client served them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
+import ssl
+import urllib.request
 import zlib
 from collections.abc import Mapping
 from typing import Any, cast
@@ -19,13 +29,28 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-__all__ = ["HttpPool", "RawReply"]
+__all__ = ["HttpPool", "RawReply", "jarless_cookies"]
 
 # Below uvicorn's default keep-alive (5 s): the client drops an idle connection before the server
 # does, so a request never lands on a socket the server is closing.
 _KEEPALIVE_S = 4.0
-# Methods a request may be re-sent with when a reused connection turns out closed (as aiohttp does).
+# Methods a request may be re-sent with when a reused connection turns out closed (RFC 9110 9.2.2).
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
+
+class _RefuseAllCookies(http.cookiejar.DefaultCookiePolicy):
+    """Keeps an httpx client's jar empty: cookies belong to sessions, never to the shared client."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
+        return False
+
+
+def jarless_cookies() -> http.cookiejar.CookieJar:
+    """A cookie jar that keeps nothing, for httpx clients (which always have one)."""
+    return http.cookiejar.CookieJar(policy=_RefuseAllCookies())
 
 
 class _Headers:
@@ -67,59 +92,68 @@ class RawReply:
 
 
 class HttpPool:
-    """A bounded keep-alive pool for one base URL; made lazily in the running event loop."""
+    """A bounded keep-alive pool for one base URL; made lazily in the running event loop.
+
+    `timeout_s` bounds each whole request (connecting, waiting for a connection, sending, reading);
+    None leaves the bound to the caller.
+    """
 
     def __init__(self, base_url: str, *, timeout_s: float | None, max_connections: int, headers: Mapping[str, str]):
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self.max_connections = max_connections
         self.headers = dict(headers)
-        self._session: object | None = None  # aiohttp's ClientSession, or a _LeanPool
+        self._session: _LeanPool | httpx.AsyncClient | None = None
 
-    def _client(self) -> object:
+    def _client(self) -> _LeanPool | httpx.AsyncClient:
         if self._session is None:
             if urlsplit(self.base_url).scheme == "http" and _httptools() is not None:
                 self._session = _LeanPool(self.base_url, self.max_connections, self.headers)
-                return self._session
-            import aiohttp
-
-            connector = aiohttp.TCPConnector(limit=self.max_connections, keepalive_timeout=_KEEPALIVE_S)
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                cookie_jar=aiohttp.DummyCookieJar(),  # cookies belong to sessions, sent explicitly
-                timeout=aiohttp.ClientTimeout(total=self.timeout_s),
-                headers=self.headers,
-                auto_decompress=True,
-            )
+            else:
+                _header_lines(self.headers)  # refused as the lean client refuses them, before any request
+                limit = self.max_connections
+                self._session = httpx.AsyncClient(
+                    limits=httpx.Limits(
+                        max_connections=limit, max_keepalive_connections=limit, keepalive_expiry=_KEEPALIVE_S
+                    ),
+                    timeout=None,  # request() bounds the whole request, as on the lean path
+                    headers=self.headers,
+                    cookies=jarless_cookies(),  # cookies belong to sessions, sent explicitly
+                    # The system's CA store (where a cluster's private CA is installed) and no proxy settings
+                    # from the environment: what https requests got before httpx served them.
+                    verify=ssl.create_default_context(),
+                    trust_env=False,
+                )
         return self._session
 
     async def request(self, method: str, path: str, content: bytes, headers: Mapping[str, str]) -> RawReply:
         """Send one request and read the whole answer; transport failures raise httpx's exceptions."""
         session = self._client()
-        url = self.base_url + path
         if isinstance(session, _LeanPool):
-            if self.timeout_s is None:  # bounded by the caller
-                return await session.request(method, path, content, headers)
-            try:
-                async with asyncio.timeout(self.timeout_s):
-                    return await session.request(method, path, content, headers)
-            except TimeoutError:
-                raise httpx.ReadTimeout(f"{method} {url}: no answer within {self.timeout_s} s") from None
-        import aiohttp
-
-        assert isinstance(session, aiohttp.ClientSession)
+            call = session.request(method, path, content, headers)
+        else:
+            call = self._httpx_request(session, method, path, content, headers)
+        if self.timeout_s is None:  # bounded by the caller
+            return await call
         try:
-            async with session.request(method, url, data=content or None, headers=headers) as reply:
-                body = await reply.read()
-                return RawReply(reply.status, list(reply.raw_headers), body)
+            async with asyncio.timeout(self.timeout_s):
+                return await call
         except TimeoutError:
+            url = self.base_url + path
             raise httpx.ReadTimeout(f"{method} {url}: no answer within {self.timeout_s} s") from None
-        except aiohttp.ServerDisconnectedError as exc:
-            raise httpx.RemoteProtocolError(f"{method} {url}: {exc}") from None
-        except aiohttp.ClientConnectionError as exc:
-            raise httpx.ConnectError(f"{method} {url}: {exc}") from None
-        except aiohttp.ClientError as exc:
-            raise httpx.TransportError(f"{method} {url}: {type(exc).__name__}: {exc}") from None
+
+    async def _httpx_request(
+        self, client: httpx.AsyncClient, method: str, path: str, content: bytes, headers: Mapping[str, str]
+    ) -> RawReply:
+        url = self.base_url + (path if path.startswith("/") else "/" + path)
+        _header_lines(headers)
+        try:
+            reply = await client.request(method, url, content=content or None, headers=headers)
+        except httpx.DecodingError as exc:  # a body that does not decompress, as the lean client reports it
+            raise httpx.RemoteProtocolError(f"{method} {url}: unparsable HTTP answer: {exc}") from None
+        except httpx.TransportError as exc:
+            raise type(exc)(f"{method} {url}: {exc}") from None
+        return RawReply(reply.status_code, list(reply.headers.raw), reply.content)
 
     async def aclose(self) -> None:
         """Close the pool's connections."""
@@ -128,17 +162,13 @@ class HttpPool:
             session.close()
             await asyncio.sleep(0)  # let the transports finish closing
         elif session is not None:
-            import aiohttp
-
-            assert isinstance(session, aiohttp.ClientSession)
-            await session.close()
-            await asyncio.sleep(0)  # let aiohttp finish closing its transports
+            await session.aclose()
 
 
 def _httptools() -> Any:
     try:
         import httptools
-    except ImportError:  # an optional part of uvicorn[standard]: aiohttp serves instead
+    except ImportError:  # an optional part of uvicorn[standard]: httpx serves instead
         return None
     return httptools
 

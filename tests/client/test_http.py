@@ -1,4 +1,5 @@
-"""`gymhall.client.http`'s lean HTTP/1.1 client (`HttpPool` on plain http://) against real loopback servers.
+"""`gymhall.client.http`'s `HttpPool` against real loopback servers: its lean HTTP/1.1 client (plain http://),
+and the httpx client that serves https:// (exercised over plain http with the lean client turned off).
 
 Normal traffic goes to a Starlette app under uvicorn (`serve_in_thread`); wire edge cases go to small
 `asyncio.start_server` servers written here, which count the connections they accept and hold open.
@@ -661,6 +662,133 @@ async def test_aclose_during_a_request_leaves_no_connection_open() -> None:
             await task
         async with asyncio.timeout(0.5):
             await server.wait_until(lambda: server.open == 0)
+
+
+# --- https:// and machines without httptools: httpx --------------------------------------------------------
+
+
+async def test_https_is_served_by_httpx() -> None:
+    pool = HttpPool("https://127.0.0.1:1", timeout_s=2.0, max_connections=3, headers={"x-fixed": "yes"})
+    try:
+        client = pool._client()
+        assert isinstance(client, httpx.AsyncClient)
+        assert client.headers["x-fixed"] == "yes"
+        assert client.trust_env is False  # no proxy taken from the environment
+    finally:
+        await pool.aclose()
+
+
+@contextlib.asynccontextmanager
+async def httpx_pool_for(
+    url: str, monkeypatch: pytest.MonkeyPatch, *, timeout_s: float | None = 2.0, max_connections: int = 4
+) -> AsyncIterator[HttpPool]:
+    """A pool served by httpx, as for https:// or without httptools, on a plain-http loopback server."""
+    monkeypatch.setattr(_http, "_httptools", lambda: None)
+    pool = HttpPool(url, timeout_s=timeout_s, max_connections=max_connections, headers={"x-fixed": "yes"})
+    assert isinstance(pool._client(), httpx.AsyncClient)
+    try:
+        yield pool
+    finally:
+        await pool.aclose()
+
+
+async def test_httpx_round_trip_and_decompression(uvicorn_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with asyncio.timeout(BOUND_S), httpx_pool_for(uvicorn_url, monkeypatch) as pool:
+        got = await pool.request("GET", "/echo?a=1", b"", {"x-request": "get"})
+        posted = await pool.request("POST", "echo", b'{"n": 1}', {"content-type": "application/json"})
+        text = await pool.request("GET", "/text", b"", {"accept-encoding": "gzip"})
+    assert got.status_code == 200 and got.is_success
+    assert got.headers.get("X-Answer") == "42"
+    sent = json.loads(got.text)
+    assert (sent["method"], sent["path"], sent["query"], sent["body"]) == ("GET", "/echo", "a=1", "")
+    assert sent["headers"]["x-request"] == "get" and sent["headers"]["x-fixed"] == "yes"
+    assert "cookie" not in sent["headers"]
+    sent = json.loads(posted.content)
+    assert (sent["method"], sent["path"], sent["body"]) == ("POST", "/echo", '{"n": 1}')
+    assert text.headers.get("content-encoding") == "gzip"
+    assert text.content == TEXT
+
+
+async def test_httpx_keeps_no_cookies(monkeypatch: pytest.MonkeyPatch) -> None:
+    answer = reply(200, b"ok", "set-cookie: session=abc; Path=/")
+    async with (
+        asyncio.timeout(BOUND_S),
+        RawServer(keep_alive(lambda _: answer)) as server,
+        httpx_pool_for(server.url, monkeypatch) as pool,
+    ):
+        first = await pool.request("GET", "/1", b"", {})
+        await pool.request("GET", "/2", b"", {})
+    assert first.headers.get_list("set-cookie") == ["session=abc; Path=/"]  # handed to the caller
+    assert all(b"\r\ncookie:" not in request.lower() for request in server.requests)
+
+
+async def test_httpx_pool_is_bounded_and_kept_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with asyncio.timeout(BOUND_S), RawServer(keep_alive(echo_line, delay_s=0.01)) as server:
+        async with httpx_pool_for(server.url, monkeypatch, max_connections=3) as pool:
+            replies = await asyncio.gather(*(pool.request("GET", f"/{i}", b"", {}) for i in range(30)))
+            assert [r.text for r in replies] == [f"GET /{i} HTTP/1.1" for i in range(30)]
+        assert server.max_open == 3
+        assert server.accepted == 3
+
+
+async def test_httpx_aclose_closes_every_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with asyncio.timeout(BOUND_S), RawServer(keep_alive(echo_line, delay_s=0.01)) as server:
+        async with httpx_pool_for(server.url, monkeypatch, max_connections=3) as pool:
+            await asyncio.gather(*(pool.request("GET", "/", b"", {}) for _ in range(3)))
+            assert server.open == 3
+            await pool.aclose()
+            await server.wait_until(lambda: server.open == 0)
+            assert pool._session is None
+
+
+async def test_httpx_header_with_a_line_break_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with (
+        asyncio.timeout(BOUND_S),
+        RawServer(keep_alive(echo_line)) as server,
+        httpx_pool_for(server.url, monkeypatch) as pool,
+    ):
+        with pytest.raises(ValueError, match="line break"):
+            await pool.request("GET", "/", b"", {"x-evil": "a\r\nx-injected: 1"})
+    assert server.requests == []
+
+
+async def test_httpx_no_answer_raises_read_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with asyncio.timeout(BOUND_S), RawServer(hang_on(b"/hang")) as server:
+        async with httpx_pool_for(server.url, monkeypatch, timeout_s=0.1, max_connections=1) as pool:
+            await pool.request("GET", "/warm", b"", {})
+            started = time.monotonic()
+            with pytest.raises(httpx.ReadTimeout, match=r"GET http://127\.0\.0\.1:\d+/hang: no answer within 0\.1 s"):
+                await pool.request("GET", "/hang", b"", {})
+            assert time.monotonic() - started < 1.0
+            assert (await pool.request("GET", "/after", b"", {})).text == "GET /after HTTP/1.1"
+
+
+@pytest.mark.parametrize(
+    ("handler", "error", "match"),
+    [
+        (close_on_next_request, httpx.RemoteProtocolError, "GET http://.*: "),
+        (keep_alive(lambda _: reply(200, b"not gzip at all", "content-encoding: gzip")), httpx.RemoteProtocolError,
+         "unparsable HTTP answer"),
+    ],
+    ids=["closed-unanswered", "corrupt-gzip"],
+)  # fmt: skip
+async def test_httpx_broken_answers_raise_httpx_transport_errors(
+    handler: Handler, error: type[httpx.TransportError], match: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with (
+        asyncio.timeout(BOUND_S),
+        RawServer(handler) as server,
+        httpx_pool_for(server.url, monkeypatch) as pool,
+    ):
+        with pytest.raises(error, match=match):
+            await pool.request("GET", "/", b"", {})
+
+
+async def test_httpx_refused_connection_raises_connect_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    async with asyncio.timeout(BOUND_S), httpx_pool_for(url, monkeypatch) as pool:
+        with pytest.raises(httpx.ConnectError, match=f"GET {url}/: "):
+            await pool.request("GET", "/", b"", {})
 
 
 # --- the same behaviour on uvloop, the loop collections run on ---------------------------------------------

@@ -1,76 +1,16 @@
-"""`AsyncResourcesClient` and `ResourcesClient`, in process and over loopback HTTP."""
+"""`AsyncResourcesClient` and `ResourcesClient`, in process and over loopback HTTP: the client API."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
-from typing import Any
 
-import httpx
 import pytest
-from pydantic import BaseModel
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from gymhall import (
-    SESSION_HEADER,
-    BaseResourcesServerConfig,
-    BaseSeedSessionRequest,
-    BaseVerifyRequest,
-    Environment,
-    Response,
-    ServerError,
-    tool,
-)
+from gymhall import BaseResourcesServerConfig, BaseSeedSessionRequest, Environment, Response, ServerError
 from gymhall.client.resources import AsyncResourcesClient, ResourcesClient
-from gymhall.testing import client_for, make_response, make_row, serve_in_thread, sync_client_for
-
-
-class CounterRow(BaseSeedSessionRequest):
-    initial_count: int = 0
-
-
-class CounterState(BaseModel):
-    value: int
-
-
-class Counter(Environment):
-    async def seed_session(self, row: CounterRow) -> CounterState:
-        return CounterState(value=row.initial_count)
-
-    @tool
-    async def increment(self, state: CounterState, by: int) -> dict[str, int]:
-        """Add `by` to the counter."""
-        state.value += by
-        return {"value": state.value}
-
-    @tool
-    async def stall(self, seconds: float) -> dict[str, bool]:
-        """Sleep, to test timeouts."""
-        await asyncio.sleep(seconds)
-        return {"slept": True}
-
-    async def verify(self, state: CounterState, body: BaseVerifyRequest) -> float:
-        return float(body.response.output_text.strip() == str(state.value))
-
-
-COOKIE = "gymhall-session-Counter"
-
-
-@pytest.fixture(params=["in_process", "loopback"])
-async def client(request: pytest.FixtureRequest) -> AsyncIterator[AsyncResourcesClient]:
-    if request.param == "in_process":
-        async with client_for(Counter()) as env:
-            yield env
-    else:
-        with serve_in_thread(Counter()) as url:
-            async with AsyncResourcesClient(url, timeout=10) as env:
-                yield env
+from gymhall.testing import client_for, make_response, make_row
 
 
 async def test_list_tools(client: AsyncResourcesClient) -> None:
@@ -82,120 +22,10 @@ async def test_list_tools(client: AsyncResourcesClient) -> None:
     assert await client.health() is True
 
 
-async def test_round_trip(client: AsyncResourcesClient) -> None:
-    async with await client.seed_session(make_row("count", initial_count=1)) as session:
-        assert session.handle is not None
-        assert session.cookies == {COOKIE: session.handle}
-        assert session.seed_response == {"session": session.handle}
-        assert await session.call("increment", {"by": 2}) == {"value": 3}
-        assert await session.call("increment", by=3) == {"value": 6}
-        assert await session.call("increment", '{"by": 4}') == {"value": 10}
-        assert await session.call("increment", {"by": 1}, by=5) == {"value": 15}  # keywords win
-        assert await session.call_text("increment", '{"by": 1}') == '{"value":16}'
-        result = await session.verify(make_response("16"))
-        assert result["reward"] == 1.0
-        assert result["initial_count"] == 1
-        assert result["responses_create_params"]["input"] == "count"
-        assert (await session.verify(make_response("15")))["reward"] == 0.0
-        assert await session.close() is True
-        assert await session.close() is False  # idempotent, and nothing is sent
-        assert session.closed
-    assert session.closed
-
-
-async def test_session_closes_on_exit(client: AsyncResourcesClient) -> None:
-    async with await client.seed_session() as session:
-        await session.call("increment", by=1)
-    assert session.closed
-    with pytest.raises(ServerError) as caught:
-        await session.call("increment", by=1)
-    assert caught.value.status_code == 404
-
-
-async def test_call_text_returns_error_bodies(client: AsyncResourcesClient) -> None:
-    async with await client.seed_session() as session:
-        invalid = json.loads(await session.call_text("increment", {"by": "two"}))
-        assert invalid["error"] == "validation_error"
-        assert invalid["detail"][0]["loc"] == ["body", "by"]
-        malformed = json.loads(await session.call_text("increment", '{"by": '))  # as a model might emit it
-        assert malformed["error"] == "validation_error"
-        assert json.loads(await session.call_text("no_such_tool", {})) == {"detail": "Not Found"}
-        # Endpoint names and non-names never become requests: a model must not reach /verify.
-        for name in ("verify", "close_session", "../verify", "a b", ""):
-            refused = json.loads(await session.call_text(name, {}))
-            assert refused["error"] == "unknown_tool"
-        assert await session.call("increment", by=1) == {"value": 1}  # the session still works
-
-
-async def test_server_error_names_method_path_status_and_detail(client: AsyncResourcesClient) -> None:
-    async with await client.seed_session() as session:
-        with pytest.raises(ServerError) as caught:
-            await session.call("increment", by="two")
-        error = caught.value
-        assert error.status_code == 422
-        assert error.body["error"] == "validation_error"
-        assert "POST /increment failed with status 422" in str(error)
-        assert "field 'by'" in str(error)
-
-        with pytest.raises(ServerError) as caught:
-            await session.call("no_such_tool", {})
-        assert caught.value.status_code == 404
-        assert "POST /no_such_tool failed with status 404: Not Found" in str(caught.value)
-        assert "no tool 'no_such_tool'" in str(caught.value)
-
-    with pytest.raises(ServerError, match=r"POST /seed_session failed with status 422: .*initial_count"):
-        await client.seed_session({"initial_count": "many"})
-
-
-async def test_call_refuses_non_tools_and_mixed_arguments(client: AsyncResourcesClient) -> None:
-    async with await client.seed_session() as session:
-        with pytest.raises(ValueError, match=r"session\.verify\(\)"):
-            await session.call("verify", {})
-        with pytest.raises(ValueError, match="not a tool name"):
-            await session.call("../seed_session")
-        with pytest.raises(TypeError, match="not both"):
-            await session.call("increment", '{"by": 1}', by=2)
-
-
-async def test_concurrent_sessions_are_isolated(client: AsyncResourcesClient) -> None:
-    sessions = [await client.seed_session(make_row(initial_count=i * 100)) for i in range(20)]
-    handles = {s.handle for s in sessions}
-    assert len(handles) == 20
-
-    async def play(index: int) -> int:
-        session = sessions[index]
-        value = 0
-        for _ in range(index % 4 + 1):
-            value = (await session.call("increment", by=index))["value"]
-            await asyncio.sleep(0)  # interleave the sessions' requests
-        # Each session only ever holds its own handle.
-        assert session.cookies == {COOKIE: session.handle}
-        return value
-
-    values = await asyncio.gather(*(play(i) for i in range(20)))
-    assert values == [i * 100 + i * (i % 4 + 1) for i in range(20)]
-    closed = await asyncio.gather(*(s.close() for s in sessions))
-    assert all(closed)
-
-
-async def test_forged_handle_is_refused(client: AsyncResourcesClient) -> None:
-    async with await client.seed_session() as session:
-        assert session.handle is not None
-        genuine = session.handle
-        forged = genuine[:-1] + ("A" if genuine[-1] != "A" else "B")
-        session.handle = forged
-        session.cookies[COOKIE] = forged
-        with pytest.raises(ServerError) as caught:
-            await session.call("increment", by=1)
-        assert caught.value.status_code == 403
-        assert caught.value.body["error"] == "invalid_session_handle"
-        assert "invalid signature" in str(caught.value)
-        session.handle = session.cookies[COOKIE] = genuine
-        assert await session.call("increment", by=1) == {"value": 1}
-
-
-async def test_seed_accepts_a_model_and_verify_a_response_model(client: AsyncResourcesClient) -> None:
-    row = CounterRow.model_validate(make_row("count", initial_count=7))
+async def test_seed_accepts_a_model_and_verify_a_response_model(
+    client: AsyncResourcesClient, counter_row_type: type[BaseSeedSessionRequest]
+) -> None:
+    row = counter_row_type.model_validate(make_row("count", initial_count=7))
     async with await client.seed_session(row) as session:
         assert session.row == make_row("count", initial_count=7)
         assert await session.call("increment", by=1) == {"value": 8}
@@ -203,8 +33,8 @@ async def test_seed_accepts_a_model_and_verify_a_response_model(client: AsyncRes
         assert result["reward"] == 1.0
 
 
-async def test_full_store_answers_503_with_retry_after() -> None:
-    env = Counter(BaseResourcesServerConfig(name="Counter", max_sessions=1))
+async def test_full_store_answers_503_with_retry_after(counter_type: type[Environment]) -> None:
+    env = counter_type(BaseResourcesServerConfig(name="Counter", max_sessions=1))
     async with client_for(env) as client:
         await client.seed_session()
         with pytest.raises(ServerError) as caught:
@@ -212,14 +42,6 @@ async def test_full_store_answers_503_with_retry_after() -> None:
     assert caught.value.status_code == 503
     assert caught.value.body["error"] == "server_busy"
     assert "retry after" in str(caught.value)
-
-
-async def test_in_process_calls_have_a_timeout() -> None:
-    async with client_for(Counter(), timeout=0.2) as client:
-        async with await client.seed_session() as session:
-            with pytest.raises(httpx.ReadTimeout):
-                await session.call("stall", seconds=5)
-            assert await session.call("stall", seconds=0) == {"slept": True}
 
 
 def _unused_port() -> int:
@@ -245,19 +67,6 @@ async def test_weather_example(weather_module: ModuleType) -> None:
         assert result["reward"] == 1.0
 
 
-# The sync client.
-
-
-@pytest.fixture(params=["in_process", "loopback"])
-def sync_client(request: pytest.FixtureRequest) -> Iterator[ResourcesClient]:
-    if request.param == "in_process":
-        with sync_client_for(Counter()) as env:
-            yield env
-    else:
-        with serve_in_thread(Counter()) as url, ResourcesClient(url, timeout=10) as env:
-            yield env
-
-
 def test_sync_round_trip(sync_client: ResourcesClient) -> None:
     assert sync_client.health() is True
     assert [t["name"] for t in sync_client.list_tools()] == ["increment", "stall"]
@@ -273,128 +82,3 @@ def test_sync_round_trip(sync_client: ResourcesClient) -> None:
         session.call("increment", by=1)
     assert caught.value.status_code == 404
     assert session.close() is False
-
-
-def test_sync_for_app_uses_no_thread() -> None:
-    import threading
-
-    before = set(threading.enumerate())
-    with sync_client_for(Counter()) as client, client.seed_session() as session:
-        assert session.call("increment", by=1) == {"value": 1}
-        assert set(threading.enumerate()) == before
-
-
-async def test_sync_for_app_refuses_a_running_loop() -> None:
-    with sync_client_for(Counter()) as client, pytest.raises(RuntimeError, match="AsyncResourcesClient"):
-        client.health()
-
-
-# A NeMo Gym style server: cookies only, no handle, no /tools, no /close_session.
-
-
-def cookie_only_app() -> tuple[Starlette, list[str]]:
-    """A plain Starlette server that keeps sessions in a cookie rotated on every answer, like NeMo Gym's."""
-    sessions: dict[str, dict[str, int]] = {}
-    paths: list[str] = []
-
-    def current(request: Request) -> tuple[str, dict[str, int]] | JSONResponse:
-        paths.append(request.url.path)
-        if SESSION_HEADER in request.headers:
-            return JSONResponse({"detail": "unexpected handle header"}, status_code=400)
-        raw = request.cookies.get("session")
-        if raw is None:
-            return JSONResponse({"detail": "no session cookie"}, status_code=400)
-        session_id, _, version = raw.partition(".")
-        state = sessions.get(session_id)
-        if state is None or str(state["version"]) != version:
-            return JSONResponse({"detail": f"stale or unknown session cookie {raw!r}"}, status_code=400)
-        if "stale" in request.cookies and state["version"] > 1:  # deleted by the first call's answer
-            return JSONResponse({"detail": "a deleted cookie came back"}, status_code=400)
-        return session_id, state
-
-    def answer(body: dict[str, Any], session_id: str, state: dict[str, int]) -> JSONResponse:
-        state["version"] += 1
-        response = JSONResponse(body)
-        response.set_cookie("session", f"{session_id}.{state['version']}")
-        return response
-
-    async def seed_session(request: Request) -> JSONResponse:
-        paths.append(request.url.path)
-        row = await request.json()
-        session_id = f"s{len(sessions)}"
-        state = sessions[session_id] = {"value": row.get("initial_count", 0), "version": 0}
-        response = answer({}, session_id, state)
-        response.set_cookie("stale", "1")
-        return response
-
-    async def increment(request: Request) -> JSONResponse:
-        found = current(request)
-        if isinstance(found, JSONResponse):
-            return found
-        session_id, state = found
-        state["value"] += (await request.json())["by"]
-        response = answer({"value": state["value"]}, session_id, state)
-        response.delete_cookie("stale")
-        return response
-
-    async def verify(request: Request) -> JSONResponse:
-        found = current(request)
-        if isinstance(found, JSONResponse):
-            return found
-        session_id, state = found
-        body = await request.json()
-        text = body["response"]["output"][-1]["content"][0]["text"]
-        return answer({**body, "reward": float(text == str(state["value"]))}, session_id, state)
-
-    routes = [
-        Route("/seed_session", seed_session, methods=["POST"]),
-        Route("/increment", increment, methods=["POST"]),
-        Route("/verify", verify, methods=["POST"]),
-    ]
-    return Starlette(routes=routes), paths
-
-
-async def test_cookie_only_server() -> None:
-    app, paths = cookie_only_app()
-    async with client_for(app) as client:
-        with pytest.raises(ServerError) as caught:
-            await client.list_tools()
-        assert caught.value.status_code == 404
-        assert "no GET /tools" in str(caught.value)
-        assert "responses_create_params.tools" in str(caught.value)
-
-        async with await client.seed_session(make_row(initial_count=1)) as session:
-            assert session.handle is None
-            assert session.cookies == {"session": "s0.1", "stale": "1"}
-            assert await session.call("increment", by=2) == {"value": 3}
-            assert session.cookies == {"session": "s0.2"}  # rotated, and the deleted cookie is gone
-            assert await session.call("increment", '{"by": 3}') == {"value": 6}
-            assert (await session.verify(make_response("6")))["reward"] == 1.0
-        assert session.closed
-    assert "/close_session" not in paths  # nothing to close on such a server
-
-
-async def test_cookie_only_server_concurrent_sessions() -> None:
-    app, _ = cookie_only_app()
-    async with client_for(app) as client:
-        sessions = [await client.seed_session({"initial_count": i}) for i in range(20)]
-
-        async def play(index: int) -> int:
-            value = 0
-            for _ in range(3):
-                value = (await sessions[index].call("increment", by=index))["value"]
-                await asyncio.sleep(0)
-            return value
-
-        values = await asyncio.gather(*(play(i) for i in range(20)))
-    assert values == [i * 4 for i in range(20)]
-    assert [s.cookies for s in sessions] == [{"session": f"s{i}.4"} for i in range(20)]
-
-
-def test_cookie_only_server_over_loopback_with_the_sync_client() -> None:
-    app, _ = cookie_only_app()
-    with serve_in_thread(app) as url, ResourcesClient(url, timeout=10) as client:
-        assert client.health() is False  # this server has no GET /
-        with client.seed_session({"initial_count": 5}) as session:
-            assert session.call("increment", by=1) == {"value": 6}
-            assert session.verify(make_response("6"))["reward"] == 1.0
