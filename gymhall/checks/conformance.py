@@ -18,7 +18,6 @@ is checked is what `gymhall collect` would do:
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,11 +28,10 @@ from gymhall.client.resources import AsyncResourcesClient, AsyncResourcesSession
 from gymhall.exceptions import ServerError
 from gymhall.models.replay import REFERENCE_KEY, ReplayModel
 from gymhall.rollouts.agent import Agent, RolloutError
-from gymhall.wire.contract import SESSION_HEADER
+from gymhall.wire.contract import SESSION_HEADER, TOOL_NAME
 
 __all__ = ["CheckResult", "Episode", "check_environment", "strict_schema_problems"]
 
-_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _STEPS = 64  # enough for any reference solution; the replay model ends when its solution does
 
 
@@ -150,8 +148,8 @@ async def _check_tools(client: AsyncResourcesClient) -> CheckResult:
     problems: list[str] = []
     for tool in tools:
         tool_name = str(tool.get("name", "?"))
-        if tool.get("type") != "function" or not _NAME.match(tool_name):
-            problems.append(f"{tool_name!r}: needs type 'function' and a name matching {_NAME.pattern}")
+        if tool.get("type") != "function" or not TOOL_NAME.fullmatch(tool_name):
+            problems.append(f"{tool_name!r}: needs type 'function' and a name matching {TOOL_NAME.pattern}")
         if tool.get("strict") is not True:
             problems.append(f"{tool_name}: strict is not true")
         problems.extend(f"{tool_name}: {p}" for p in strict_schema_problems(tool.get("parameters")))

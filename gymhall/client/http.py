@@ -22,20 +22,14 @@ import asyncio
 import http.cookiejar
 import ssl
 import urllib.request
-import zlib
 from collections.abc import Mapping
-from typing import Any, cast
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
-__all__ = ["HttpPool", "RawReply", "jarless_cookies"]
+from gymhall.client.lean_pool import KEEPALIVE_S, LeanPool, RawReply, header_lines, httptools_parser
 
-# Below uvicorn's default keep-alive (5 s): the client drops an idle connection before the server
-# does, so a request never lands on a socket the server is closing.
-_KEEPALIVE_S = 4.0
-# Methods a request may be re-sent with when a reused connection turns out closed (RFC 9110 9.2.2).
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+__all__ = ["HttpPool", "RawReply", "jarless_cookies"]
 
 
 class _RefuseAllCookies(http.cookiejar.DefaultCookiePolicy):
@@ -53,44 +47,6 @@ def jarless_cookies() -> http.cookiejar.CookieJar:
     return http.cookiejar.CookieJar(policy=_RefuseAllCookies())
 
 
-class _Headers:
-    __slots__ = ("_items",)
-
-    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
-        self._items = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
-
-    def get(self, key: str, default: str | None = None) -> str | None:
-        key = key.lower()
-        return next((v for k, v in self._items if k == key), default)
-
-    def get_list(self, key: str) -> list[str]:
-        key = key.lower()
-        return [v for k, v in self._items if k == key]
-
-    def items(self) -> list[tuple[str, str]]:
-        """Every header as (lower-cased name, value), in the order received."""
-        return list(self._items)
-
-
-class RawReply:
-    """A whole answer: status, headers and body, read before the connection went back to the pool."""
-
-    __slots__ = ("content", "headers", "status_code")
-
-    def __init__(self, status_code: int, raw_headers: list[tuple[bytes, bytes]], content: bytes) -> None:
-        self.status_code = status_code
-        self.headers = _Headers(raw_headers)
-        self.content = content
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", "replace")
-
-    @property
-    def is_success(self) -> bool:
-        return 200 <= self.status_code < 300
-
-
 class HttpPool:
     """A bounded keep-alive pool for one base URL; made lazily in the running event loop.
 
@@ -103,18 +59,18 @@ class HttpPool:
         self.timeout_s = timeout_s
         self.max_connections = max_connections
         self.headers = dict(headers)
-        self._session: _LeanPool | httpx.AsyncClient | None = None
+        self._session: LeanPool | httpx.AsyncClient | None = None
 
-    def _client(self) -> _LeanPool | httpx.AsyncClient:
+    def _client(self) -> LeanPool | httpx.AsyncClient:
         if self._session is None:
-            if urlsplit(self.base_url).scheme == "http" and _httptools() is not None:
-                self._session = _LeanPool(self.base_url, self.max_connections, self.headers)
+            if urlsplit(self.base_url).scheme == "http" and httptools_parser() is not None:
+                self._session = LeanPool(self.base_url, self.max_connections, self.headers)
             else:
-                _header_lines(self.headers)  # refused as the lean client refuses them, before any request
+                header_lines(self.headers)  # refused as the lean client refuses them, before any request
                 limit = self.max_connections
                 self._session = httpx.AsyncClient(
                     limits=httpx.Limits(
-                        max_connections=limit, max_keepalive_connections=limit, keepalive_expiry=_KEEPALIVE_S
+                        max_connections=limit, max_keepalive_connections=limit, keepalive_expiry=KEEPALIVE_S
                     ),
                     timeout=None,  # request() bounds the whole request, as on the lean path
                     headers=self.headers,
@@ -129,7 +85,7 @@ class HttpPool:
     async def request(self, method: str, path: str, content: bytes, headers: Mapping[str, str]) -> RawReply:
         """Send one request and read the whole answer; transport failures raise httpx's exceptions."""
         session = self._client()
-        if isinstance(session, _LeanPool):
+        if isinstance(session, LeanPool):
             call = session.request(method, path, content, headers)
         else:
             call = self._httpx_request(session, method, path, content, headers)
@@ -146,7 +102,7 @@ class HttpPool:
         self, client: httpx.AsyncClient, method: str, path: str, content: bytes, headers: Mapping[str, str]
     ) -> RawReply:
         url = self.base_url + (path if path.startswith("/") else "/" + path)
-        _header_lines(headers)
+        header_lines(headers)
         try:
             reply = await client.request(method, url, content=content or None, headers=headers)
         except httpx.DecodingError as exc:  # a body that does not decompress, as the lean client reports it
@@ -158,254 +114,8 @@ class HttpPool:
     async def aclose(self) -> None:
         """Close the pool's connections."""
         session, self._session = self._session, None
-        if isinstance(session, _LeanPool):
+        if isinstance(session, LeanPool):
             session.close()
             await asyncio.sleep(0)  # let the transports finish closing
         elif session is not None:
             await session.aclose()
-
-
-def _httptools() -> Any:
-    try:
-        import httptools
-    except ImportError:  # an optional part of uvicorn[standard]: httpx serves instead
-        return None
-    return httptools
-
-
-class _Closed(Exception):
-    """The server closed the connection before any answer; `reused` says whether it had served a request before."""
-
-    def __init__(self, error: httpx.TransportError, *, reused: bool) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.reused = reused
-
-
-class _Connection(asyncio.Protocol):
-    """One keep-alive connection, one request at a time; the answer is parsed as it arrives."""
-
-    def __init__(self) -> None:
-        import httptools
-
-        self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
-        self.waiter: asyncio.Future[RawReply] | None = None
-        self.status = 0
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.body: list[bytes] = []
-        self.headers_done = False
-        self.received = False  # any byte of the current answer arrived
-        self.served = 0  # answers completed on this connection
-        self.reusable = True  # false once the server asked to close, or the stream broke
-        self.idle_since = 0.0
-        self.head = False  # the current request is a HEAD: its answer has no body, whatever its headers say
-
-    # asyncio.Protocol
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
-
-    def data_received(self, data: bytes) -> None:
-        self.received = True
-        try:
-            self.parser.feed_data(data)
-        except Exception as exc:  # httptools.HttpParserError and its kin: the stream cannot be trusted
-            self._fail(httpx.RemoteProtocolError(f"unparsable HTTP answer: {exc}"))
-            self.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.reusable = False
-        if self.waiter is None or self.waiter.done():
-            return
-        if self.headers_done and exc is None and self._until_eof():
-            try:
-                self.on_message_complete()  # an answer delimited by the end of the connection
-            except Exception as problem:  # a body that does not decompress
-                self._fail(httpx.RemoteProtocolError(f"unparsable HTTP answer: {problem}"))
-            return
-        error: httpx.TransportError
-        if exc is None:
-            error = httpx.RemoteProtocolError("the server closed the connection without answering")
-        else:
-            error = httpx.ReadError(f"the connection broke: {type(exc).__name__}: {exc}")
-        if self.received:
-            self._fail(error)
-        else:
-            waiter, self.waiter = self.waiter, None
-            waiter.set_exception(_Closed(error, reused=self.served > 0))
-
-    def _until_eof(self) -> bool:
-        names = {name.lower() for name, _ in self.headers}
-        return b"content-length" not in names and b"transfer-encoding" not in names
-
-    def close(self) -> None:
-        self.reusable = False
-        if self.transport is not None:
-            self.transport.close()
-
-    def _fail(self, error: Exception) -> None:
-        self.reusable = False
-        waiter, self.waiter = self.waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(error)
-
-    def send(self, data: bytes, *, head: bool = False) -> asyncio.Future[RawReply]:
-        assert self.transport is not None
-        waiter: asyncio.Future[RawReply] = asyncio.get_running_loop().create_future()
-        self.waiter = waiter
-        self.received = False
-        self.headers_done = False  # left True by the previous answer: a close must not pass for this one
-        self.head = head
-        self.transport.write(data)
-        return waiter
-
-    # httptools callbacks
-    def on_message_begin(self) -> None:
-        self.status = 0
-        self.headers = []
-        self.body = []
-        self.headers_done = False
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
-        self.status = self.parser.get_status_code()
-        self.headers_done = True
-        if self.head and self.status >= 200:
-            # httptools cannot be told that an answer to HEAD has no body: complete it here, and read
-            # the next answer with a fresh parser (this one now waits for content-length bytes).
-            self.on_message_complete()
-            import httptools
-
-            self.parser = httptools.HttpResponseParser(self)
-
-    def on_body(self, body: bytes) -> None:
-        self.body.append(body)
-
-    def on_message_complete(self) -> None:
-        if 100 <= self.status < 200:  # an interim answer (100 Continue): the real one follows
-            return
-        if not self.parser.should_keep_alive():
-            self.reusable = False
-        self.served += 1
-        content = self.body[0] if len(self.body) == 1 else b"".join(self.body)
-        for name, value in self.headers:
-            if len(name) == 16 and name.lower() == b"content-encoding":
-                content = _decompress(value, content)
-        waiter, self.waiter = self.waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(RawReply(self.status, self.headers, content))
-
-
-def _decompress(encoding: bytes, content: bytes) -> bytes:
-    # Nothing asks for compression, but a server may compress anyway.
-    kind = encoding.strip().lower()
-    if kind in (b"gzip", b"x-gzip"):
-        return zlib.decompress(content, 16 + zlib.MAX_WBITS)
-    if kind == b"deflate":
-        try:
-            return zlib.decompress(content)
-        except zlib.error:  # raw deflate, as some servers send it
-            return zlib.decompress(content, -zlib.MAX_WBITS)
-    return content
-
-
-class _LeanPool:
-    """Keep-alive HTTP/1.1 connections to one plain-http host: at most `limit` open, idle ones reused newest first."""
-
-    def __init__(self, base_url: str, limit: int, headers: Mapping[str, str]) -> None:
-        parts = urlsplit(base_url)
-        self.url = base_url
-        self.host = parts.hostname or "localhost"
-        self.port = parts.port or 80
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        host_header = host if parts.port is None else f"{host}:{parts.port}"
-        self.prefix = quote(parts.path.rstrip("/"), safe="/%:@!$&'()*+,;=-._~")
-        self.fixed = _header_lines({"host": host_header, **headers})
-        self.slots = asyncio.Semaphore(limit)
-        self.idle: list[_Connection] = []
-        self.open: set[_Connection] = set()
-        self.closed = False
-
-    async def request(self, method: str, path: str, content: bytes, headers: Mapping[str, str]) -> RawReply:
-        target = self.prefix + (path if path.startswith("/") else "/" + path)
-        if content or method not in _IDEMPOTENT:
-            length = b"content-length: %d\r\n\r\n" % len(content)
-        else:
-            length = b"\r\n"
-        data = b"".join(
-            (method.encode("ascii"), b" ", target.encode("ascii"), b" HTTP/1.1\r\n", self.fixed),
-        )
-        data += _header_lines(headers) + length + content
-        async with self.slots:
-            while True:
-                connection = await self._connection(method)
-                try:
-                    reply = await connection.send(data, head=method == "HEAD")
-                except _Closed as closed:
-                    self._forget(connection)
-                    if closed.reused and method in _IDEMPOTENT:
-                        continue  # the server had just closed this idle connection: once more on another
-                    raise self._error(method, closed.error) from None
-                except httpx.TransportError as exc:
-                    self._forget(connection)
-                    raise self._error(method, exc) from None
-                except BaseException:  # cancelled or timed out: the answer may still come, so drop the connection
-                    self._forget(connection)
-                    raise
-                if connection.reusable:
-                    connection.idle_since = asyncio.get_running_loop().time()
-                    self.idle.append(connection)
-                else:
-                    self._forget(connection)
-                return reply
-
-    async def _connection(self, method: str) -> _Connection:
-        if self.closed:  # e.g. a GET re-sent after close() ended its connection
-            raise httpx.ConnectError(f"{method} {self.url}: the pool is closed")
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        while self.idle:
-            connection = self.idle.pop()
-            transport = connection.transport
-            if (
-                connection.reusable
-                and transport is not None
-                and not transport.is_closing()
-                and now - connection.idle_since < _KEEPALIVE_S
-            ):
-                return connection
-            self._forget(connection)
-        try:
-            _, connection = await loop.create_connection(_Connection, self.host, self.port)
-        except OSError as exc:
-            raise httpx.ConnectError(f"{method} {self.url}: cannot connect to {self.host}:{self.port}: {exc}") from None
-        if self.closed:  # closed while connecting
-            connection.close()
-            raise httpx.ConnectError(f"{method} {self.url}: the pool is closed")
-        self.open.add(connection)
-        return connection
-
-    def _forget(self, connection: _Connection) -> None:
-        connection.close()
-        self.open.discard(connection)
-
-    def _error(self, method: str, exc: httpx.TransportError) -> httpx.TransportError:
-        return type(exc)(f"{method} {self.url}: {exc}")
-
-    def close(self) -> None:
-        self.closed = True
-        for connection in list(self.open):
-            connection.close()
-        self.open.clear()
-        self.idle.clear()
-
-
-def _header_lines(headers: Mapping[str, str]) -> bytes:
-    lines = []
-    for name, value in headers.items():
-        if "\r" in name or "\n" in name or "\r" in value or "\n" in value or ":" in name:
-            raise ValueError(f"Header {name!r} has a line break or a colon in its name or value.")
-        lines.append(f"{name}: {value}\r\n")
-    return "".join(lines).encode("latin-1")

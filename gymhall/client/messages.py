@@ -7,7 +7,6 @@ message names the method, the path, the status and the server's own words.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -15,7 +14,7 @@ import orjson
 from pydantic import BaseModel
 
 from gymhall.exceptions import ServerError
-from gymhall.wire.contract import RESERVED_ROUTES
+from gymhall.wire.contract import RESERVED_ROUTES, TOOL_NAME
 
 __all__ = [
     "JSON_HEADERS",
@@ -29,9 +28,6 @@ __all__ = [
     "tool_result",
     "verify_result",
 ]
-
-# OpenAI's rule for function names; anything else cannot be a tool and must not become a URL path.
-_TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 JSON_HEADERS = {"content-type": "application/json"}
 
@@ -62,7 +58,7 @@ def encode_arguments(arguments: Arguments, kwargs: Mapping[str, Any]) -> bytes:
 
 def tool_path(name: str) -> str:
     """The URL path of tool `name`; raises ValueError for a name that cannot be a tool or is an endpoint."""
-    if not isinstance(name, str) or not _TOOL_NAME.fullmatch(name):
+    if not isinstance(name, str) or not TOOL_NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not a tool name: tool names are 1-64 letters, digits, '_' or '-'.")
     if name in RESERVED_ROUTES:
         use = {"verify": "session.verify()", "close_session": "session.close()"}.get(name, "the client")

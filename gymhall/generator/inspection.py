@@ -24,7 +24,7 @@ from gymhall.generator.graders import find_grader
 from gymhall.generator.hints import HintRenderer, resolved_hints
 from gymhall.generator.loading import public_methods
 from gymhall.generator.spec import Action, Archetype, Argument, DomainSpec
-from gymhall.wire.contract import RESERVED_ROUTES
+from gymhall.wire.contract import RESERVED_ROUTES, TOOL_NAME
 
 __all__ = ["inspect_domain"]
 
@@ -34,7 +34,6 @@ _RESERVED_TOOLS = RESERVED_ROUTES | {"tools"}
 _RESERVED_ROW_KEYS = frozenset(
     {"responses_create_params", "response", "reference_solution", "agent_ref", "reward", "expected_answer"}
 )
-_TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Graders that say a game was won: a class graded by one of these is a game.
 _GAME_GRADERS = ("is_solved", "solved", "is_won", "won")
 
@@ -67,7 +66,7 @@ def inspect_domain(
         if name in skipped:
             continue
         where = f"{cls.__name__}.{name}"
-        if name in _RESERVED_TOOLS or not _TOOL_NAME.fullmatch(name):
+        if name in _RESERVED_TOOLS or not TOOL_NAME.fullmatch(name):
             raise port_error(
                 where,
                 f"it would become POST /{name}, which the server reserves" if name in _RESERVED_TOOLS else "bad name",

@@ -1,6 +1,6 @@
 """What every backend behind an OpenAI-compatible HTTP API shares: a pool per replica, retries, stickiness, errors.
 
-Each call is one JSON POST on gymhall's aiohttp pool (`gymhall.client.http`), built here rather than by the
+Each call is one JSON POST on gymhall's HTTP pool (`gymhall.client.http`), built here rather than by the
 OpenAI SDK's client, whose request machinery cost more CPU than the rest of a rollout. The SDK's
 retry policy is kept: at most `max_retries` retries on 408, 409, 429, 5xx, timeouts and connection
 errors, after `retry-after-ms`/`Retry-After` when the server sends one (up to two minutes), else

@@ -23,6 +23,7 @@ __all__ = [
     "SESSION_COOKIE_PREFIX",
     "SESSION_HEADER",
     "SESSION_ID_KEY",
+    "TOOL_NAME",
     "failure_class",
     "judge_failed",
     "judge_failure",
@@ -44,6 +45,9 @@ SESSION_COOKIE_ATTRIBUTES = "Path=/; HttpOnly; SameSite=Lax"
 
 NEMO_GYM_SESSION_COOKIE = "session"
 """NeMo Gym's own session cookie (Starlette's SessionMiddleware), which its agents send back."""
+
+TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""OpenAI's rule for function names (`TOOL_NAME.fullmatch(name)`): anything else cannot be a tool or a URL path."""
 
 RESERVED_ROUTES = frozenset({"seed_session", "verify", "close_session", "aggregate_metrics"})
 """Resources-server routes a model must never reach by naming them as a tool."""

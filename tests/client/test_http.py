@@ -26,7 +26,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from gymhall.client import http as _http
-from gymhall.client.http import HttpPool, _LeanPool
+from gymhall.client import lean_pool
+from gymhall.client.http import HttpPool
+from gymhall.client.lean_pool import LeanPool
 from gymhall.testing import serve_in_thread
 
 BOUND_S = 5.0  # every test finishes well within this, or fails
@@ -132,16 +134,16 @@ def echo_line(request: bytes) -> bytes:
 @contextlib.asynccontextmanager
 async def pool_for(url: str, *, timeout_s: float | None = 2.0, max_connections: int = 4) -> AsyncIterator[HttpPool]:
     pool = HttpPool(url, timeout_s=timeout_s, max_connections=max_connections, headers={"x-fixed": "yes"})
-    assert isinstance(pool._client(), _LeanPool)  # plain http with httptools installed: the lean client
+    assert isinstance(pool._client(), LeanPool)  # plain http with httptools installed: the lean client
     try:
         yield pool
     finally:
         await pool.aclose()
 
 
-def lean(pool: HttpPool) -> _LeanPool:
+def lean(pool: HttpPool) -> LeanPool:
     session = pool._session
-    assert isinstance(session, _LeanPool)
+    assert isinstance(session, LeanPool)
     return session
 
 
@@ -276,7 +278,7 @@ async def test_pool_never_opens_more_than_max_connections() -> None:
 
 
 async def test_idle_connection_older_than_keepalive_is_closed_not_reused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_http, "_KEEPALIVE_S", 0.05)
+    monkeypatch.setattr(lean_pool, "KEEPALIVE_S", 0.05)
     async with asyncio.timeout(BOUND_S), RawServer(keep_alive(echo_line)) as server, pool_for(server.url) as pool:
         await pool.request("GET", "/1", b"", {})
         await asyncio.sleep(0.06)
@@ -683,7 +685,7 @@ async def httpx_pool_for(
     url: str, monkeypatch: pytest.MonkeyPatch, *, timeout_s: float | None = 2.0, max_connections: int = 4
 ) -> AsyncIterator[HttpPool]:
     """A pool served by httpx, as for https:// or without httptools, on a plain-http loopback server."""
-    monkeypatch.setattr(_http, "_httptools", lambda: None)
+    monkeypatch.setattr(_http, "httptools_parser", lambda: None)
     pool = HttpPool(url, timeout_s=timeout_s, max_connections=max_connections, headers={"x-fixed": "yes"})
     assert isinstance(pool._client(), httpx.AsyncClient)
     try:
