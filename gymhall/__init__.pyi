@@ -141,9 +141,9 @@ from .rollouts.metrics import (
     rollout_metrics as rollout_metrics,
 )
 from .rollouts.pool import rollouts as rollouts
+from .server.app import GymApp as GymApp
 from .server.environment import Environment as Environment
 from .server.environment import build_app as build_app
-from .server.routing import GymApp as GymApp
 from .server.sessions import Session as Session
 from .server.simple import SimpleResourcesServer as SimpleResourcesServer
 from .server.tools import ToolSpec as ToolSpec

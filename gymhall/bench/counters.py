@@ -13,8 +13,8 @@ from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
 from gymhall.config.settings import BaseResourcesServerConfig
+from gymhall.server.app import GymApp
 from gymhall.server.environment import Environment, build_app
-from gymhall.server.routing import GymApp
 from gymhall.server.simple import SimpleResourcesServer
 from gymhall.server.tools import tool
 from gymhall.wire.contract import SESSION_ID_KEY

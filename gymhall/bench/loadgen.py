@@ -8,25 +8,25 @@ and only decodes the one body it needs (``/verify``).
 Workload R, one episode: ``POST /seed_session`` -> K x ``POST /<tool>`` -> ``POST /verify``
 (expects ``"reward": 1.0``) -> optionally ``POST /close_session``. The session handle travels as
 a cookie: every ``Set-Cookie`` is stored (latest value per name) and sent back as ``Cookie:``.
+
+The connection itself (target, prepared requests, response parsing) is in ``gymhall.bench.connection``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import itertools
 import math
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, cast
-from urllib.parse import urlsplit
+from typing import Any
 
-import httptools
 import orjson
-import psutil
 
-__all__ = ["LoadResult", "LoadSpec", "run_load", "run_load_sync", "server_rss_bytes"]
+from gymhall.bench.connection import Connection, PreparedRequest, Target, parse_target, prepare_request
+
+__all__ = ["SEED_ROW", "LoadResult", "LoadSpec", "run_load", "run_load_sync"]
 
 # In-flight episodes get this long after ``duration_s`` before they are abandoned.
 _HARD_DEADLINE_GRACE_S = 10.0
@@ -34,7 +34,6 @@ _MAX_ERROR_SAMPLES = 5
 # After a connection error, pause briefly so a dead target does not turn workers into a hot spin.
 _RECONNECT_BACKOFF_S = 0.005
 _TOOL_RE = re.compile(r"[A-Za-z0-9_.~-]+")
-_SET_COOKIE = b"set-cookie"
 
 SEED_ROW: dict[str, Any] = {
     "responses_create_params": {"input": [{"role": "user", "content": "count"}]},
@@ -61,7 +60,7 @@ class LoadSpec:
     tool: str = "increment"
 
     def __post_init__(self) -> None:
-        _parse_target(self.url)
+        parse_target(self.url)
         for ok, rule in [
             (self.concurrency >= 1, "concurrency >= 1"),
             (self.tool_calls >= 0, "tool_calls >= 0"),
@@ -90,50 +89,6 @@ class LoadResult:
     error_samples: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Target:
-    host: str
-    port: int
-    prefix: str
-    host_header: str
-
-
-def _is_loopback_ip(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a name other than localhost: resolving it could leave the machine
-        return False
-
-
-def _parse_target(url: str) -> _Target:
-    """Split ``url`` and refuse anything that is not plain HTTP to a loopback host."""
-    parts = urlsplit(url)
-    if parts.scheme != "http":
-        raise ValueError(f"load generator speaks plain http:// only, got {url!r}")
-    host = parts.hostname
-    if not host:
-        raise ValueError(f"URL has no host: {url!r}")
-    if host.lower() != "localhost" and not _is_loopback_ip(host):
-        raise ValueError(
-            f"refusing non-loopback target {host!r}: the load generator only targets 127.0.0.0/8, ::1 or localhost"
-        )
-    port = parts.port or 80
-    host_header = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return _Target(host=host, port=port, prefix=parts.path.rstrip("/"), host_header=host_header)
-
-
-# (head, tail, label) of a POST; the per-episode ``Cookie:`` line goes between head and tail.
-_Request = tuple[bytes, bytes, str]
-
-
-def _request(target: _Target, path: str, body: bytes) -> _Request:
-    head = (
-        f"POST {target.prefix}{path} HTTP/1.1\r\nHost: {target.host_header}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-    ).encode("ascii")
-    return head, b"\r\n" + body, f"POST {target.prefix}{path}"
-
-
 class _EpisodeError(Exception):
     """A non-2xx status or an unparsable verify body: aborts the episode, counted as an error."""
 
@@ -149,81 +104,16 @@ def _verify_body(tool_calls: int) -> bytes:
     return orjson.dumps({**SEED_ROW, "response": response})
 
 
-class _Conn(asyncio.Protocol):
-    """One keep-alive connection; serves one outstanding request at a time."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
-        self.waiter: asyncio.Future[None] | None = None
-        self.status = 0
-        self.body: list[bytes] = []
-        self.set_cookies: list[bytes] = []
-        # False once the server asked to close, the socket died or the stream is unparsable.
-        self.reusable = True
-
-    # asyncio.Protocol
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports do not subclass asyncio.Transport, so cast instead of isinstance.
-        self.transport = cast(asyncio.Transport, transport)
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            self.reusable = False
-            self._fail(ConnectionError(f"unparsable HTTP response: {exc}"))
-            self.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.reusable = False
-        self._fail(ConnectionError(f"connection lost: {exc}" if exc else "connection closed by server"))
-
-    def close(self) -> None:
-        self.reusable = False
-        if self.transport is not None:
-            self.transport.close()
-
-    def _fail(self, exc: Exception) -> None:
-        waiter, self.waiter = self.waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(exc)
-
-    # httptools callbacks
-    def on_message_begin(self) -> None:
-        self.status = 0
-        self.body = []
-        self.set_cookies = []
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        # Length check first: most headers are skipped without allocating a lowered copy.
-        if len(name) == 10 and name.lower() == _SET_COOKIE:
-            self.set_cookies.append(value)
-
-    def on_headers_complete(self) -> None:
-        self.status = self.parser.get_status_code()
-
-    def on_body(self, body: bytes) -> None:
-        self.body.append(body)
-
-    def on_message_complete(self) -> None:
-        if not self.parser.should_keep_alive():
-            self.reusable = False
-        waiter, self.waiter = self.waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-
 class _Run:
     """Shared counters and precomputed requests for one ``run_load`` call."""
 
-    def __init__(self, spec: LoadSpec, target: _Target) -> None:
+    def __init__(self, spec: LoadSpec, target: Target) -> None:
         self.spec = spec
         self.target = target
-        self.seed = _request(target, "/seed_session", orjson.dumps(SEED_ROW))
-        self.tool = _request(target, f"/{spec.tool}", b'{"by":1}')
-        self.verify = _request(target, "/verify", _verify_body(spec.tool_calls))
-        self.close = _request(target, "/close_session", b"{}")
+        self.seed = prepare_request(target, "/seed_session", orjson.dumps(SEED_ROW))
+        self.tool = prepare_request(target, f"/{spec.tool}", b'{"by":1}')
+        self.verify = prepare_request(target, "/verify", _verify_body(spec.tool_calls))
+        self.close = prepare_request(target, "/close_session", b"{}")
         start = time.perf_counter_ns()
         self.measure_from_ns = start + int(spec.warmup_s * 1e9)
         self.stop_ns = start + int(spec.duration_s * 1e9)
@@ -254,16 +144,16 @@ class _Worker:
     def __init__(self, run: _Run, loop: asyncio.AbstractEventLoop) -> None:
         self.run = run
         self.loop = loop
-        self.conn: _Conn | None = None
+        self.conn: Connection | None = None
         self.cookies: dict[bytes, bytes] = {}
         self.cookie_line = b""
         self.last_set_cookies: list[bytes] = []
         self.latencies: list[int] = []
 
-    async def _connect(self) -> _Conn:
+    async def _connect(self) -> Connection:
         self._drop()
         target = self.run.target
-        _, conn = await self.loop.create_connection(_Conn, target.host, target.port)
+        _, conn = await self.loop.create_connection(Connection, target.host, target.port)
         self.conn = conn
         return conn
 
@@ -272,7 +162,7 @@ class _Worker:
             self.conn.close()
             self.conn = None
 
-    async def _send(self, request: _Request) -> _Conn:
+    async def _send(self, request: PreparedRequest) -> Connection:
         """Send one request and wait for its full 2xx response, which is read off the conn."""
         conn = self.conn
         if conn is None or not conn.reusable:
@@ -363,7 +253,7 @@ def _percentile_ms(sorted_ns: list[int], q: float) -> float:
 
 async def run_load(spec: LoadSpec) -> LoadResult:
     """Run workload R against ``spec.url`` and return the measurements; works on any event loop."""
-    target = _parse_target(spec.url)
+    target = parse_target(spec.url)
     loop = asyncio.get_running_loop()
     run = _Run(spec, target)
     workers = [_Worker(run, loop) for _ in range(spec.concurrency)]
@@ -404,15 +294,3 @@ def run_load_sync(spec: LoadSpec) -> LoadResult:
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(run_load(spec))
-
-
-def server_rss_bytes(pid: int) -> int:
-    """Resident memory of process ``pid`` plus all its descendants, in bytes."""
-    proc = psutil.Process(pid)
-    total = proc.memory_info().rss
-    for child in proc.children(recursive=True):
-        try:
-            total += child.memory_info().rss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue  # a child that exited between listing and reading holds no memory
-    return total

@@ -1,50 +1,36 @@
-"""Printing and saving benchmark rows."""
+"""Saving benchmark results as JSON, with the machine they ran on (printing them belongs to `gymhall.cli.bench`)."""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
+from typing import Any
 
 from gymhall.bench.resources import BenchRow
+from gymhall.bench.rollout_results import NEMO_GYM_ROLLOUTS_PER_S, RolloutsResult
 
-__all__ = ["print_report", "write_json"]
+__all__ = ["write_json", "write_rollouts_json"]
 
 
-def print_report(rows: list[BenchRow], *, tool_calls: int, console: Console | None = None) -> None:
-    """A table of every row: rates, latency percentiles, errors, server RSS and the ratio to the floor."""
-    table = Table(title=f"workload R: seed, {tool_calls} x increment, verify, close per episode")
-    for column in ("target", "C", "episodes/s", "requests/s", "p50 ms", "p99 ms", "errors", "RSS MB", "vs floor"):
-        table.add_column(column, justify="left" if column == "target" else "right")
-    for row in rows:
-        r = row.result
-        errors = f"{r.errors}" + (f" ({r.wrong_rewards} wrong)" if r.wrong_rewards else "")
-        table.add_row(
-            row.target,
-            str(row.concurrency),
-            f"{r.episodes_per_s:,.0f}",
-            f"{r.requests_per_s:,.0f}",
-            f"{r.p50_ms:.1f}",
-            f"{r.p99_ms:.1f}",
-            errors,
-            f"{row.rss_bytes / 2**20:.1f}" if row.rss_bytes is not None else "-",
-            f"{row.ratio:.0%}" if row.ratio is not None else "-",
-        )
-    (console or Console(width=max(120, Console().width))).print(table)
-    for row in rows:
-        for sample in row.result.error_samples[:2]:
-            (console or Console(stderr=True)).print(f"[yellow]{row.target} C={row.concurrency} error:[/] {sample}")
+def _machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
 
 
 def write_json(rows: list[BenchRow], path: Path) -> None:
-    """Save the rows with the machine they ran on."""
+    """Save the rows of workload R with the machine they ran on."""
+    data = {"machine": _machine(), "rows": [asdict(row) for row in rows]}
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def write_rollouts_json(results: Sequence[RolloutsResult], path: Path) -> None:
+    """Save the results of workload E with the machine they ran on."""
     data = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "rows": [asdict(row) for row in rows],
+        "machine": _machine(),
+        "nemo_gym_rollouts_per_s": NEMO_GYM_ROLLOUTS_PER_S,
+        "results": [asdict(r) for r in results],
     }
     path.write_text(json.dumps(data, indent=2) + "\n")

@@ -12,8 +12,9 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from gymhall.bench.loadgen import LoadResult, LoadSpec, run_load_sync, server_rss_bytes
+from gymhall.bench.loadgen import LoadResult, LoadSpec, run_load_sync
 from gymhall.bench.process import start_server
+from gymhall.bench.usage import server_rss_bytes
 
 __all__ = ["BASELINE", "TARGETS", "BenchRow", "bench_resources"]
 

@@ -1,15 +1,26 @@
-"""The `gymhall bench` commands: workload R (`resources`) and workload E (`rollouts`)."""
+"""The `gymhall bench` commands: workload R (`resources`) and workload E (`rollouts`), and their tables.
+
+`gymhall.bench` measures and saves the results; the tables are printed here, with rich.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from gymhall.bench.rollout_results import NEMO_GYM_ROLLOUTS_PER_S
 from gymhall.cli.errors import fail
 
-__all__ = ["app"]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from gymhall.bench.resources import BenchRow
+    from gymhall.bench.rollout_results import RolloutsResult
+
+__all__ = ["app", "print_resources_report", "print_rollouts_report"]
 
 app = typer.Typer(
     help="Benchmark gymhall servers: throughput and latency under load.",
@@ -54,7 +65,7 @@ def bench_resources_command(
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results to this JSON file.")] = None,
 ) -> None:
-    from gymhall.bench.report import print_report, write_json
+    from gymhall.bench.report import write_json
     from gymhall.bench.resources import BASELINE, bench_resources
 
     styles = style or (["seed", "short"] if url is None else [])
@@ -78,7 +89,7 @@ def bench_resources_command(
         )
     except ValueError as exc:
         fail(str(exc))
-    print_report(rows, tool_calls=tool_calls)
+    print_resources_report(rows, tool_calls=tool_calls)
     if json_out is not None:
         write_json(rows, json_out)
 
@@ -116,7 +127,8 @@ def bench_rollouts_command(
     timeout: Annotated[float, typer.Option(help="Seconds a run may take before it is stopped.", min=1)] = 300.0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results to this JSON file.")] = None,
 ) -> None:
-    from gymhall.bench.rollouts import bench_rollouts, print_rollouts_report, write_rollouts_json
+    from gymhall.bench.report import write_rollouts_json
+    from gymhall.bench.rollouts import bench_rollouts
 
     if mode not in ("inprocess", "http", "both"):
         fail(f"unknown --mode {mode!r}; choose inprocess, http or both.")
@@ -134,3 +146,88 @@ def bench_rollouts_command(
     print_rollouts_report(results)
     if json_out is not None:
         write_rollouts_json(results, json_out)
+
+
+# --- the tables -----------------------------------------------------------------------------------
+
+
+def print_resources_report(rows: list[BenchRow], *, tool_calls: int, console: Console | None = None) -> None:
+    """A table of every row: rates, latency percentiles, errors, server RSS and the ratio to the floor."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"workload R: seed, {tool_calls} x increment, verify, close per episode")
+    for column in ("target", "C", "episodes/s", "requests/s", "p50 ms", "p99 ms", "errors", "RSS MB", "vs floor"):
+        table.add_column(column, justify="left" if column == "target" else "right")
+    for row in rows:
+        r = row.result
+        errors = f"{r.errors}" + (f" ({r.wrong_rewards} wrong)" if r.wrong_rewards else "")
+        table.add_row(
+            row.target,
+            str(row.concurrency),
+            f"{r.episodes_per_s:,.0f}",
+            f"{r.requests_per_s:,.0f}",
+            f"{r.p50_ms:.1f}",
+            f"{r.p99_ms:.1f}",
+            errors,
+            f"{row.rss_bytes / 2**20:.1f}" if row.rss_bytes is not None else "-",
+            f"{row.ratio:.0%}" if row.ratio is not None else "-",
+        )
+    (console or Console(width=max(120, Console().width))).print(table)
+    for row in rows:
+        for sample in row.result.error_samples[:2]:
+            (console or Console(stderr=True)).print(f"[yellow]{row.target} C={row.concurrency} error:[/] {sample}")
+
+
+_TITLES = {
+    "inprocess": "workload E, in-process: agent, environment and fake model in one fresh interpreter",
+    "http": "workload E, http: agent, resources and model servers + driver, separate processes",
+    "inflight": "workload E, in-flight: every rollout at once, in process",
+}
+
+_CAPTION = (
+    f"vs NeMo Gym: against {NEMO_GYM_ROLLOUTS_PER_S:g} rollouts/s, the better of NeMo Gym 0.4.0's 65-89. "
+    "CPU ms: CPU per rollout during the run; RSS MB: peak resident memory; stack: the servers' sum. "
+    "In process, start-up is everything but the rollouts loop (interpreter, imports, exit)."
+)
+
+
+def print_rollouts_report(results: Sequence[RolloutsResult], console: Console | None = None) -> None:
+    """One table per mode: rate and its ratio to NeMo Gym, wall and start-up, CPU and peak RSS per process."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console(width=max(180, Console().width))
+    for mode in ("inprocess", "http", "inflight"):
+        rows = [r for r in results if r.mode == mode]
+        if not rows:
+            continue
+        names = [p.name for p in rows[0].processes]
+        servers = [p.name for p in rows[0].processes if p.server]
+        table = Table(title=_TITLES[mode], caption=_CAPTION)
+        columns = ["N", "C", "rollouts/s", "vs NeMo\nGym", "wall s", "start-up\ns"]
+        columns += [f"CPU ms\n{name}" for name in names]
+        if len(servers) > 1:
+            columns.append("CPU ms\nservers")
+        columns += [f"RSS MB\n{name}" for name in names]
+        if len(servers) > 1:
+            columns.append("RSS MB\nstack")
+        columns.append("errors")
+        for column in columns:
+            table.add_column(column, justify="right")
+        for r in rows:
+            per = {p.name: p for p in r.processes}
+            cells = [str(r.n), str(r.concurrency), f"{r.rollouts_per_s:,.0f}", f"{r.vs_nemo_gym:.1f}x"]
+            cells += [f"{r.wall_s:.2f}", f"{r.startup_s:.2f}"]
+            cells += [f"{per[name].cpu_s / r.n * 1000:.2f}" for name in names]
+            if len(servers) > 1:
+                cells.append(f"{sum(per[name].cpu_s for name in servers) / r.n * 1000:.2f}")
+            cells += [f"{per[name].peak_rss_bytes / 2**20:.0f}" for name in names]
+            if len(servers) > 1:
+                cells.append(f"{r.stack_rss_bytes / 2**20:.0f}")
+            cells.append(f"{r.errors}" + (f" ({r.wrong_rewards} wrong)" if r.wrong_rewards else ""))
+            table.add_row(*cells)
+        console.print(table)
+        for r in rows:
+            for sample in r.error_samples:
+                console.print(f"[yellow]{mode} N={r.n} error:[/] {sample}")

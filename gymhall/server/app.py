@@ -1,4 +1,9 @@
-"""The parts every resources server shares: the app with its standard routes, and serving it.
+"""The resources server's app: `GymApp`, the standard routes every server has, and serving it.
+
+`GymApp` is a FastAPI app, so the seeds' `app.post("/tool")(self.tool)` works unchanged; its routes are
+`GymRoute`s (`gymhall.server.route`). It dispatches exact-path routes through a dict before FastAPI's
+middleware stack, which is where a generic framework spends most of a small request's time. An app with
+user middleware or custom exception handlers takes the ordinary FastAPI path, with the same semantics.
 
 Both ways of writing an environment (`SimpleResourcesServer`, seed style, and `Environment`, short
 style) build their app with `create_app` and serve it with `serve_app`, so sessions, limits, errors,
@@ -19,23 +24,132 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import orjson
+from fastapi import FastAPI
 from pydantic import BaseModel
 from starlette.responses import Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gymhall.config.settings import BaseResourcesServerConfig, BaseServerConfig
 from gymhall.exceptions import ConfigError
-from gymhall.wire.metrics import aggregate_metrics
-from gymhall.server.routing import GymApp, GymRoute, RouteKind
+from gymhall.server.route import GymRoute, RouteKind
 from gymhall.server.sessions import HandleSigner, Session, SessionStore
 from gymhall.server.tools import strict_tool_schema
-from gymhall.wire.contract import session_cookie_name
+from gymhall.wire.contract import SESSION_COOKIE_ATTRIBUTES, session_cookie_name
+from gymhall.wire.metrics import aggregate_metrics
 from gymhall.wire.responses import build_validators
 from gymhall.wire.schemas import AggregateMetricsRequest
 
-__all__ = ["create_app", "parse_server_config", "serve_app"]
+__all__ = ["GymApp", "create_app", "parse_server_config", "serve_app"]
 
 logger = logging.getLogger("gymhall.server")
+
+_COOKIE_SUFFIX = f"; {SESSION_COOKIE_ATTRIBUTES}".encode()
+_ROLLOUT_PREFIX = "/ng-rollout/"
+
+
+class GymApp(FastAPI):
+    """A FastAPI app whose exact-path gymhall routes skip the generic middleware stack.
+
+    Holds the server's session store, handle signer and limits; every `GymRoute` reads them here.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: SessionStore,
+        signer: HandleSigner,
+        session_cookie: str,
+        max_body_bytes: int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.router.route_class = GymRoute
+        self.store = store
+        self.signer = signer
+        self.session_cookie = session_cookie
+        self.max_body_bytes = max_body_bytes
+        self._cookie_prefix = f"{session_cookie}=".encode()
+        self._fast: dict[tuple[str, str], GymRoute] = {}
+        self._fast_key: tuple[int, int, int] | None = None
+        self._default_handlers = set(self.exception_handlers)
+        self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+
+    async def shutdown(self) -> None:
+        """Run the shutdown hooks once (closing judges, stopping worker pools); later calls do nothing.
+
+        The server's lifespan calls it when it stops; an in-process client calls it when it is closed.
+        """
+        hooks, self.shutdown_hooks = self.shutdown_hooks, []
+        for hook in hooks:
+            try:
+                await hook()
+            except Exception:
+                logging.getLogger("gymhall.server").exception("a shutdown hook failed")
+
+    def add_gym_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Awaitable[Any]],
+        *,
+        kind: RouteKind,
+        methods: list[str],
+        **kwargs: Any,
+    ) -> GymRoute:
+        """Register a route with an explicit session rule (the standard endpoints use this)."""
+        route = GymRoute(path, endpoint, kind=kind, methods=methods, **kwargs)
+        self.router.routes.append(route)
+        return route
+
+    def cookie_header(self, handle: str) -> bytes:
+        """The Set-Cookie value carrying `handle`; sent on every session response (NeMo Gym's agent needs it)."""
+        return self._cookie_prefix + handle.encode() + _COOKIE_SUFFIX
+
+    def gym_routes(self) -> list[GymRoute]:
+        """Every `GymRoute` of the app, in registration order."""
+        return [route for route in self.router.routes if isinstance(route, GymRoute)]
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's OpenAPI document, with the request bodies of the routes gymhall serves itself."""
+        if self.openapi_schema is None:
+            schema = super().openapi()
+            paths = schema.get("paths", {})
+            for route in self.gym_routes():
+                model = route.body_model
+                for method in route.methods or ():
+                    operation = paths.get(route.path, {}).get(method.lower())
+                    if model is not None and operation is not None:
+                        body = {"application/json": {"schema": model.model_json_schema()}}
+                        operation["requestBody"] = {"required": True, "content": body}
+        return self.openapi_schema or {}
+
+    def _fast_table(self) -> dict[tuple[str, str], GymRoute]:
+        key = (len(self.router.routes), len(self.user_middleware), len(self.exception_handlers))
+        if key != self._fast_key:
+            self._fast = {}
+            if not self.user_middleware and set(self.exception_handlers) == self._default_handlers:
+                for route in self.gym_routes():
+                    if not route.short_path:  # FastAPI resolves it, inside its own middleware stack
+                        continue
+                    for method in route.methods or ():
+                        self._fast.setdefault((method, route.path), route)
+            self._fast_key = key
+        return self._fast
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith(_ROLLOUT_PREFIX):
+                # NeMo Gym's rollout-correlation prefix: /ng-rollout/<id>/<route>
+                rest = path[len(_ROLLOUT_PREFIX) :].partition("/")[2]
+                scope = {**scope, "path": "/" + rest, "gymhall.rollout_id": path[len(_ROLLOUT_PREFIX) :].split("/")[0]}
+                path = scope["path"]
+            route = self._fast_table().get((scope["method"], path))
+            if route is not None:
+                scope["app"] = self
+                await route.handle_request(self, scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
 
 C = TypeVar("C", bound=BaseResourcesServerConfig)
 

@@ -18,8 +18,8 @@ from types import ModuleType
 
 from gymhall.config.settings import ServerInstance
 from gymhall.exceptions import ConfigError
+from gymhall.server.app import GymApp
 from gymhall.server.environment import Environment, build_app
-from gymhall.server.routing import GymApp
 from gymhall.server.simple import SimpleResourcesServer, _config_class
 
 __all__ = ["build_server_app", "load_server_class"]

@@ -34,8 +34,8 @@ from starlette.concurrency import run_in_threadpool
 
 from gymhall.config.settings import BaseResourcesServerConfig, Domain
 from gymhall.exceptions import JudgeError, SessionRequired
-from gymhall.server.app import create_app, parse_server_config, serve_app
-from gymhall.server.routing import GymApp, RouteKind
+from gymhall.server.app import GymApp, create_app, parse_server_config, serve_app
+from gymhall.server.route import RouteKind
 from gymhall.server.sessions import Session
 from gymhall.server.tools import ToolSpec, tool_specs
 from gymhall.wire.contract import judge_failed

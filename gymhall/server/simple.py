@@ -29,8 +29,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
 from gymhall.config.settings import BaseResourcesServerConfig
-from gymhall.server.app import create_app, parse_server_config, serve_app
-from gymhall.server.routing import GymApp, RouteKind
+from gymhall.server.app import GymApp, create_app, parse_server_config, serve_app
+from gymhall.server.route import RouteKind
 from gymhall.server.sessions import Session
 from gymhall.wire.schemas import BaseSeedSessionRequest, BaseSeedSessionResponse, BaseVerifyRequest, BaseVerifyResponse
 

@@ -1,14 +1,11 @@
-"""`gymhall bench rollouts`: both modes and the command, on tiny bounded runs over loopback."""
-
-import json
-from pathlib import Path
+"""Workload E: both modes and the in-flight test, on tiny bounded runs over loopback."""
 
 import psutil
 import pytest
-from typer.testing import CliRunner
 
-from gymhall.bench.rollouts import NEMO_GYM_ROLLOUTS_PER_S, RolloutsResult, bench_rollouts, run_http, run_inprocess
-from gymhall.cli.main import app
+from gymhall.bench.http_stack import run_http
+from gymhall.bench.rollout_results import NEMO_GYM_ROLLOUTS_PER_S, RolloutsResult
+from gymhall.bench.rollouts import bench_rollouts, run_inprocess
 
 pytestmark = pytest.mark.slow
 
@@ -65,21 +62,3 @@ def test_bad_arguments_are_refused_before_anything_starts() -> None:
         bench_rollouts(modes=["inprocess", "nope"], ns=[1])
     with pytest.raises(ValueError, match="at least 1"):
         bench_rollouts(ns=[0])
-
-
-def test_command_prints_both_tables_and_writes_json(tmp_path: Path) -> None:
-    out = tmp_path / "e.json"
-    args = ["bench", "rollouts", "--mode", "both", "-n", "12", "-c", "4", "--timeout", str(TIMEOUT_S)]
-    result = CliRunner().invoke(app, [*args, "--json", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "in-process" in result.output and "http" in result.output and "vs NeMo" in result.output
-    data = json.loads(out.read_text())
-    assert [(r["mode"], r["n"], r["concurrency"]) for r in data["results"]] == [("inprocess", 12, 4), ("http", 12, 4)]
-    assert all(r["ok"] == 12 and r["errors"] == 0 for r in data["results"])
-    assert data["nemo_gym_rollouts_per_s"] == NEMO_GYM_ROLLOUTS_PER_S
-
-
-def test_command_refuses_an_unknown_mode() -> None:
-    result = CliRunner().invoke(app, ["bench", "rollouts", "--mode", "sideways"])
-    assert result.exit_code == 2
-    assert "unknown --mode" in result.output

@@ -1,25 +1,17 @@
-"""The route class and app: sessions, limits, validation and errors, on the short and the FastAPI path."""
+"""The route class: the session rule of each route kind, errors as JSON, on the short and the FastAPI path."""
+
+from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI, HTTPException, Request
-from pydantic import BaseModel
 
-from gymhall import (
-    SESSION_HEADER,
-    SESSION_ID_KEY,
-    BaseResourcesServerConfig,
-    BaseVerifyRequest,
-    BaseVerifyResponse,
-    SimpleResourcesServer,
-    ToolError,
-)
-from gymhall.exceptions import JudgeError
-from gymhall.server.routing import GymApp
+from gymhall import SESSION_HEADER
+from gymhall.server.app import GymApp
 
 RESPONSE = {
     "id": "resp_1",
@@ -42,73 +34,9 @@ RESPONSE = {
 ROW = {"responses_create_params": {"input": [{"role": "user", "content": "hi"}]}}
 
 
-class Note(BaseModel):
-    text: str
-
-
-class Probe(SimpleResourcesServer):
-    log: list[str] = []
-
-    def setup_webserver(self) -> FastAPI:
-        app = super().setup_webserver()
-        app.post("/note")(self.note)
-        app.post("/slow_note")(self.slow_note)
-        app.post("/boom")(self.boom)
-        app.post("/refuse")(self.refuse)
-        app.post("/http_error")(self.http_error)
-        app.post("/sync_note")(self.sync_note)
-        app.post("/query_tool")(self.query_tool)
-        return app
-
-    async def note(self, request: Request, body: Note) -> dict[str, Any]:
-        return {"session": request.session[SESSION_ID_KEY], "text": body.text}
-
-    async def slow_note(self, request: Request, body: Note) -> dict[str, Any]:
-        self.log.append(f"start {body.text}")
-        await asyncio.sleep(0.02)
-        self.log.append(f"end {body.text}")
-        return {"text": body.text}
-
-    async def boom(self, body: Note) -> None:
-        raise ValueError(f"cannot handle {body.text}")
-
-    async def refuse(self, body: Note) -> None:
-        raise ToolError(f"{body.text!r} is not a word; guess a 5-letter word")
-
-    async def http_error(self, body: Note) -> None:
-        raise HTTPException(status_code=409, detail="conflict here")
-
-    def sync_note(self, body: Note) -> dict[str, str]:
-        return {"text": body.text.upper()}
-
-    async def query_tool(self, request: Request, limit: int = 3) -> dict[str, Any]:
-        return {"limit": limit, "session": request.session.get(SESSION_ID_KEY)}
-
-    async def verify(self, body: BaseVerifyRequest) -> BaseVerifyResponse:
-        if body.response.output_text == "crash":
-            raise RuntimeError("verifier broke")
-        if body.response.output_text == "judge":
-            raise JudgeError("the judge answered HTTP 503")
-        return BaseVerifyResponse(**body.model_dump(), reward=1.0)
-
-
-def make_app(**settings: Any) -> GymApp:
-    app = Probe(config=BaseResourcesServerConfig(name="probe", **settings), log=[]).setup_webserver()
-    assert isinstance(app, GymApp)
-    return app
-
-
-def client(app: GymApp) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test")
-
-
-async def seeded(c: httpx.AsyncClient) -> str:
-    r = await c.post("/seed_session", json=ROW)
-    assert r.status_code == 200
-    return str(r.json()["session"])
-
-
-async def test_seed_returns_handle_in_cookie_header_and_body() -> None:
+async def test_seed_returns_handle_in_cookie_header_and_body(
+    make_app: Callable[..., GymApp], client: Callable[[GymApp], httpx.AsyncClient]
+) -> None:
     async with client(make_app()) as c:
         r = await c.post("/seed_session", json=ROW)
         handle = r.json()["session"]
@@ -117,13 +45,19 @@ async def test_seed_returns_handle_in_cookie_header_and_body() -> None:
         assert "HttpOnly" in r.headers["set-cookie"]
 
 
-async def test_seed_accepts_an_empty_body() -> None:
+async def test_seed_accepts_an_empty_body(
+    make_app: Callable[..., GymApp], client: Callable[[GymApp], httpx.AsyncClient]
+) -> None:
     async with client(make_app()) as c:
         r = await c.post("/seed_session")
         assert r.status_code == 200 and "session" in r.json()
 
 
-async def test_every_session_response_sets_the_cookie_again() -> None:
+async def test_every_session_response_sets_the_cookie_again(
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
     async with client(make_app()) as c:
         handle = await seeded(c)
         c.cookies.clear()
@@ -133,7 +67,11 @@ async def test_every_session_response_sets_the_cookie_again() -> None:
         assert r.cookies["gymhall-session-probe"] == handle
 
 
-async def test_sessions_are_isolated_and_reseeding_starts_a_new_session() -> None:
+async def test_sessions_are_isolated_and_reseeding_starts_a_new_session(
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
     async with client(make_app()) as c:
         first = await seeded(c)
         second = await seeded(c)  # same cookie jar: seeding always starts fresh
@@ -144,7 +82,9 @@ async def test_sessions_are_isolated_and_reseeding_starts_a_new_session() -> Non
         assert b.json()["session"] == second.split(".")[0]
 
 
-async def test_tool_without_session_is_refused() -> None:
+async def test_tool_without_session_is_refused(
+    make_app: Callable[..., GymApp], client: Callable[[GymApp], httpx.AsyncClient]
+) -> None:
     async with client(make_app()) as c:
         r = await c.post("/note", json={"text": "a"})
         assert r.status_code == 400
@@ -153,7 +93,12 @@ async def test_tool_without_session_is_refused() -> None:
 
 
 @pytest.mark.parametrize("edit", [lambda h: h[:-2] + "zz", lambda h: "Z" + h[1:], lambda h: "garbage"])
-async def test_forged_or_tampered_handles_get_403(edit: Any) -> None:
+async def test_forged_or_tampered_handles_get_403(
+    edit: Any,
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
     async with client(make_app()) as c:
         handle = await seeded(c)
         c.cookies.clear()
@@ -162,14 +107,22 @@ async def test_forged_or_tampered_handles_get_403(edit: Any) -> None:
         assert r.json()["error"] == "invalid_session_handle"
 
 
-async def test_handle_of_another_server_is_refused() -> None:
+async def test_handle_of_another_server_is_refused(
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
     async with client(make_app()) as c1, client(make_app()) as c2:
         handle = await seeded(c1)
         r = await c2.post("/note", json={"text": "a"}, headers={SESSION_HEADER: handle})
         assert r.status_code == 403
 
 
-async def test_closed_session_is_not_found_and_close_is_idempotent() -> None:
+async def test_closed_session_is_not_found_and_close_is_idempotent(
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
     async with client(make_app()) as c:
         handle = await seeded(c)
         assert (await c.post("/close_session")).json() == {"closed": True}
@@ -179,7 +132,12 @@ async def test_closed_session_is_not_found_and_close_is_idempotent() -> None:
         assert handle.split(".")[0] in r.json()["detail"]
 
 
-async def test_expired_session_is_not_found(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_expired_session_is_not_found(
+    monkeypatch: pytest.MonkeyPatch,
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
     app = make_app(session_ttl_seconds=0.05)
     async with client(app) as c:
         await seeded(c)
@@ -189,7 +147,11 @@ async def test_expired_session_is_not_found(monkeypatch: pytest.MonkeyPatch) -> 
         assert "expire" in r.json()["detail"]
 
 
-async def test_full_store_answers_503_with_retry_after() -> None:
+async def test_full_store_answers_503_with_retry_after(
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
     async with client(make_app(max_sessions=2)) as c:
         await seeded(c)
         await seeded(c)
@@ -199,7 +161,11 @@ async def test_full_store_answers_503_with_retry_after() -> None:
         assert "max_sessions" in r.json()["detail"]
 
 
-async def test_tool_calls_of_one_session_are_serialized() -> None:
+async def test_tool_calls_of_one_session_are_serialized(
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
     app = make_app()
     async with client(app) as c:
         handle = await seeded(c)
@@ -217,30 +183,12 @@ async def test_tool_calls_of_one_session_are_serialized() -> None:
         assert [e.split()[0] for e in probe_log] == ["start", "start", "end", "end"]
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [(b'{"txt": "a"}', "text"), (b'{"text": 5}', "text"), (b"{not json", "(the body)"), (b"[1, 2]", "(the body)")],
-)
-async def test_malformed_bodies_get_422_naming_the_field(body: bytes, field: str) -> None:
-    async with client(make_app()) as c:
-        await seeded(c)
-        r = await c.post("/note", content=body, headers={"content-type": "application/json"})
-        assert r.status_code == 422
-        data = r.json()
-        assert data["error"] == "validation_error"
-        assert f"field {field!r}" in data["message"]
-        assert data["detail"][0]["loc"][0] == "body"
-
-
-async def test_oversized_body_gets_413() -> None:
-    async with client(make_app(max_body_bytes=100)) as c:
-        await seeded(c)
-        r = await c.post("/note", json={"text": "x" * 200})
-        assert r.status_code == 413
-        assert "max_body_bytes" in r.json()["detail"]
-
-
-async def test_exception_in_tool_is_logged_and_answered_as_json(caplog: pytest.LogCaptureFixture) -> None:
+async def test_exception_in_tool_is_logged_and_answered_as_json(
+    caplog: pytest.LogCaptureFixture,
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
     async with client(make_app()) as c:
         await seeded(c)
         with caplog.at_level(logging.ERROR, logger="gymhall.server"):
@@ -252,7 +200,11 @@ async def test_exception_in_tool_is_logged_and_answered_as_json(caplog: pytest.L
         assert (await c.post("/note", json={"text": "ok"})).status_code == 200
 
 
-async def test_exception_in_verify_is_a_json_500() -> None:
+async def test_exception_in_verify_is_a_json_500(
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
     async with client(make_app()) as c:
         await seeded(c)
         crash = {
@@ -266,7 +218,11 @@ async def test_exception_in_verify_is_a_json_500() -> None:
         assert "verifier broke" in r.json()["detail"]
 
 
-async def test_a_judge_error_in_a_seed_style_verify_is_the_judge_failed_contract() -> None:
+async def test_a_judge_error_in_a_seed_style_verify_is_the_judge_failed_contract(
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
     async with client(make_app()) as c:
         await seeded(c)
         judged = {
@@ -281,7 +237,11 @@ async def test_a_judge_error_in_a_seed_style_verify_is_the_judge_failed_contract
         assert "HTTP 503" in r.json()["_ng_failure_judge_error"]
 
 
-async def test_tool_error_is_a_readable_400() -> None:
+async def test_tool_error_is_a_readable_400(
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
     async with client(make_app()) as c:
         await seeded(c)
         r = await c.post("/refuse", json={"text": "zz"})
@@ -289,20 +249,32 @@ async def test_tool_error_is_a_readable_400() -> None:
         assert r.json() == {"detail": "'zz' is not a word; guess a 5-letter word", "error": "tool_error"}
 
 
-async def test_http_exception_keeps_its_status() -> None:
+async def test_http_exception_keeps_its_status(
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
     async with client(make_app()) as c:
         await seeded(c)
         r = await c.post("/http_error", json={"text": "a"})
         assert r.status_code == 409 and r.json()["detail"] == "conflict here"
 
 
-async def test_sync_tools_run_in_a_thread() -> None:
+async def test_sync_tools_run_in_a_thread(
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
     async with client(make_app()) as c:
         await seeded(c)
         assert (await c.post("/sync_note", json={"text": "a"})).json() == {"text": "A"}
 
 
-async def test_endpoints_fastapi_resolves_still_get_sessions() -> None:
+async def test_endpoints_fastapi_resolves_still_get_sessions(
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
     async with client(make_app()) as c:
         handle = await seeded(c)
         r = await c.post("/query_tool?limit=7")
@@ -312,7 +284,9 @@ async def test_endpoints_fastapi_resolves_still_get_sessions() -> None:
         assert (await c.post("/query_tool")).status_code == 400
 
 
-async def test_verify_without_session_is_stateless() -> None:
+async def test_verify_without_session_is_stateless(
+    make_app: Callable[..., GymApp], client: Callable[[GymApp], httpx.AsyncClient]
+) -> None:
     async with client(make_app()) as c:
         r = await c.post("/verify", json={**ROW, "response": RESPONSE, "expected_answer": "42"})
         assert r.status_code == 200
@@ -321,37 +295,9 @@ async def test_verify_without_session_is_stateless() -> None:
         assert "set-cookie" not in r.headers
 
 
-async def test_user_middleware_takes_the_fastapi_path_with_same_semantics() -> None:
-    app = make_app()
-    seen: list[str] = []
-
-    @app.middleware("http")
-    async def record(request: Request, call_next: Any) -> Any:
-        seen.append(request.url.path)
-        return await call_next(request)
-
-    async with client(app) as c:
-        await seeded(c)
-        assert (await c.post("/note", json={"text": "a"})).status_code == 200
-        c.cookies.clear()
-        assert (await c.post("/note", json={"text": "a"})).status_code == 400
-    assert seen == ["/seed_session", "/note", "/note"]
-
-
-async def test_nemo_gym_rollout_prefix_is_stripped() -> None:
-    async with client(make_app()) as c:
-        await seeded(c)
-        r = await c.post("/ng-rollout/0-1/note", json={"text": "a"})
-        assert r.status_code == 200 and r.json()["text"] == "a"
-
-
-async def test_unknown_route_is_404_and_health_ok() -> None:
-    async with client(make_app()) as c:
-        assert (await c.get("/")).json() == {"status": "ok"}
-        assert (await c.post("/nope", json={})).status_code == 404
-
-
-async def test_tools_lists_strict_schemas_of_tool_routes() -> None:
+async def test_tools_lists_strict_schemas_of_tool_routes(
+    make_app: Callable[..., GymApp], client: Callable[[GymApp], httpx.AsyncClient]
+) -> None:
     async with client(make_app()) as c:
         tools = {t["name"]: t for t in (await c.get("/tools")).json()}
         assert {"note", "slow_note", "boom", "refuse", "http_error", "sync_note"} <= set(tools)
@@ -366,7 +312,9 @@ async def test_tools_lists_strict_schemas_of_tool_routes() -> None:
         }
 
 
-async def test_aggregate_metrics_route() -> None:
+async def test_aggregate_metrics_route(
+    make_app: Callable[..., GymApp], client: Callable[[GymApp], httpx.AsyncClient]
+) -> None:
     async with client(make_app()) as c:
         rows = [{"reward": 1.0, "_ng_task_index": 0}, {"reward": 0.0, "_ng_task_index": 0}]
         r = await c.post("/aggregate_metrics", json={"verify_responses": rows})

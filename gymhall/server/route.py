@@ -1,0 +1,259 @@
+"""gymhall's route class: the session rule of each route and one short pass over raw ASGI messages.
+
+A `GymRoute` reads its endpoint's signature once, at registration (`gymhall.server.endpoint_plan`), and
+then serves a request in one pass: read the body (bounded), check the session handle, validate the body
+with pydantic's JSON parser, call the endpoint, serialize with pydantic or orjson. An endpoint whose
+signature the short path does not cover is resolved by FastAPI, with the same session rule.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Mapping
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request, cookie_parser
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+
+from gymhall.exceptions import InvalidBody, JudgeError, RequestError, SessionRequired
+from gymhall.server.endpoint_plan import EndpointParam, EndpointPlan, openapi_stub, plan_endpoint
+from gymhall.server.json_response import dump_json, send_error, send_json
+from gymhall.server.request_body import read_body, validation_detail, validation_message
+from gymhall.server.sessions import Session
+from gymhall.wire.contract import SESSION_HEADER, SESSION_ID_KEY, judge_failed
+
+if TYPE_CHECKING:
+    from gymhall.server.app import GymApp
+
+__all__ = ["GymRoute", "RouteKind"]
+
+logger = logging.getLogger("gymhall.server")
+
+_SESSION_HEADER_BYTES = SESSION_HEADER.encode()
+
+
+class RouteKind(Enum):
+    """How a route treats sessions."""
+
+    PLAIN = "plain"  # no session (health, tools listing, metrics)
+    SEED = "seed"  # starts a session and returns its handle
+    TOOL = "tool"  # needs a live session; calls within one session are serialized
+    VERIFY = "verify"  # uses the session when a handle is sent; stateless otherwise (reverify)
+    CLOSE = "close"  # closes the session; idempotent
+
+
+class GymRoute(APIRoute):
+    """A FastAPI route served on gymhall's short path, with the session rule of its `kind`."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], *, kind: RouteKind | None = None, **kwargs: Any):
+        self._plan: EndpointPlan | None = None if "{" in path else plan_endpoint(endpoint)
+        # FastAPI only sees the body parameter (for validation docs and OpenAPI); gymhall supplies the rest.
+        if self._plan is not None:
+            # The stub returns Any: its response documents as an untyped `{}` either way (only the generated
+            # title goes), and without a response field FastAPI builds no validator (nor imports pydantic.v1).
+            kwargs.setdefault("response_model", None)
+        super().__init__(path, endpoint if self._plan is None else openapi_stub(endpoint), **kwargs)
+        self.endpoint = endpoint
+        if kind is None:
+            kind = RouteKind.TOOL if "POST" in (self.methods or ()) else RouteKind.PLAIN
+        self.kind = kind
+        self._fastapi_app = self.app
+        self._is_async = inspect.iscoroutinefunction(endpoint) or inspect.iscoroutinefunction(
+            getattr(endpoint, "__call__", None)  # noqa: B004 - callable objects with async __call__
+        )
+        self.app = self._asgi
+
+    @property
+    def body_model(self) -> type[BaseModel] | None:
+        """The pydantic model of the body, when the endpoint declares one."""
+        return self._plan[1] if self._plan is not None else None
+
+    @property
+    def short_path(self) -> bool:
+        """Whether gymhall serves the route itself; False when FastAPI resolves its endpoint's parameters."""
+        return self._plan is not None
+
+    async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.handle_request(scope["app"], scope, receive, send)
+
+    async def handle_request(self, app: GymApp, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request; every failure becomes a JSON answer naming the problem."""
+        session: Session | None = None
+        handle: str | None = None
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            if self.kind is RouteKind.PLAIN:
+                await self._call(app, scope, receive, tracking_send, None, None)
+                return
+            handle = _find_handle(scope, app.session_cookie)
+            if self.kind is RouteKind.SEED:
+                await self._call(app, scope, receive, tracking_send, None, None)
+                return
+            if handle is None:
+                if self.kind is RouteKind.VERIFY:
+                    scope["session"] = {}
+                    await self._call(app, scope, receive, tracking_send, None, None)
+                    return
+                raise SessionRequired(
+                    f"{scope['method']} {scope['path']} needs a session and the request carried none. "
+                    f"Call POST /seed_session first and send its handle back in the {app.session_cookie!r} "
+                    f"cookie or the {SESSION_HEADER!r} header."
+                )
+            session_id = app.signer.unsign(handle)
+            if self.kind is RouteKind.CLOSE:
+                closed = app.store.close(session_id)
+                await app.store.flush_closed()
+                await send_json(tracking_send, 200, b'{"closed":true}' if closed else b'{"closed":false}', [])
+                return
+            session = app.store.get(session_id)
+            if self.kind is RouteKind.TOOL:
+                async with session.lock:
+                    await self._call(app, scope, receive, tracking_send, session, handle)
+            else:
+                await self._call(app, scope, receive, tracking_send, session, handle)
+        except RequestError as exc:
+            if not started:
+                await send_error(send, exc.status_code, exc.to_json(), exc.headers)
+        except HTTPException as exc:
+            if not started:
+                body = {"detail": exc.detail, "error": "http_error"}
+                await send_error(send, exc.status_code, body, dict(exc.headers or {}))
+        except JudgeError as exc:  # a seed-style verify: NeMo Gym's judge failsafe, a 200 recorded as a failure
+            if not started:
+                await send_json(send, 200, orjson.dumps(judge_failed(str(exc))), [])
+        except Exception as exc:
+            logger.exception("%s %s failed (session %s)", scope["method"], scope["path"], session and session.id)
+            if not started:
+                message = f"{type(exc).__name__}: {exc}"
+                body = {"detail": message, "error": "internal_error"}
+                await send_error(send, 500, body, {})
+
+    async def _call(
+        self,
+        app: GymApp,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        session: Session | None,
+        handle: str | None,
+    ) -> None:
+        if session is not None:
+            scope["session"] = {SESSION_ID_KEY: session.id}
+            scope["gymhall.session"] = session
+        if self._plan is None:
+            await self._call_fastapi(app, scope, receive, send, handle)
+            return
+        body = await read_body(scope, receive, app.max_body_bytes)
+        plan, body_model = self._plan
+        parsed: BaseModel | None = None
+        if body_model is not None:
+            try:
+                parsed = body_model.model_validate_json(body or b"{}")
+            except ValidationError as exc:
+                detail = validation_detail(exc)
+                raise InvalidBody(validation_message(scope["method"], scope["path"], detail), detail=detail) from None
+        if self.kind is RouteKind.SEED:
+            session = app.store.create()
+            handle = app.signer.sign(session.id)
+            scope["session"] = {SESSION_ID_KEY: session.id}
+            scope["gymhall.session"] = session
+        response: Response | None = None
+        kwargs: dict[str, Any] = {}
+        for name, param in plan:
+            if param is EndpointParam.BODY:
+                kwargs[name] = parsed
+            elif param is EndpointParam.REQUEST:
+                request = Request(scope, receive)
+                request._body = body
+                kwargs[name] = request
+            elif param is EndpointParam.SESSION:
+                kwargs[name] = session
+            else:
+                response = kwargs[name] = Response()
+        try:
+            if self._is_async:
+                result = await self.endpoint(**kwargs)
+            else:
+                result = await run_in_threadpool(self.endpoint, **kwargs)
+        except BaseException:
+            if self.kind is RouteKind.SEED and session is not None:
+                app.store.close(session.id)
+            raise
+        headers: list[tuple[bytes, bytes]] = []
+        if handle is not None:
+            headers.append((b"set-cookie", app.cookie_header(handle)))
+        if self.kind is RouteKind.SEED:
+            assert handle is not None
+            headers.append((_SESSION_HEADER_BYTES, handle.encode()))
+            result = _with_handle(result, handle)
+        if isinstance(result, Response):
+            result.raw_headers.extend(headers)
+            await result(scope, receive, send)
+            return
+        status = 200
+        if response is not None:
+            headers.extend(h for h in response.raw_headers if h[0] != b"content-length")
+            status = response.status_code or 200
+        await send_json(send, status, dump_json(result), headers)
+
+    async def _call_fastapi(self, app: GymApp, scope: Scope, receive: Receive, send: Send, handle: str | None) -> None:
+        """Let FastAPI resolve an endpoint whose signature the short path does not cover."""
+        extra: list[tuple[bytes, bytes]] = []
+        session = scope.get("gymhall.session")
+        if self.kind is RouteKind.SEED:
+            session = app.store.create()
+            handle = app.signer.sign(session.id)
+            scope["session"] = {SESSION_ID_KEY: session.id}
+            scope["gymhall.session"] = session
+            extra.append((_SESSION_HEADER_BYTES, handle.encode()))
+        if handle is not None:
+            extra.append((b"set-cookie", app.cookie_header(handle)))
+
+        async def send_with_session(message: Message) -> None:
+            if message["type"] == "http.response.start" and extra:
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        try:
+            await self._fastapi_app(scope, receive, send_with_session)
+        except BaseException:
+            if self.kind is RouteKind.SEED and session is not None:
+                app.store.close(session.id)
+            raise
+
+
+def _with_handle(result: Any, handle: str) -> Any:
+    if result is None:
+        return {"session": handle}
+    if isinstance(result, BaseModel):
+        return {**result.model_dump(mode="json"), "session": handle}
+    if isinstance(result, Mapping):
+        return {**result, "session": handle}
+    return result
+
+
+def _find_handle(scope: Scope, cookie_name: str) -> str | None:
+    cookie: bytes | None = None
+    for name, value in scope["headers"]:
+        if name == _SESSION_HEADER_BYTES:
+            handle: str = value.decode("latin-1")
+            return handle
+        if name == b"cookie":
+            cookie = value
+    if cookie is None:
+        return None
+    return cookie_parser(cookie.decode("latin-1")).get(cookie_name)
