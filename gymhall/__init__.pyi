@@ -17,6 +17,22 @@ from .client.resources import (
 from .client.resources import (
     ResourcesSession as ResourcesSession,
 )
+from .collection.agent import Agent as Agent
+from .collection.agent import RemoteAgent as RemoteAgent
+from .collection.agent_server import build_agent_app as build_agent_app
+from .collection.datasets import expand_rows as expand_rows
+from .collection.datasets import read_rows as read_rows
+from .collection.metrics import (
+    pass_at_k as pass_at_k,
+)
+from .collection.metrics import (
+    read_rollouts as read_rollouts,
+)
+from .collection.metrics import (
+    rollout_metrics as rollout_metrics,
+)
+from .collection.pool import rollouts as rollouts
+from .collection.runs import resources_client as resources_client
 from .config.loading import load_config as load_config
 from .config.registry import EnvSpec as EnvSpec
 from .config.registry import get_env as get_env
@@ -119,28 +135,12 @@ from .grading.sandbox import SandboxLimits as SandboxLimits
 from .grading.sandbox import SandboxResult as SandboxResult
 from .models.base import Model as Model
 from .models.base import ModelRequest as ModelRequest
-from .models.chat import ChatCompletionsModel as ChatCompletionsModel
+from .models.chat_completions import ChatCompletionsModel as ChatCompletionsModel
 from .models.fake import FakeModel as FakeModel
-from .models.registry import model_from_spec as model_from_spec
+from .models.openai_responses import OpenAIResponsesModel as OpenAIResponsesModel
 from .models.replay import ReplayModel as ReplayModel
-from .models.responses import OpenAIResponsesModel as OpenAIResponsesModel
 from .models.server import build_model_app as build_model_app
-from .rollouts.agent import Agent as Agent
-from .rollouts.agent import RemoteAgent as RemoteAgent
-from .rollouts.agent_server import build_agent_app as build_agent_app
-from .rollouts.collection import resources_client as resources_client
-from .rollouts.datasets import expand_rows as expand_rows
-from .rollouts.datasets import read_rows as read_rows
-from .rollouts.metrics import (
-    pass_at_k as pass_at_k,
-)
-from .rollouts.metrics import (
-    read_rollouts as read_rollouts,
-)
-from .rollouts.metrics import (
-    rollout_metrics as rollout_metrics,
-)
-from .rollouts.pool import rollouts as rollouts
+from .models.spec_strings import model_from_spec as model_from_spec
 from .server.app import GymApp as GymApp
 from .server.environment import Environment as Environment
 from .server.environment import build_app as build_app
@@ -150,9 +150,9 @@ from .server.tools import ToolSpec as ToolSpec
 from .server.tools import tool as tool
 from .stack.instances import AgentServer as AgentServer
 from .stack.instances import ModelServer as ModelServer
+from .wire.aggregation import aggregate_metrics as aggregate_metrics
 from .wire.contract import SESSION_HEADER as SESSION_HEADER
 from .wire.contract import SESSION_ID_KEY as SESSION_ID_KEY
-from .wire.metrics import aggregate_metrics as aggregate_metrics
 from .wire.responses import Response as Response
 from .wire.responses import ResponseCreateParams as ResponseCreateParams
 from .wire.schemas import (

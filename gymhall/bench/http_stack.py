@@ -45,9 +45,9 @@ def fake_model_app() -> FakeOpenAI:
 def agent_app_from_env() -> Starlette:
     """The agent server for `uvicorn --factory`, wired to the resources and model URLs in its environment."""
     from gymhall.client.resources import AsyncResourcesClient
-    from gymhall.models.registry import model_from_spec
-    from gymhall.rollouts.agent import Agent
-    from gymhall.rollouts.agent_server import build_agent_app
+    from gymhall.collection.agent import Agent
+    from gymhall.collection.agent_server import build_agent_app
+    from gymhall.models.spec_strings import model_from_spec
 
     resources_url = os.environ[ENV_RESOURCES_URL]
     model_url = os.environ[ENV_MODEL_URL]
@@ -64,9 +64,9 @@ def agent_app_from_env() -> Starlette:
 async def _drive(agent_url: str, n: int, concurrency: int, timeout_s: float) -> dict[str, Any]:
     """Post N rows to the agent's `/run`, C at a time; count ok lines, failures and wrong rewards."""
     from gymhall.bench.rollouts_child import ROW, LineTally
-    from gymhall.rollouts.agent import RemoteAgent
-    from gymhall.rollouts.datasets import expand_rows
-    from gymhall.rollouts.pool import rollouts
+    from gymhall.collection.agent import RemoteAgent
+    from gymhall.collection.datasets import expand_rows
+    from gymhall.collection.pool import rollouts
 
     agent = RemoteAgent(agent_url, timeout_s=timeout_s, max_connections=concurrency)
     rows = expand_rows(ROW for _ in range(n))

@@ -63,10 +63,10 @@ class LineTally:
 async def _run(n: int, concurrency: int, timeout_s: float) -> dict[str, Any]:
     from gymhall.bench.counters import short_style_app
     from gymhall.client.resources import AsyncResourcesClient
-    from gymhall.models.registry import model_from_spec
-    from gymhall.rollouts.agent import Agent
-    from gymhall.rollouts.datasets import expand_rows
-    from gymhall.rollouts.pool import rollouts
+    from gymhall.collection.agent import Agent
+    from gymhall.collection.datasets import expand_rows
+    from gymhall.collection.pool import rollouts
+    from gymhall.models.spec_strings import model_from_spec
 
     resources = AsyncResourcesClient.for_app(short_style_app(), timeout=None)  # the rollout deadline bounds calls
     agent = Agent(resources, model_from_spec("fake:counter"), timeout_s=timeout_s)

@@ -25,9 +25,9 @@ from typing import Any
 import orjson
 
 from gymhall.client.resources import AsyncResourcesClient, AsyncResourcesSession
+from gymhall.collection.agent import Agent, RolloutError
 from gymhall.exceptions import ServerError
 from gymhall.models.replay import REFERENCE_KEY, ReplayModel
-from gymhall.rollouts.agent import Agent, RolloutError
 from gymhall.wire.contract import SESSION_HEADER, TOOL_NAME
 
 __all__ = ["CheckResult", "Episode", "check_environment", "strict_schema_problems"]

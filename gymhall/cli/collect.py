@@ -1,4 +1,4 @@
-"""The `collect`, `metrics` and `reverify` commands: Typer signatures over `gymhall.rollouts.collection`."""
+"""The `collect`, `metrics` and `reverify` commands: Typer signatures over `gymhall.collection.runs`."""
 
 from __future__ import annotations
 
@@ -73,8 +73,8 @@ def collect_command(
 ) -> None:
     from rich.console import Console
 
+    from gymhall.collection.runs import CollectOptions, metrics_path, run_collect, run_sync
     from gymhall.exceptions import ConfigError, DatasetError
-    from gymhall.rollouts.collection import CollectOptions, metrics_path, run_collect, run_sync
 
     configs = list(config or ())
     if env is not None:
@@ -197,8 +197,8 @@ def metrics_command(
     """
     import orjson
 
+    from gymhall.collection.runs import metrics_path, write_metrics
     from gymhall.exceptions import DatasetError
-    from gymhall.rollouts.collection import metrics_path, write_metrics
 
     try:
         metrics = write_metrics(rollouts, answer_key=answer_key)
@@ -223,9 +223,9 @@ def reverify_command(
 
     Example: gymhall reverify out/counter.jsonl --config examples/counter/configs/counter.yaml
     """
+    from gymhall.collection.datasets import iter_jsonl
+    from gymhall.collection.runs import reverify_file, run_sync
     from gymhall.exceptions import ConfigError, DatasetError
-    from gymhall.rollouts.collection import reverify_file, run_sync
-    from gymhall.rollouts.datasets import iter_jsonl
 
     target = output or rollouts.with_name(rollouts.stem + "_reverified.jsonl")
     try:

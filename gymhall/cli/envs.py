@@ -57,9 +57,9 @@ def check_command(
     Each check prints pass or fail with the reason (and the fix); the exit code is 1 when any failed.
     """
     from gymhall.checks.conformance import check_environment
+    from gymhall.collection.datasets import read_rows
+    from gymhall.collection.runs import resources_client, run_sync
     from gymhall.exceptions import ConfigError, DatasetError
-    from gymhall.rollouts.collection import resources_client, run_sync
-    from gymhall.rollouts.datasets import read_rows
 
     configs = list(config or ())
     try:

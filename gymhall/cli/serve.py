@@ -165,8 +165,8 @@ def serve_model_command(
 
     Chat-only backends are converted both ways, so any agent speaking either dialect can use them.
     """
-    from gymhall.models.registry import model_from_spec
     from gymhall.models.server import build_model_app
+    from gymhall.models.spec_strings import model_from_spec
 
     try:
         backend = model_from_spec(model, api=api)  # type: ignore[arg-type]
@@ -194,11 +194,11 @@ def serve_agent_command(
 
     `gymhall collect --agent-url` and NeMo Gym's collector can drive it.
     """
+    from gymhall.collection.agent import Agent
+    from gymhall.collection.agent_server import build_agent_app
+    from gymhall.collection.runs import resources_client
     from gymhall.exceptions import ConfigError
-    from gymhall.models.registry import model_from_spec
-    from gymhall.rollouts.agent import Agent
-    from gymhall.rollouts.agent_server import build_agent_app
-    from gymhall.rollouts.collection import resources_client
+    from gymhall.models.spec_strings import model_from_spec
 
     try:
         resources = resources_client(configs=config or (), name=name, url=resources_url)

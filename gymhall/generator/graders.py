@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gymhall.exceptions import port_error
-from gymhall.generator.loading import public_attributes
+from gymhall.generator.domain_import import public_attributes
 
 __all__ = ["Grader", "GraderKind", "callable_without_arguments", "find_grader"]
 

@@ -20,9 +20,9 @@ from typing import Any
 
 from gymhall.exceptions import port_error
 from gymhall.generator.dependencies import module_dependencies
+from gymhall.generator.domain_import import public_methods
 from gymhall.generator.graders import find_grader
 from gymhall.generator.hints import HintRenderer, resolved_hints
-from gymhall.generator.loading import public_methods
 from gymhall.generator.spec import Action, Archetype, Argument, DomainSpec
 from gymhall.wire.contract import RESERVED_ROUTES, TOOL_NAME
 

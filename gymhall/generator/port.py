@@ -2,7 +2,7 @@
 
     spec, project, files = port("examples/port/sliding_puzzle/sliding_puzzle.py")
 
-`port` loads the class (`gymhall.generator.loading`), reads it into a `DomainSpec`
+`port` loads the class (`gymhall.generator.domain_import`), reads it into a `DomainSpec`
 (`gymhall.generator.inspection`) and writes its project (`gymhall.generator.project`).
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from gymhall.exceptions import port_error
+from gymhall.generator.domain_import import load_domain
 from gymhall.generator.inspection import inspect_domain
-from gymhall.generator.loading import load_domain
 from gymhall.generator.project import PROJECT_MODULES, write_project
 from gymhall.generator.spec import DomainSpec
 
@@ -36,8 +36,8 @@ def port(
 
     The project goes to `out`, by default a `gymhall/` folder beside the domain module.
     """
+    from gymhall.collection.datasets import read_rows
     from gymhall.config.settings import Domain
-    from gymhall.rollouts.datasets import read_rows
 
     if domain is not None and domain not in {d.value for d in Domain}:
         allowed = ", ".join(d.value for d in Domain)

@@ -19,8 +19,8 @@ from pathlib import Path
 import orjson
 
 from gymhall.exceptions import PortError, port_error
+from gymhall.generator.domain_import import load_domain
 from gymhall.generator.inspection import inspect_domain
-from gymhall.generator.loading import load_domain
 from gymhall.generator.project import PROJECT_MODULES, project_files, write_files
 from gymhall.generator.server_source import camel_case
 from gymhall.generator.spec import ARCHETYPES, Archetype, DomainSpec

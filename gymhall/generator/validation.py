@@ -220,7 +220,7 @@ def _gate_import(project: _Project) -> str:
 
 
 def _rows(project: _Project) -> list[dict[str, Any]]:
-    from gymhall.rollouts.datasets import read_rows
+    from gymhall.collection.datasets import read_rows
 
     if not project.dataset.is_file():
         raise _GateFailed(f"{project.dataset} does not exist", "add data/example.jsonl with reference solutions")
@@ -275,8 +275,8 @@ async def _gate_smoke(url: str, row: Mapping[str, Any]) -> str:
 
 async def _gate_rollout(url: str, row: Mapping[str, Any]) -> str:
     from gymhall.client.resources import AsyncResourcesClient
+    from gymhall.collection.agent import Agent
     from gymhall.models.replay import ReplayModel
-    from gymhall.rollouts.agent import Agent
 
     async with AsyncResourcesClient(url, timeout=30.0) as client:
         line = await Agent(client, ReplayModel(), max_steps=64, timeout_s=60.0).run(dict(row))

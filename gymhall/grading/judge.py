@@ -90,7 +90,7 @@ class Judge:
     """An LLM judge: sends a prompt to a model and reads one of `labels` from its answer.
 
     Args:
-        model: a model spec string (see `gymhall.models.registry.model_from_spec`) or a `Model`.
+        model: a model spec string (see `gymhall.models.spec_strings.model_from_spec`) or a `Model`.
         labels: the verdict labels; the last one found in the answer's text is the verdict.
         params: Responses create params sent with every prompt (temperature, max_output_tokens...);
             `input` is the prompt's.
@@ -116,7 +116,7 @@ class Judge:
         if max_concurrency < 1 or timeout_s <= 0 or cache_size < 0:
             raise ValueError("max_concurrency must be at least 1, timeout_s positive and cache_size not negative.")
         if isinstance(model, str):
-            from gymhall.models.registry import model_from_spec
+            from gymhall.models.spec_strings import model_from_spec
 
             model = model_from_spec(model, api=api)
         self.model = model

@@ -34,8 +34,8 @@ from gymhall.exceptions import ConfigError
 from gymhall.server.route import GymRoute, RouteKind
 from gymhall.server.sessions import HandleSigner, Session, SessionStore
 from gymhall.server.tools import strict_tool_schema
+from gymhall.wire.aggregation import aggregate_metrics
 from gymhall.wire.contract import SESSION_COOKIE_ATTRIBUTES, session_cookie_name
-from gymhall.wire.metrics import aggregate_metrics
 from gymhall.wire.responses import build_validators
 from gymhall.wire.schemas import AggregateMetricsRequest
 

@@ -91,8 +91,8 @@ class ModelServer:
     @classmethod
     def run_webserver(cls, argv: Sequence[str] | None = None) -> None:
         """Serve the instance `--name` of the `--config` files."""
-        from gymhall.models.registry import model_from_spec
         from gymhall.models.server import build_model_app
+        from gymhall.models.spec_strings import model_from_spec
 
         _, instance, args = _parse(argv, "ModelServer")
         spec, api_key = model_spec(instance.settings)
@@ -111,9 +111,9 @@ class AgentServer:
     def run_webserver(cls, argv: Sequence[str] | None = None) -> None:
         """Serve the instance `--name` of the `--config` files."""
         from gymhall.client.resources import AsyncResourcesClient
-        from gymhall.models.registry import model_from_spec
-        from gymhall.rollouts.agent import Agent
-        from gymhall.rollouts.agent_server import build_agent_app
+        from gymhall.collection.agent import Agent
+        from gymhall.collection.agent_server import build_agent_app
+        from gymhall.models.spec_strings import model_from_spec
 
         config, instance, args = _parse(argv, "AgentServer")
         settings = instance.settings

@@ -7,10 +7,10 @@ from typer.testing import CliRunner
 
 from gymhall.checks.conformance import check_environment
 from gymhall.cli.main import app
+from gymhall.collection.datasets import read_rows
+from gymhall.collection.runs import CollectOptions, resources_client, run_collect
 from gymhall.config.registry import ENVS_DIR, _registry, get_env, list_envs, resolve_config_arguments
 from gymhall.exceptions import ConfigError
-from gymhall.rollouts.collection import CollectOptions, resources_client, run_collect
-from gymhall.rollouts.datasets import read_rows
 
 ENV_IDS = [spec.id for spec in list_envs()]
 EXPECTED = {

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from gymhall import build_app, load_config
+from gymhall.collection.runs import CollectOptions, run_collect
 from gymhall.envs.code.server import (
     CodeConfig,
     CodeGen,
@@ -21,7 +22,6 @@ from gymhall.envs.code.server import (
     program_output_matches,
     return_value_matches,
 )
-from gymhall.rollouts.collection import CollectOptions, run_collect
 from gymhall.testing import client_for, make_response, make_row
 
 ENV_DIR = Path(__file__).resolve().parents[2] / "gymhall" / "envs" / "code"

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from gymhall import ServerError, get_env, load_config
+from gymhall.collection.runs import CollectOptions, run_collect
 from gymhall.envs.instruction_following.instructions import (
     INSTRUCTIONS,
     InstructionError,
@@ -22,7 +23,6 @@ from gymhall.envs.instruction_following.server import (
     InstructionFollowingConfig,
     component_names,
 )
-from gymhall.rollouts.collection import CollectOptions, run_collect
 from gymhall.testing import client_for, function_call, make_response, make_row
 
 ENV = Path(__file__).resolve().parents[2] / "gymhall" / "envs" / "instruction_following"

@@ -12,10 +12,10 @@ import pytest
 
 from gymhall import ServerError, load_config
 from gymhall.checks.conformance import corruptions
+from gymhall.collection.runs import CollectOptions, run_collect
 from gymhall.envs.judge_qa.server import ENV_DIR, JudgeQA, JudgeQAConfig, extract_answer, normalize_answer
 from gymhall.exceptions import ConfigError
 from gymhall.grading.judge import JUDGE_EQUAL, JUDGE_NOT_EQUAL
-from gymhall.rollouts.collection import CollectOptions, run_collect
 from gymhall.server.entrypoints import load_server_class
 from gymhall.testing import Failure, FakeOpenAI, FakeRequest, client_for, make_response, make_row, serve_in_thread
 

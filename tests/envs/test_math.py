@@ -16,11 +16,11 @@ import pytest
 
 from gymhall import ServerError, load_config
 from gymhall.checks.conformance import corruptions
+from gymhall.collection.runs import CollectOptions, run_collect
 from gymhall.envs.math.server import Math, MathConfig
 from gymhall.envs.math.verifier import VerifierPool, grade, strip_delimiters
 from gymhall.exceptions import ConfigError
 from gymhall.grading.judge import JUDGE_EQUAL, JUDGE_NOT_EQUAL
-from gymhall.rollouts.collection import CollectOptions, run_collect
 from gymhall.server.entrypoints import load_server_class
 from gymhall.testing import Failure, FakeOpenAI, client_for, make_response, make_row, serve_in_thread
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from gymhall import AsyncResourcesClient, ServerError, load_config
+from gymhall.collection.runs import CollectOptions, run_collect
 from gymhall.envs.structured_outputs.server import StructuredOutputs, strictify
-from gymhall.rollouts.collection import CollectOptions, run_collect
 from gymhall.testing import client_for, function_call, make_response, make_row
 
 ENV_DIR = Path(__file__).resolve().parents[2] / "gymhall" / "envs" / "structured_outputs"

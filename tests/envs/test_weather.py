@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from gymhall import AsyncResourcesSession, ServerError, load_config
+from gymhall.collection.runs import CollectOptions, run_collect
 from gymhall.envs.weather.server import CONDITIONS, Forecast, Weather, forecast, is_rainy, normalize_city
-from gymhall.rollouts.collection import CollectOptions, run_collect
 from gymhall.testing import client_for, function_call, function_call_output, make_response, make_row
 
 ENV = Path(__file__).resolve().parents[2] / "gymhall" / "envs" / "weather"

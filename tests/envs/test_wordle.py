@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from gymhall import AsyncResourcesClient, ServerError, load_config
+from gymhall.collection.runs import CollectOptions, run_collect
 from gymhall.envs.wordle.game import WORDS, InvalidGuess, WordleGame, feedback_value
 from gymhall.envs.wordle.server import PARTIAL_CREDIT_WEIGHT, Wordle, WordleConfig
-from gymhall.rollouts.collection import CollectOptions, run_collect
 from gymhall.testing import client_for, function_call, function_call_output, make_response, make_row
 
 ENV_DIR = Path(__file__).resolve().parents[2] / "gymhall" / "envs" / "wordle"

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from gymhall import ServerError, SessionNotFound, build_app, load_config
+from gymhall.collection.runs import CollectOptions, run_collect
 from gymhall.envs.workplace.server import Workplace, WorkplaceConfig
 from gymhall.envs.workplace.world import generate_world, open_database, snapshot
-from gymhall.rollouts.collection import CollectOptions, run_collect
 from gymhall.testing import client_for, function_call, function_call_output, make_response, make_row
 
 ENV_DIR = Path(__file__).resolve().parents[2] / "gymhall" / "envs" / "workplace"

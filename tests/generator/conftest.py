@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from gymhall.generator.domain_import import load_domain
 from gymhall.generator.inspection import inspect_domain
-from gymhall.generator.loading import load_domain
 from gymhall.generator.port import port
 from gymhall.generator.spec import DomainSpec
 

@@ -22,7 +22,7 @@ async def test_init_writes_a_project_that_passes_the_conformance_checks(
     tmp_path: Path, archetype: str, load_server: Callable[[Path, str], Any]
 ) -> None:
     from gymhall.checks.conformance import check_environment
-    from gymhall.rollouts.datasets import read_rows
+    from gymhall.collection.datasets import read_rows
     from gymhall.testing import client_for
 
     name = f"starter_{archetype.replace('-', '_')}"

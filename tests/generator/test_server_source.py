@@ -32,7 +32,7 @@ async def test_a_ported_worked_example_passes_the_conformance_checks_in_process(
     worked: tuple[str, Path], load_server: LoadServer
 ) -> None:
     from gymhall.checks.conformance import check_environment
-    from gymhall.rollouts.datasets import read_rows
+    from gymhall.collection.datasets import read_rows
     from gymhall.testing import client_for
 
     name, project = worked

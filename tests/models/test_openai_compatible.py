@@ -11,9 +11,9 @@ import pytest
 
 from gymhall.exceptions import ModelError
 from gymhall.models.base import ModelRequest
-from gymhall.models.chat import ChatCompletionsModel
+from gymhall.models.chat_completions import ChatCompletionsModel
 from gymhall.models.openai_compatible import OpenAICompatibleModel
-from gymhall.models.responses import OpenAIResponsesModel
+from gymhall.models.openai_responses import OpenAIResponsesModel
 from gymhall.testing import Failure, FakeOpenAI, echo_policy
 
 Backend = type[OpenAICompatibleModel]

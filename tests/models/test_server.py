@@ -10,7 +10,7 @@ import pytest
 
 from gymhall.exceptions import ModelError
 from gymhall.models.base import Model, ModelRequest
-from gymhall.models.responses import OpenAIResponsesModel
+from gymhall.models.openai_responses import OpenAIResponsesModel
 from gymhall.models.server import build_model_app
 from gymhall.testing import Failure, FakeOpenAI, FakeRequest, Turn, echo_policy, make_response, serve_in_thread
 from gymhall.wire.responses import Response

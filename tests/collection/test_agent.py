@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from gymhall import AsyncResourcesClient, BaseSeedSessionRequest, BaseVerifyRequest, Environment, build_app, tool
+from gymhall.collection.agent import Agent
 from gymhall.exceptions import ModelError
 from gymhall.models.base import Model, ModelRequest
 from gymhall.models.replay import ReplayModel
-from gymhall.rollouts.agent import Agent
 from gymhall.wire.responses import Response
 
 

@@ -17,10 +17,10 @@ from typing import Any
 import orjson
 
 from gymhall.client.resources import AsyncResourcesClient
+from gymhall.collection.agent import Agent, RemoteAgent
+from gymhall.collection.datasets import expand_rows, iter_jsonl, read_rows
+from gymhall.collection.pool import CollectStats, Runner, collect, rollouts
 from gymhall.exceptions import ConfigError, DatasetError, ServerError
-from gymhall.rollouts.agent import Agent, RemoteAgent
-from gymhall.rollouts.datasets import expand_rows, iter_jsonl, read_rows
-from gymhall.rollouts.pool import CollectStats, Runner, collect, rollouts
 from gymhall.wire.contract import judge_failure
 from gymhall.wire.lines import RolloutFailure, failed_line
 
@@ -130,7 +130,7 @@ async def run_collect(options: CollectOptions, *, progress: Any = None) -> Colle
         closers.append(remote.aclose)
         run = remote.run
     else:
-        from gymhall.models.registry import model_from_spec
+        from gymhall.models.spec_strings import model_from_spec
 
         resources = _resources_client(options)
         spec, api_key = _policy_from_env_file(options.model)
@@ -157,7 +157,7 @@ async def run_collect(options: CollectOptions, *, progress: Any = None) -> Colle
 
 def write_metrics(rollouts_file: Path, *, answer_key: str | None = None) -> dict[str, Any]:
     """Compute the metrics of a rollouts file and write them beside it."""
-    from gymhall.rollouts.metrics import read_rollouts, rollout_metrics
+    from gymhall.collection.metrics import read_rollouts, rollout_metrics
 
     metrics = rollout_metrics(read_rollouts(rollouts_file), answer_key=answer_key)
     metrics_path(rollouts_file).write_bytes(orjson.dumps(metrics, option=orjson.OPT_INDENT_2) + b"\n")

@@ -13,9 +13,9 @@ from typing import Any
 import orjson
 import pytest
 
+from gymhall.collection.datasets import expand_rows
+from gymhall.collection.pool import collect, completed_keys, rollouts
 from gymhall.exceptions import DatasetError
-from gymhall.rollouts.datasets import expand_rows
-from gymhall.rollouts.pool import collect, completed_keys, rollouts
 from gymhall.wire.lines import RolloutFailure, failed_line, line_key, ok_line
 
 ROWS = expand_rows([{"responses_create_params": {"input": f"task {i}"}} for i in range(10)], 3)

@@ -1,11 +1,11 @@
-"""`gymhall.wire.metrics`: the `/aggregate_metrics` answer."""
+"""`gymhall.wire.aggregation`: the `/aggregate_metrics` answer."""
 
 from __future__ import annotations
 
 import pytest
 
 from gymhall import aggregate_metrics
-from gymhall.wire.metrics import numeric_fields, summarize
+from gymhall.wire.aggregation import numeric_fields, summarize
 
 
 def test_numeric_fields_include_bools_and_usage_and_skip_indices() -> None:

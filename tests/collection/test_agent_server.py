@@ -7,10 +7,10 @@ import pytest
 
 from gymhall import AsyncResourcesClient
 from gymhall.bench.counters import short_style_app
+from gymhall.collection.agent import Agent, RemoteAgent
+from gymhall.collection.agent_server import build_agent_app
 from gymhall.models.fake import FakeModel
 from gymhall.models.replay import ReplayModel
-from gymhall.rollouts.agent import Agent, RemoteAgent
-from gymhall.rollouts.agent_server import build_agent_app
 from gymhall.testing import counter_policy, serve_in_thread
 
 ROW = {"responses_create_params": {"input": "count"}, "initial_count": 2, "_ng_task_index": 5, "_ng_rollout_index": 0}

@@ -66,9 +66,9 @@ def _openai_compatible(
 ) -> Model:
     if api == "chat":
         # Imported by name: the chat backend is an optional sibling module, loaded only when asked for.
-        chat = importlib.import_module("gymhall.models.chat")
+        chat = importlib.import_module("gymhall.models.chat_completions")
         built: Model = chat.ChatCompletionsModel(model, base_url=base_url, api_key=api_key, sampling=sampling)
         return built
-    from gymhall.models.responses import OpenAIResponsesModel
+    from gymhall.models.openai_responses import OpenAIResponsesModel
 
     return OpenAIResponsesModel(model, base_url=base_url, api_key=api_key, sampling=sampling)

@@ -10,8 +10,8 @@ from starlette.routing import Route
 
 from gymhall.exceptions import ModelError
 from gymhall.models.base import ModelRequest
-from gymhall.models.registry import model_from_spec
-from gymhall.models.responses import OpenAIResponsesModel
+from gymhall.models.openai_responses import OpenAIResponsesModel
+from gymhall.models.spec_strings import model_from_spec
 from gymhall.testing import FakeOpenAI, ToolCall, Turn, echo_policy, make_response, scripted
 
 
@@ -94,7 +94,7 @@ async def test_model_from_spec_forms(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_model_from_spec_chat_api() -> None:
-    chat = pytest.importorskip("gymhall.models.chat")
+    chat = pytest.importorskip("gymhall.models.chat_completions")
     model = model_from_spec("http://localhost:8000/v1#m", api="chat")
     assert isinstance(model, chat.ChatCompletionsModel)
     await model.aclose()

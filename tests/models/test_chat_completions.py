@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from gymhall.exceptions import ModelError
 from gymhall.models.base import ModelRequest
-from gymhall.models.chat import ChatCompletionsModel
+from gymhall.models.chat_completions import ChatCompletionsModel
 from gymhall.testing import Failure, FakeOpenAI, ToolCall, Turn, echo_policy, scripted
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -26,9 +26,9 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from gymhall.client.resources import AsyncResourcesSession
-from gymhall.rollouts.agent import Agent, RolloutError
+from gymhall.collection.agent import Agent, RolloutError
+from gymhall.wire.aggregation import aggregate_metrics
 from gymhall.wire.contract import FAILURE_CLASS_KEY, SESSION_HEADER, failure_class
-from gymhall.wire.metrics import aggregate_metrics
 
 __all__ = ["build_agent_app"]
 

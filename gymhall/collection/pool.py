@@ -23,8 +23,8 @@ from typing import Any
 
 import orjson
 
+from gymhall.collection.datasets import iter_jsonl
 from gymhall.exceptions import DatasetError
-from gymhall.rollouts.datasets import iter_jsonl
 from gymhall.wire.lines import line_key
 
 __all__ = ["CollectStats", "Runner", "collect", "completed_keys", "rollouts"]

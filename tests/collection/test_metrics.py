@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from gymhall import DatasetError
-from gymhall.rollouts.metrics import pass_at_k, read_rollouts, rollout_metrics
+from gymhall.collection.metrics import pass_at_k, read_rollouts, rollout_metrics
 
 
 def _brute_force_pass_at_k(n: int, c: int, k: int) -> float:

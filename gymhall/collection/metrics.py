@@ -1,7 +1,7 @@
 """Metrics of rollouts files.
 
 `rollout_metrics` is the metrics file of a `gymhall collect` run: the statistics of
-`gymhall.wire.metrics` over the ok lines, failure counts per stage, and pass@k / majority@k computed as NeMo Gym's
+`gymhall.wire.aggregation` over the ok lines, failure counts per stage, and pass@k / majority@k computed as NeMo Gym's
 `compute_pass_majority_metrics` does, but as fractions in [0, 1] rather than percentages.
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 
 from gymhall.exceptions import DatasetError
+from gymhall.wire.aggregation import numeric_fields, summarize
 from gymhall.wire.lines import ROLLOUT_KEY, TASK_KEY
-from gymhall.wire.metrics import numeric_fields, summarize
 
 __all__ = ["pass_at_k", "read_rollouts", "rollout_metrics"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gymhall.exceptions import PortError
-from gymhall.generator.loading import load_domain, public_methods
+from gymhall.generator.domain_import import load_domain, public_methods
 
 pytestmark = pytest.mark.usefixtures("isolated_imports")
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from gymhall.collection.datasets import expand_rows, iter_jsonl, read_rows
 from gymhall.exceptions import DatasetError
-from gymhall.rollouts.datasets import expand_rows, iter_jsonl, read_rows
 
 
 def write(path: Path, text: str) -> Path:
