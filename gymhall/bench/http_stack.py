@@ -37,7 +37,8 @@ _AGENT_APP = "gymhall.bench.http_stack:agent_app_from_env"
 
 def fake_model_app() -> FakeOpenAI:
     """The fake OpenAI server with the counter policy (an ASGI app), for `uvicorn --factory`."""
-    from gymhall.models.fake_openai import FakeOpenAI, counter_policy
+    from gymhall.models.fake_openai import FakeOpenAI
+    from gymhall.models.fake_policy import counter_policy
 
     return FakeOpenAI(counter_policy())
 

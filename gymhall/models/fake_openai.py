@@ -8,8 +8,8 @@
         ...
 
 It serves `POST /v1/responses`, `POST /v1/chat/completions` (non-streaming) and `GET /v1/models`.
-A policy is a function `(FakeRequest) -> Turn | Failure` (gymhall.models.fake_policy, whose names this
-module re-exports); it reads the conversation from the request, so one server answers any number of
+A policy is a function `(FakeRequest) -> Turn | Failure` (gymhall.models.fake_policy; `gymhall.testing`
+exports both modules' names); it reads the conversation from the request, so one server answers any number of
 concurrent conversations without shared state.
 Failures can be injected for the first requests, per request (header `x-fake-fail: <status>`),
 or by the policy. Answers are built as plain dicts and encoded with orjson: no validation on the
@@ -38,11 +38,9 @@ from gymhall.models.fake_policy import (
     Failure,
     FakeRequest,
     Policy,
-    ToolCall,
     Turn,
     counter_policy,
     echo_policy,
-    scripted,
 )
 
 if TYPE_CHECKING:
@@ -52,17 +50,7 @@ if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
 # The policy names are re-exported: `gymhall.models.fake_openai` is where users have always found them.
-__all__ = [
-    "Failure",
-    "FakeOpenAI",
-    "FakeRequest",
-    "Policy",
-    "ToolCall",
-    "Turn",
-    "counter_policy",
-    "echo_policy",
-    "scripted",
-]
+__all__ = ["FakeOpenAI"]
 
 
 FAIL_HEADER = "x-fake-fail"  # per-request failure: the status to answer with
