@@ -14,14 +14,11 @@ import pytest
 
 from gymhall import build_app, load_config
 from gymhall.collection.runs import CollectOptions, run_collect
-from gymhall.envs.code.server import (
-    CodeConfig,
-    CodeGen,
-    UnitTests,
-    extract_code,
-    program_output_matches,
-    return_value_matches,
-)
+from gymhall.envs.code.answer import extract_code
+from gymhall.envs.code.comparison import program_output_matches, return_value_matches
+from gymhall.envs.code.config import CodeConfig
+from gymhall.envs.code.rows import UnitTests
+from gymhall.envs.code.server import CodeGen
 from gymhall.testing import client_for, make_response, make_row
 
 ENV_DIR = Path(__file__).resolve().parents[2] / "gymhall" / "envs" / "code"
