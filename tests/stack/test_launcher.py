@@ -6,13 +6,12 @@ import io
 import os
 import queue
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -24,7 +23,6 @@ from gymhall.exceptions import ServerStartError
 from gymhall.stack.launcher import Launcher, render_table
 from gymhall.stack.plan import ServerPlan, plan_servers
 
-WEATHER_APP = Path(__file__).resolve().parents[2] / "examples" / "weather" / "app.py"
 URL_LINE = re.compile(r"^(\S+)\s.*?(http://127\.0\.0\.1:\d+)\s*$")
 
 ECHO_ENV = '''
@@ -69,26 +67,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 print("stubborn server up", flush=True)
 http.server.HTTPServer((args.host, args.port), Handler).serve_forever()
 """
-
-
-def _weather_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "weather"
-    target.mkdir(exist_ok=True)
-    shutil.copy(WEATHER_APP, target / "app.py")
-    return target
-
-
-def _write(path: Path, text: str) -> Path:
-    path.write_text(text)
-    return path
-
-
-def _resources_block(name: str, entrypoint: str, domain: str = "agent", **settings: object) -> str:
-    lines = [f"{name}:", "  resources_servers:", f"    impl_{name}:"]
-    lines += [
-        f"      {key}: {value}" for key, value in {"entrypoint": entrypoint, "domain": domain, **settings}.items()
-    ]
-    return "\n".join(lines) + "\n"
 
 
 class _Serve:
@@ -205,12 +183,16 @@ def test_render_table_aligns_columns_and_keeps_urls_whole(tmp_path: Path) -> Non
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
 def test_serve_two_weather_servers_round_trip_and_stop(
-    tmp_path: Path, serve_processes: list[_Serve], signum: signal.Signals
+    weather_dir: Path,
+    resources_block: Callable[..., str],
+    write: Callable[[Path, str], Path],
+    tmp_path: Path,
+    serve_processes: list[_Serve],
+    signum: signal.Signals,
 ) -> None:
-    _weather_dir(tmp_path)
-    config_path = _write(
+    config_path = write(
         tmp_path / "weather.yaml",
-        _resources_block("weather_one", "weather/app.py") + _resources_block("weather_two", "weather/app.py"),
+        resources_block("weather_one", "weather/app.py") + resources_block("weather_two", "weather/app.py"),
     )
     serve = _Serve([str(config_path)], cwd=tmp_path)
     serve_processes.append(serve)
@@ -245,12 +227,17 @@ def test_serve_two_weather_servers_round_trip_and_stop(
 
 
 @pytest.mark.slow
-def test_serve_reports_a_server_crashing_at_import(tmp_path: Path, serve_processes: list[_Serve]) -> None:
-    _weather_dir(tmp_path)
-    _write(tmp_path / "broken.py", "import sys\nraise RuntimeError('broken env: no API key configured')\n")
-    config_path = _write(
+def test_serve_reports_a_server_crashing_at_import(
+    weather_dir: Path,
+    resources_block: Callable[..., str],
+    write: Callable[[Path, str], Path],
+    tmp_path: Path,
+    serve_processes: list[_Serve],
+) -> None:
+    write(tmp_path / "broken.py", "import sys\nraise RuntimeError('broken env: no API key configured')\n")
+    config_path = write(
         tmp_path / "c.yaml",
-        _resources_block("weather", "weather/app.py") + _resources_block("broken_env", "broken.py"),
+        resources_block("weather", "weather/app.py") + resources_block("broken_env", "broken.py"),
     )
     serve = _Serve([str(config_path), "--ready-timeout", "20"], cwd=tmp_path)
     serve_processes.append(serve)
@@ -267,12 +254,18 @@ def test_serve_reports_a_server_crashing_at_import(tmp_path: Path, serve_process
 
 
 @pytest.mark.slow
-def test_serve_children_read_env_yaml_of_the_launch_directory(tmp_path: Path, serve_processes: list[_Serve]) -> None:
-    _weather_dir(tmp_path)  # the child runs in tmp_path/weather, which has no env.yaml
-    _write(tmp_path / "env.yaml", "policy_api_key: sk-test-secret-123\n")
-    config_path = _write(
+def test_serve_children_read_env_yaml_of_the_launch_directory(
+    weather_dir: Path,
+    resources_block: Callable[..., str],
+    write: Callable[[Path, str], Path],
+    tmp_path: Path,
+    serve_processes: list[_Serve],
+) -> None:
+    # the child runs in tmp_path/weather, which has no env.yaml
+    write(tmp_path / "env.yaml", "policy_api_key: sk-test-secret-123\n")
+    config_path = write(
         tmp_path / "c.yaml",
-        _resources_block("weather", "weather/app.py", api_key="${policy_api_key}"),
+        resources_block("weather", "weather/app.py", api_key="${policy_api_key}"),
     )
     serve = _Serve(["+config_paths=[c.yaml]"], cwd=tmp_path)
     serve_processes.append(serve)
@@ -285,11 +278,16 @@ def test_serve_children_read_env_yaml_of_the_launch_directory(tmp_path: Path, se
 
 
 @pytest.mark.slow
-def test_serve_module_attr_environment(tmp_path: Path, serve_processes: list[_Serve]) -> None:
+def test_serve_module_attr_environment(
+    resources_block: Callable[..., str],
+    write: Callable[[Path, str], Path],
+    tmp_path: Path,
+    serve_processes: list[_Serve],
+) -> None:
     module_dir = tmp_path / "mods"
     module_dir.mkdir()
-    _write(module_dir / "echo_env.py", ECHO_ENV)
-    config_path = _write(tmp_path / "c.yaml", _resources_block("echo", "echo_env:Echo", "other"))
+    write(module_dir / "echo_env.py", ECHO_ENV)
+    config_path = write(tmp_path / "c.yaml", resources_block("echo", "echo_env:Echo", "other"))
     python_path = [str(module_dir), *filter(None, [os.environ.get("PYTHONPATH")])]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(python_path)}
     serve = _Serve([str(config_path)], cwd=tmp_path, env=env)
@@ -311,9 +309,10 @@ def test_serve_module_attr_environment(tmp_path: Path, serve_processes: list[_Se
 
 
 @pytest.mark.slow
-def test_launcher_context_manager_starts_and_stops(tmp_path: Path) -> None:
-    _weather_dir(tmp_path)
-    config_path = _write(tmp_path / "c.yaml", _resources_block("weather", "weather/app.py"))
+def test_launcher_context_manager_starts_and_stops(
+    weather_dir: Path, resources_block: Callable[..., str], write: Callable[[Path, str], Path], tmp_path: Path
+) -> None:
+    config_path = write(tmp_path / "c.yaml", resources_block("weather", "weather/app.py"))
     out = io.StringIO()
     with Launcher(plan_servers(load_config([config_path])), out=out, err=out) as launcher:
         url = launcher.urls["weather"]
@@ -324,9 +323,11 @@ def test_launcher_context_manager_starts_and_stops(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_launcher_reports_a_server_that_never_gets_ready(tmp_path: Path) -> None:
-    _write(tmp_path / "silent.py", "import time\nprint('warming up', flush=True)\ntime.sleep(60)\n")
-    config_path = _write(tmp_path / "c.yaml", _resources_block("silent", "silent.py", "other"))
+def test_launcher_reports_a_server_that_never_gets_ready(
+    resources_block: Callable[..., str], write: Callable[[Path, str], Path], tmp_path: Path
+) -> None:
+    write(tmp_path / "silent.py", "import time\nprint('warming up', flush=True)\ntime.sleep(60)\n")
+    config_path = write(tmp_path / "c.yaml", resources_block("silent", "silent.py", "other"))
     out = io.StringIO()
     launcher = Launcher(plan_servers(load_config([config_path])), ready_timeout=1.0, out=out, err=out)
     started = time.monotonic()
@@ -340,9 +341,11 @@ def test_launcher_reports_a_server_that_never_gets_ready(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
-def test_launcher_kills_a_server_that_ignores_sigterm(tmp_path: Path) -> None:
-    script = _write(tmp_path / "stubborn.py", STUBBORN_SERVER)
-    config_path = _write(tmp_path / "c.yaml", _resources_block("stubborn", "stubborn.py", "other"))
+def test_launcher_kills_a_server_that_ignores_sigterm(
+    resources_block: Callable[..., str], write: Callable[[Path, str], Path], tmp_path: Path
+) -> None:
+    script = write(tmp_path / "stubborn.py", STUBBORN_SERVER)
+    config_path = write(tmp_path / "c.yaml", resources_block("stubborn", "stubborn.py", "other"))
     out = io.StringIO()
     with Launcher(plan_servers(load_config([config_path])), stop_grace=0.5, out=out, err=out):
         (server,) = [p for p in psutil.process_iter(["cmdline"]) if str(script) in (p.info["cmdline"] or [])]
@@ -353,17 +356,18 @@ def test_launcher_kills_a_server_that_ignores_sigterm(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_launcher_run_fails_when_a_server_dies_while_running(tmp_path: Path) -> None:
-    _weather_dir(tmp_path)
+def test_launcher_run_fails_when_a_server_dies_while_running(
+    weather_dir: Path, resources_block: Callable[..., str], write: Callable[[Path, str], Path], tmp_path: Path
+) -> None:
     # Serves normally, then exits with code 3 a moment after start-up.
-    _write(
+    write(
         tmp_path / "weather" / "dies.py",
         "import os, threading\nfrom app import WeatherResourcesServer\n\n"
         "threading.Timer(1.5, os._exit, args=(3,)).start()\nWeatherResourcesServer.run_webserver()\n",
     )
-    config_path = _write(
+    config_path = write(
         tmp_path / "c.yaml",
-        _resources_block("steady", "weather/app.py") + _resources_block("flaky", "weather/dies.py"),
+        resources_block("steady", "weather/app.py") + resources_block("flaky", "weather/dies.py"),
     )
     out = io.StringIO()
     launcher = Launcher(plan_servers(load_config([config_path])), out=out, err=out)
@@ -403,9 +407,11 @@ counter_agent:
 
 
 @pytest.mark.slow
-def test_serve_a_whole_stack_from_one_config(tmp_path: Path, serve_processes: list[_Serve]) -> None:
+def test_serve_a_whole_stack_from_one_config(
+    write: Callable[[Path, str], Path], tmp_path: Path, serve_processes: list[_Serve]
+) -> None:
     counter = Path(__file__).resolve().parents[2] / "examples" / "counter" / "counter.py"
-    config_path = _write(tmp_path / "stack.yaml", STACK.format(counter=counter))
+    config_path = write(tmp_path / "stack.yaml", STACK.format(counter=counter))
     serve = _Serve([str(config_path)], cwd=tmp_path)
     serve_processes.append(serve)
     urls = _urls(serve.read_until("ready", timeout=60))
