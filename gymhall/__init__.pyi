@@ -91,6 +91,7 @@ from .exceptions import (
 from .exceptions import (
     ServerStartError as ServerStartError,
 )
+from .exceptions import ServerUnreachable as ServerUnreachable
 from .exceptions import (
     SessionError as SessionError,
 )

@@ -14,6 +14,7 @@
     │   ├── ServerBusy             503: the session store is full (sent with Retry-After)
     │   └── ToolError              400: a tool refused its input; the message is for the model to read
     ├── ServerError            a gymhall server answered with an error (raised by clients)
+    ├── ServerUnreachable      a client found nothing listening at the server's URL (raised by clients)
     ├── ModelError             a model backend failed (after its retries) or answered unusably
     ├── JudgeError             an LLM judge gave no verdict (call failed, timed out, or no label in its answer)
     └── ServerStartError       `gymhall serve`: a server exited or never became healthy
@@ -133,6 +134,19 @@ class ServerError(GymhallError):
         super().__init__(message)
         self.status_code = status_code
         self.body = body
+
+
+class ServerUnreachable(GymhallError):
+    """Raised by clients when nothing answers at the server's URL (connection refused, unknown host)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(
+            f"Cannot reach the resources server at {url}: {reason}.\n"
+            "  Fix: is the server running? Start it first (`gymhall serve ENV`, `gymhall serve CONFIG.yaml` "
+            "or `python app.py --port PORT`) and use the URL it prints when ready."
+        )
+        self.url = url
+        self.reason = reason
 
 
 class ServerStartError(GymhallError):

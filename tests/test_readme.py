@@ -14,7 +14,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def main_job() -> list[str]:
-    block = re.search(r"## Install and run\s+```bash\n(.+?)\n```", README.read_text(), re.S)
+    block = re.search(r"## Install and run\s+(?:<!--.*?-->\s+)?```bash\n(.+?)\n```", README.read_text(), re.S)
     assert block is not None, "README has no Install and run command"
     install, _, command = block.group(1).partition(" && ")
     assert install == "pip install -e '.[dev]'"

@@ -4,22 +4,37 @@ from __future__ import annotations
 
 import gc
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from gymhall.cli.errors import fail
+from gymhall.cli.options import ConfigOption, EnvOption, NameOption, ResourcesUrlOption, environment_options
 
-__all__ = ["app"]
+__all__ = ["INTERRUPTED", "ROWS_FAILED", "app", "failure_lines", "resume_command"]
 
 app = typer.Typer()
+
+ROWS_FAILED = 1
+"""The exit code of a run that finished with failed rows (as pytest exits 1 when tests failed); see --allow-failures."""
+
+INTERRUPTED = 130
+"""The exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it)."""
+
+_TOP_FAILURES = 5  # the failure messages shown under a summary, most common first
 
 COLLECT_HELP = (
     "Run every row of a dataset JSONL through an environment and a model; write one line per rollout.\n\n"
     "Each line is status ok with its reward, or status failed with a typed failure (stage, error, attempts, "
-    "retryable) and no reward. Retryable failures are retried up to --max-attempts. With --resume, a run "
-    "that was killed completes with no duplicate and no lost row. Metrics go to <output>_metrics.json."
+    "retryable) and no reward. Retryable failures are retried up to --max-attempts, within the row's --timeout. "
+    "With --resume, a run that was killed completes with no duplicate and no lost row (the input's fingerprint, "
+    "<output>_inputs.json, must match). Metrics go to <output>_metrics.json.\n\n"
+    "Exit status: 0 when every row is ok; 1 when any row of the output failed (the most common failure "
+    "messages are printed under the summary; --allow-failures exits 0); 2 on a usage error (a flag, a config, "
+    "a file); 130 when stopped by Ctrl-C (the metrics of what is done are written and the --resume command "
+    "is printed)."
 )
 COLLECT_EPILOG = (
     "[b]Examples:[/b]\n\n"
@@ -42,29 +57,34 @@ def collect_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Rollouts JSONL to write. Default with --env: runs/ENV.jsonl.")
     ] = None,
-    env: Annotated[
-        str | None, typer.Option("--env", "-e", help="A bundled environment (see `gymhall envs`), run in-process.")
-    ] = None,
-    config: Annotated[
-        list[str] | None, typer.Option("--config", "-c", help="Config YAML naming the resources server (repeatable).")
-    ] = None,
+    env: EnvOption = None,
+    config: ConfigOption = None,
     model: Annotated[
         str,
         typer.Option("--model", "-m", help="replay | openai:MODEL | http://HOST:PORT/v1[#MODEL] | policy (env.yaml)"),
     ] = "replay",
     api: Annotated[str, typer.Option(help="Dialect of a URL model: responses or chat.")] = "responses",
-    name: Annotated[str | None, typer.Option(help="Resources server instance, when the configs hold several.")] = None,
-    resources_url: Annotated[
-        str | None, typer.Option(help="A running resources server (gymhall serve) instead of in-process.")
-    ] = None,
+    name: NameOption = None,
+    resources_url: ResourcesUrlOption = None,
     agent_url: Annotated[str | None, typer.Option(help="A NeMo Gym-compatible agent server: POST /run.")] = None,
     repeats: Annotated[int, typer.Option("--repeats", "-n", help="Rollouts per row.")] = 1,
     concurrency: Annotated[int, typer.Option(help="Rollouts in flight at once.")] = 64,
     limit: Annotated[int | None, typer.Option(help="Use only the first N rows.")] = None,
-    resume: Annotated[bool, typer.Option(help="Finish a run: skip rollouts already in --output.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing --output.")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Finish a run: skip rollouts already in --output (same --input required).")
+    ] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing --output (not with --resume).")] = False,
+    allow_failures: Annotated[
+        bool, typer.Option("--allow-failures", help="Exit 0 even when rows failed (the default exits 1).")
+    ] = False,
     max_steps: Annotated[int, typer.Option(help="Model calls per rollout at most.")] = 16,
-    timeout: Annotated[float, typer.Option(help="Deadline of one rollout, in seconds.")] = 600.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            help="A row's whole budget in seconds, across all its attempts and backoff: once spent, the row "
+            "fails and no retry starts."
+        ),
+    ] = 600.0,
     max_attempts: Annotated[int, typer.Option(help="Attempts per rollout when failures are retryable.")] = 3,
     temperature: Annotated[float | None, typer.Option(help="Sampling override for every row.")] = None,
     top_p: Annotated[float | None, typer.Option(help="Sampling override for every row.")] = None,
@@ -76,16 +96,10 @@ def collect_command(
     from gymhall.collection.runs import CollectOptions, metrics_path, run_collect, run_sync
     from gymhall.exceptions import ConfigError, DatasetError
 
-    configs = list(config or ())
+    environment = environment_options(env, config, resources_url, name, agent_url=agent_url, takes_agent_url=True)
+    configs = environment.configs
     if env is not None:
-        from gymhall.config.registry import get_env
-
-        try:
-            spec = get_env(env)
-        except ConfigError as exc:
-            fail(str(exc))
-        configs.insert(0, str(spec.config))
-        input = input or spec.dataset
+        input = input or environment.dataset
         output = output or Path("runs") / f"{env}.jsonl"
     if input is None or output is None:
         fail("name the dataset and the output: --input FILE --output FILE (or --env ENV for a bundled one).")
@@ -122,9 +136,62 @@ def collect_command(
             stats = run_sync(run_collect(options, progress=progress.update))
         except (ConfigError, DatasetError, ValueError) as exc:
             fail(str(exc))
+        except KeyboardInterrupt:
+            progress.stop()
+            _interrupted(console, progress.stats, output)
+            raise typer.Exit(INTERRUPTED) from None
     _summary(console, stats, time.monotonic() - started, output, metrics_path(output))
+    overall = stats.overall()
+    _failure_messages(console, overall.errors)
     # The process ends here: frozen, the interpreter's final collections skip its objects (0.15-0.2 s).
     gc.freeze()
+    if overall.failed and not allow_failures:
+        raise typer.Exit(ROWS_FAILED)
+
+
+def resume_command(argv: list[str]) -> str:
+    """The command line that finishes the run `argv` (the arguments after `gymhall`) started: with --resume."""
+    import shlex
+
+    kept = [arg for arg in argv if arg not in ("--overwrite", "--no-overwrite", "--no-resume")]
+    if "--resume" not in kept:
+        kept.append("--resume")
+    return shlex.join(["gymhall", *kept])
+
+
+def _interrupted(console: Any, stats: Any, output: Path) -> None:
+    """What a Ctrl-C leaves: how many rows are done, the metrics of those, and how to finish the run."""
+    import sys
+
+    from gymhall.collection.runs import metrics_path
+
+    done = "no rollout done yet"
+    if stats is not None:
+        overall = stats.overall()
+        done = (
+            f"{overall.ok + overall.failed} of {stats.total} rollouts done ({overall.ok} ok, {overall.failed} failed)"
+        )
+    console.print(f"interrupted: {done}; output {output}")
+    if metrics_path(output).exists():
+        console.print(f"metrics of what is done: {metrics_path(output)}")
+    console.print(f"finish the run with:\n  {resume_command(sys.argv[1:])}", soft_wrap=True)
+
+
+def _failure_messages(console: Any, errors: Any) -> None:
+    """The most common failure messages, grouped, with their counts."""
+    for text in failure_lines(errors):
+        console.print(text, soft_wrap=True, markup=False, highlight=False)
+
+
+def failure_lines(errors: Counter[str]) -> list[str]:
+    """The lines that show the most common failure messages ("stage: error"), grouped, with their counts."""
+    if not errors:
+        return []
+    shown = [f"  {count:>6} x {message}" for message, count in errors.most_common(_TOP_FAILURES)]
+    others = len(errors) - _TOP_FAILURES
+    if others > 0:
+        shown.append(f"  and {others} other messages (see each failed line's failure.error)")
+    return ["most common failures:", *shown]
 
 
 class _Progress:
@@ -145,6 +212,11 @@ class _Progress:
         )
         self._task: Any = None
         self._started = time.monotonic()
+        self.stats: Any = None  # the run's counts after the last line, once one is done
+
+    def stop(self) -> None:
+        """Stop drawing, so that what is printed next stands below the bar."""
+        self._progress.stop()
 
     def __enter__(self) -> _Progress:
         self._progress.__enter__()
@@ -154,6 +226,7 @@ class _Progress:
         self._progress.__exit__(None, None, None)
 
     def update(self, line: dict[str, Any], stats: Any) -> None:
+        self.stats = stats
         if self._task is None:
             self._task = self._progress.add_task(
                 "collect", total=stats.total, completed=stats.skipped, rate="-", reward="-", failed=0
@@ -174,11 +247,16 @@ def _summary(console: Any, stats: Any, seconds: float, output: Path, metrics: Pa
     from rich.table import Table
 
     table = Table(title="collection summary", show_header=False)
-    table.add_row("rollouts", f"{stats.total} ({stats.skipped} already done)")
-    table.add_row("ok", str(stats.ok))
-    stages = ", ".join(f"{stage} {count}" for stage, count in sorted(stats.failed_by_stage.items()))
-    table.add_row("failed", f"{stats.failed}" + (f" ({stages})" if stages else ""))
-    table.add_row("mean reward", "-" if stats.mean_reward is None else f"{stats.mean_reward:.4f}")
+    overall = stats.overall()  # after --resume: the lines done before and the ones done now
+    table.add_row("rollouts", str(stats.total))
+    if stats.before is not None:
+        before = stats.before
+        table.add_row("done before", f"{before.ok + before.failed} ({before.ok} ok, {before.failed} failed)")
+        table.add_row("done now", f"{stats.ok + stats.failed} ({stats.ok} ok, {stats.failed} failed)")
+    table.add_row("ok", str(overall.ok))
+    stages = ", ".join(f"{stage} {count}" for stage, count in sorted(overall.failed_by_stage.items()))
+    table.add_row("failed", f"{overall.failed}" + (f" ({stages})" if stages else ""))
+    table.add_row("mean reward", "-" if overall.mean_reward is None else f"{overall.mean_reward:.4f}")
     ran = stats.ok + stats.failed
     table.add_row("wall time", f"{seconds:.1f} s ({ran / max(seconds, 1e-9):.1f} rollouts/s)")
     table.add_row("output", str(output))
@@ -192,6 +270,8 @@ def metrics_command(
     answer_key: Annotated[str | None, typer.Option(help="Field holding each rollout's answer, for majority@k.")] = None,
 ) -> None:
     """Recompute the metrics of a rollouts file (mean/min/max/std per field, pass@k, majority@k).
+
+    The fields of the input rows (named in <stem>_inputs.json, written by collect) are inputs, not metrics.
 
     Example: gymhall metrics out/counter.jsonl
     """
@@ -211,32 +291,55 @@ def metrics_command(
 @app.command("reverify")
 def reverify_command(
     rollouts: Annotated[Path, typer.Argument(help="A rollouts JSONL written by gymhall collect.")],
-    config: Annotated[list[str] | None, typer.Option("--config", "-c", help="Config YAML (repeatable).")] = None,
+    env: EnvOption = None,
+    config: ConfigOption = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where to write (default <stem>_reverified.jsonl).")
     ] = None,
-    name: Annotated[str | None, typer.Option(help="Resources server instance, when the configs hold several.")] = None,
-    resources_url: Annotated[str | None, typer.Option(help="A running resources server instead of in-process.")] = None,
+    name: NameOption = None,
+    resources_url: ResourcesUrlOption = None,
+    replay: Annotated[
+        bool | None,
+        typer.Option(
+            "--replay/--no-replay",
+            help="Always / never replay the recorded tool calls in a fresh session before verifying. "
+            "Default: only when verify needs the session's state.",
+            show_default=False,
+        ),
+    ] = None,
     concurrency: Annotated[int, typer.Option(help="Verify calls in flight at once.")] = 64,
+    allow_failures: Annotated[
+        bool, typer.Option("--allow-failures", help="Exit 0 even when rollouts failed (the default exits 1).")
+    ] = False,
 ) -> None:
     """Re-run verify on stored rollouts without calling the model; prints how many rewards changed.
+
+    Exit status: 0 when every rollout is ok; 1 when any failed (the most common failure messages are
+    printed; --allow-failures exits 0); 2 on a usage error.
+
+    Verify runs without a session where the environment allows it; where it reads session state, each
+    rollout's recorded tool calls are replayed in a fresh session first, and a tool answer that differs
+    from the recording is reported (a determinism check).
 
     Example: gymhall reverify out/counter.jsonl --config examples/counter/configs/counter.yaml
     """
     from gymhall.collection.datasets import iter_jsonl
-    from gymhall.collection.runs import reverify_file, run_sync
+    from gymhall.collection.reverify import reverify_file
+    from gymhall.collection.runs import run_sync
     from gymhall.exceptions import ConfigError, DatasetError
 
+    environment = environment_options(env, config, resources_url, name)
     target = output or rollouts.with_name(rollouts.stem + "_reverified.jsonl")
     try:
         stats = run_sync(
             reverify_file(
                 rollouts,
                 target,
-                configs=config or (),
-                server_name=name,
-                resources_url=resources_url,
+                configs=environment.configs,
+                server_name=environment.name,
+                resources_url=environment.resources_url,
                 concurrency=concurrency,
+                replay=replay,
             )
         )
     except (ConfigError, DatasetError) as exc:
@@ -247,3 +350,16 @@ def reverify_command(
         if line.get("status") == "ok" and line.get("previous_reward") not in (None, line.get("reward"))
     )
     typer.echo(f"reverified {stats.ok} rollouts ({stats.failed} failed); {changed} rewards changed; wrote {target}")
+    _replay_report(stats)
+    for text in failure_lines(stats.errors):
+        typer.echo(text)
+    if stats.failed and not allow_failures:
+        raise typer.Exit(ROWS_FAILED)
+
+
+def _replay_report(stats: Any) -> None:
+    """How many rollouts were replayed, and where their tool answers drifted from the recording."""
+    if stats.replayed:
+        typer.echo(f"replayed the recorded tool calls of {stats.replayed} rollouts in fresh sessions")
+    for sentence in stats.drift_lines():
+        typer.echo(f"  {sentence}")

@@ -8,6 +8,14 @@ from typing import Annotated, Any
 import typer
 
 from gymhall.cli.errors import fail
+from gymhall.cli.options import (
+    ConfigOption,
+    EnvOption,
+    NameOption,
+    ResourcesUrlOption,
+    environment_options,
+    resources_client_for,
+)
 
 __all__ = ["app"]
 
@@ -41,15 +49,16 @@ def envs_command() -> None:
 
 @app.command("check", epilog=CHECK_EPILOG)
 def check_command(
-    env: Annotated[str | None, typer.Argument(metavar="[ENV]", help="A bundled environment (gymhall envs).")] = None,
-    config: Annotated[
-        list[str] | None, typer.Option("--config", "-c", help="Config YAML naming the resources server (repeatable).")
+    env_argument: Annotated[
+        str | None, typer.Argument(metavar="[ENV]", help="A bundled environment (gymhall envs); same as --env.")
     ] = None,
+    env: EnvOption = None,
+    config: ConfigOption = None,
     input: Annotated[
         Path | None, typer.Option("--input", "-i", help="Rows with reference solutions. Default with ENV: its dataset.")
     ] = None,
-    name: Annotated[str | None, typer.Option(help="Resources server instance, when the configs hold several.")] = None,
-    resources_url: Annotated[str | None, typer.Option(help="Check a running resources server instead.")] = None,
+    name: NameOption = None,
+    resources_url: ResourcesUrlOption = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N rows.")] = None,
 ) -> None:
     """Check an environment's contracts: isolation, unknown sessions, verify, close, strict schemas, solutions.
@@ -58,23 +67,20 @@ def check_command(
     """
     from gymhall.checks.conformance import check_environment
     from gymhall.collection.datasets import read_rows
-    from gymhall.collection.runs import resources_client, run_sync
+    from gymhall.collection.runs import run_sync
     from gymhall.exceptions import ConfigError, DatasetError
 
-    configs = list(config or ())
+    if env_argument is not None and env is not None and env_argument != env:
+        fail(f"two environments given: {env_argument!r} and --env {env!r}.\n  Fix: name one.")
+    environment = environment_options(env or env_argument, config, resources_url, name)
+    input = input or environment.dataset
     try:
-        if env is not None:
-            from gymhall.config.registry import get_env
-
-            spec = get_env(env)
-            configs.insert(0, str(spec.config))
-            input = input or spec.dataset
         if input is None:
             raise ConfigError("name the rows to check with: --input FILE (rows with reference_solution).")
         rows = read_rows(input, limit=limit)
-        client = resources_client(configs=configs, name=name, url=resources_url)
     except (ConfigError, DatasetError) as exc:
         fail(str(exc))
+    client = resources_client_for(environment)
 
     async def run() -> list[Any]:
         async with client:

@@ -74,7 +74,7 @@ def init_command(
     except PortError as exc:
         fail(str(exc))
     _written(project, files)
-    typer.echo(f"gymhall: next: cd {project} && pytest && gymhall validate .")
+    typer.echo(f"gymhall: next: cd {project} && pip install -e '.[test]' && pytest && gymhall validate .")
     if validate:
         _validate(project, 30.0)
 

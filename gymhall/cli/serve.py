@@ -3,6 +3,7 @@ class, as `serve` starts it), `serve-model` and `serve-agent` (a model or agent 
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -147,16 +148,37 @@ def run_server(
         fail(str(exc))
 
 
-def _serve(app: Any, host: str, port: int, what: str) -> None:
+def _bind(host: str, port: int, what: str) -> socket.socket:
+    """The listening socket, bound before anything is announced; a busy port fails as `gymhall serve` does."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a port in TIME_WAIT is usable
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        fail(
+            f"the {what} cannot bind {host}:{port} ({exc.strerror or exc})\n"
+            f"  Fix: stop whatever uses port {port}, set another port (--port <port>), or --port 0 to pick a free one"
+        )
+    return sock
+
+
+def _serve(app: Any, sock: socket.socket, what: str) -> None:
     import uvicorn
 
-    print(f"gymhall: serving the {what} on http://{host}:{port} (Ctrl-C to stop)", flush=True)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=3)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"gymhall: serving the {what} on http://{shown}:{port} (Ctrl-C to stop)", flush=True)
+    config = uvicorn.Config(app, access_log=False, log_level="warning", timeout_graceful_shutdown=3)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+_SERVE_MODEL_SPECS = "openai:MODEL | http://HOST:PORT/v1\\[#MODEL] | fake:counter | fake:echo"  # not replay: no row
 
 
 @app.command("serve-model", epilog=SERVE_MODEL_EPILOG)
 def serve_model_command(
-    model: Annotated[str, typer.Option("--model", "-m", help="openai:MODEL | http://HOST:PORT/v1[#MODEL] | replay")],
+    model: Annotated[str, typer.Option("--model", "-m", help=_SERVE_MODEL_SPECS)],
     api: Annotated[str, typer.Option(help="Dialect of a URL model: responses or chat.")] = "responses",
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 9100,
@@ -164,16 +186,25 @@ def serve_model_command(
     """Serve a model as an OpenAI-compatible model server: POST /v1/responses and POST /v1/chat/completions.
 
     Chat-only backends are converted both ways, so any agent speaking either dialect can use them.
+    Before serving, the model's API key and URL are checked once (`replay` cannot be served: it needs each row).
     """
+    import asyncio
+
     from gymhall.models.server import build_model_app
-    from gymhall.models.spec_strings import model_from_spec
+    from gymhall.models.spec_strings import check_servable, model_from_spec
 
     try:
+        check_servable(model)
         backend = model_from_spec(model, api=api)  # type: ignore[arg-type]
     except ValueError as exc:
-        typer.echo(f"gymhall: error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    _serve(build_model_app(backend), host, port, f"model server for {model.split('#')[-1]}")
+        fail(str(exc))
+    sock = _bind(host, port, "model server")
+    try:
+        asyncio.run(backend.preflight())
+    except ValueError as exc:  # ConfigError: no key, a refused key, an unreachable URL
+        sock.close()
+        fail(str(exc))
+    _serve(build_model_app(backend), sock, f"model server for {model.split('#')[-1]}")
 
 
 @app.command("serve-agent", epilog=SERVE_AGENT_EPILOG)
@@ -204,7 +235,7 @@ def serve_agent_command(
         resources = resources_client(configs=config or (), name=name, url=resources_url)
         policy = model_from_spec(model, api=api)  # type: ignore[arg-type]
     except (ConfigError, ValueError) as exc:
-        typer.echo(f"gymhall: error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
+    sock = _bind(host, port, "agent server")
     agent = Agent(resources, policy, max_steps=max_steps, timeout_s=timeout)
-    _serve(build_agent_app(agent), host, port, "agent server")
+    _serve(build_agent_app(agent), sock, "agent server")

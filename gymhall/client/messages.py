@@ -2,7 +2,8 @@
 
 Requests: tool arguments encoded as JSON (or sent as the model wrote them) and tool names checked before
 they become URL paths. Answers: the JSON body decoded, and a refusal turned into a `ServerError` whose
-message names the method, the path, the status and the server's own words.
+message names the method, the path, the status and the server's own words; no answer at all (nothing
+listening) turned into a `ServerUnreachable` naming the URL and how to start the server.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+import httpx
 import orjson
 from pydantic import BaseModel
 
+from gymhall import exceptions
 from gymhall.exceptions import ServerError
 from gymhall.wire.contract import RESERVED_ROUTES, TOOL_NAME
 
@@ -26,6 +29,7 @@ __all__ = [
     "encode_arguments",
     "tool_path",
     "tool_result",
+    "unreachable",
     "verify_result",
 ]
 
@@ -153,3 +157,15 @@ def verify_result(response: ReplyLike) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ServerError(f"POST /verify answered {body!r}, not a JSON object.", status_code=200, body=body)
     return body
+
+
+class ServerUnreachable(exceptions.ServerUnreachable, httpx.ConnectError):
+    """`gymhall.ServerUnreachable` as the clients raise it: an `httpx.ConnectError` too, so every handler of
+    transport failures (the agent's retries, `health()`) treats it as the refused connection it is."""
+
+    __module__ = "gymhall"  # tracebacks name the class users catch: gymhall.ServerUnreachable
+
+
+def unreachable(base_url: str, method: str, path: str, error: httpx.ConnectError) -> ServerUnreachable:
+    """The error for a request to `base_url` that found no server: raise it `from None` (httpx's chain adds nothing)."""
+    return ServerUnreachable(base_url, f"{method} {path} could not connect ({error})")

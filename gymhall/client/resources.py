@@ -21,7 +21,14 @@ import orjson
 from pydantic import BaseModel
 
 from gymhall.client.http import HttpPool, jarless_cookies
-from gymhall.client.messages import JSON_HEADERS, ReplyLike, as_json_object, check_reply, verify_result
+from gymhall.client.messages import (
+    JSON_HEADERS,
+    ReplyLike,
+    as_json_object,
+    check_reply,
+    unreachable,
+    verify_result,
+)
 from gymhall.client.sessions import AsyncResourcesSession, ResourcesSession
 from gymhall.client.transports import IN_PROCESS_URL, InProcessApp, SyncASGITransport
 from gymhall.exceptions import ServerError
@@ -133,9 +140,12 @@ class AsyncResourcesClient(_BaseResourcesClient):
         if self._in_process is not None:
             merged = {**self._default_headers, **headers} if self._default_headers else headers
             return await self._in_process.request(method, path, content, merged)
-        if self._pool is not None:
-            return await self._pool.request(method, path, content, headers)
-        return await self._http.request(method, path, content=content or None, headers=headers)
+        try:
+            if self._pool is not None:
+                return await self._pool.request(method, path, content, headers)
+            return await self._http.request(method, path, content=content or None, headers=headers)
+        except httpx.ConnectError as exc:  # nothing listens there: say so, without httpx's traceback
+            raise unreachable(self.base_url, method, path, exc) from None
 
     async def health(self) -> bool:
         """Whether the server answers `GET /` with a success status."""
@@ -215,22 +225,27 @@ class ResourcesClient(_BaseResourcesClient):
         """
         return cls(IN_PROCESS_URL, transport=SyncASGITransport(app), **kwargs)
 
+    def _send(self, method: str, path: str, content: bytes = b"", headers: Mapping[str, str] = {}) -> httpx.Response:
+        try:
+            return self._http.request(method, path, content=content or None, headers=headers)
+        except httpx.ConnectError as exc:  # nothing listens there: say so, without httpx's traceback
+            raise unreachable(self.base_url, method, path, exc) from None
+
     def health(self) -> bool:
         """Whether the server answers `GET /` with a success status."""
         try:
-            return self._http.get("/").is_success
+            return self._send("GET", "/").is_success
         except httpx.TransportError:
             return False
 
     def list_tools(self) -> list[dict[str, Any]]:
         """The server's tools as OpenAI Responses function-tool schemas (`GET /tools`)."""
-        return self._tools(self._http.get("/tools"))
+        return self._tools(self._send("GET", "/tools"))
 
     def seed_session(self, row: Mapping[str, Any] | BaseModel | None = None) -> ResourcesSession:
         """Start a session from a dataset row (`POST /seed_session`)."""
         session = ResourcesSession(self, as_json_object(row, "The row"))
-        response = self._http.post("/seed_session", content=orjson.dumps(session.row), headers=JSON_HEADERS)
-        session._seeded(response)
+        session._seeded(self._send("POST", "/seed_session", orjson.dumps(session.row), JSON_HEADERS))
         return session
 
     def close(self) -> None:

@@ -205,7 +205,7 @@ class ResourcesSession(_BaseResourcesSession):
         self._client = client
 
     def _post(self, path: str, content: bytes) -> httpx.Response:
-        response = self._client._http.post(path, content=content, headers={**JSON_HEADERS, **self._headers()})
+        response = self._client._send("POST", path, content, {**JSON_HEADERS, **self._headers()})
         self._absorb(response)
         return response
 
@@ -243,7 +243,7 @@ class ResourcesSession(_BaseResourcesSession):
         self._closed = True
         if self.handle is None:
             return False
-        return self._closed_by(self._client._http.post("/close_session", headers=self._headers()))
+        return self._closed_by(self._client._send("POST", "/close_session", b"", self._headers()))
 
     def __enter__(self) -> Self:
         return self

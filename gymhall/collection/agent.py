@@ -24,9 +24,17 @@ from gymhall.client.http import HttpPool
 from gymhall.client.resources import AsyncResourcesClient, AsyncResourcesSession
 from gymhall.exceptions import ModelError, ServerError
 from gymhall.models.base import Model, ModelRequest
-from gymhall.wire.contract import FAILURE_CLASS_KEY, judge_failure, retryable_status
-from gymhall.wire.lines import FailureStage, RolloutFailure, failed_line, line_key, ok_line
-from gymhall.wire.responses import build_validators
+from gymhall.wire.contract import retryable_status
+from gymhall.wire.lines import (
+    OUTCOME_KEYS,
+    FailureStage,
+    RolloutFailure,
+    failed_line,
+    line_key,
+    ok_line,
+    reported_failure,
+)
+from gymhall.wire.responses import add_usage, build_validators
 
 __all__ = ["Agent", "RemoteAgent", "RolloutError"]
 
@@ -40,9 +48,9 @@ _STAGES = frozenset(typing.get_args(FailureStage))
 class RolloutError(Exception):
     """Internal: ends a rollout with a typed failure."""
 
-    def __init__(self, stage: FailureStage, error: str, *, retryable: bool) -> None:
+    def __init__(self, stage: FailureStage, error: str, *, retryable: bool, kind: str | None = None) -> None:
         super().__init__(error)
-        self.failure = RolloutFailure(stage, error, retryable)
+        self.failure = RolloutFailure(stage, error, retryable, kind=kind)
 
 
 def _json_or_none(content: bytes) -> Any:
@@ -60,6 +68,18 @@ def _as_input_list(value: Any) -> list[Any]:
 
 def _tool_names(tools: list[Any]) -> set[str]:
     return {t["name"] for t in tools if isinstance(t, Mapping) and t.get("type") == "function" and "name" in t}
+
+
+def _tool_output(call_id: str, text: str) -> dict[str, Any]:
+    # `id` and `status` make it the SDK's output item (`ResponseFunctionToolCallOutputItem`), so the episode's
+    # Response validates as the OpenAI SDK's; NeMo Gym reads the same item as its input `function_call_output`.
+    return {
+        "type": "function_call_output",
+        "id": f"fco_{call_id}",
+        "call_id": call_id,
+        "output": text,
+        "status": "completed",
+    }
 
 
 def _error_output(kind: str, message: str) -> str:
@@ -113,7 +133,7 @@ class Agent:
                 partial = {}
                 response = await self._episode(session, row, deadline, timings, stage, partial)
                 stage.name = "verify"
-                verified = await self._verify(session, response, timings)
+                verified = await self._verify(session, row, response, timings)
             timings["total_s"] = time.monotonic() - start
             line = ok_line(row, verified, timings)
             line.setdefault("steps", partial["steps"])
@@ -184,7 +204,7 @@ class Agent:
             params["tools"] = tools
         known = _tool_names(tools)
         outputs: list[Any] = []
-        usage: dict[str, int] = {}
+        usage: dict[str, Any] | None = None
         last: dict[str, Any] = {}
         stop_reason = "max_steps"
         session_key = f"{line_key(row)}:{session.handle or id(session)}"
@@ -202,8 +222,8 @@ class Agent:
             model_s += time.monotonic() - started
             items: list[dict[str, Any]] = last.get("output") or []
             outputs.extend(items)
-            _add_usage(usage, last.get("usage"))
-            partial["response"] = {**last, "output": outputs}
+            usage = add_usage(usage, last.get("usage"))
+            partial["response"] = {**last, "output": outputs} | ({} if usage is None else {"usage": usage})
             if last.get("incomplete_details") is not None:
                 stop_reason = "incomplete"
                 break
@@ -220,13 +240,10 @@ class Agent:
             else:
                 results = await asyncio.gather(*(self._call_tool(session, call, known) for call in calls))
             tools_s += time.monotonic() - started
-            outputs.extend(
-                {"type": "function_call_output", "call_id": call["call_id"], "output": text}
-                for call, text in zip(calls, results, strict=True)
-            )
+            outputs.extend(_tool_output(call["call_id"], text) for call, text in zip(calls, results, strict=True))
         timings.update(model_s=model_s, tools_s=tools_s)
         final = {**last, "output": outputs}
-        if usage:
+        if usage is not None:  # summed over the turns, complete as NeMo Gym's typed /verify requires
             final["usage"] = usage
         partial["response"] = final
         partial["steps"] = steps
@@ -251,7 +268,11 @@ class Agent:
             raise RolloutError("tool", f"calling {name!r}: {type(exc).__name__}: {exc}", retryable=True) from None
 
     async def _verify(
-        self, session: AsyncResourcesSession, response: dict[str, Any], timings: dict[str, float]
+        self,
+        session: AsyncResourcesSession,
+        row: Mapping[str, Any],
+        response: dict[str, Any],
+        timings: dict[str, float],
     ) -> dict[str, Any]:
         start = time.monotonic()
         try:
@@ -261,9 +282,10 @@ class Agent:
         except httpx.HTTPError as exc:
             raise RolloutError("verify", f"{type(exc).__name__}: {exc}", retryable=True) from None
         timings["verify_s"] = time.monotonic() - start
-        judge_error = judge_failure(verified)
-        if judge_error is not None:  # a 200 that must not count as a reward
-            raise RolloutError("judge", judge_error, retryable=True)
+        verified = _verdict(row, verified)
+        failure = reported_failure(verified)
+        if failure is not None:  # a 200 that must not count as a reward: a judge failure, a masked sample
+            raise RolloutError(failure.stage, failure.error, retryable=failure.retryable, kind=failure.kind)
         if "reward" not in verified:
             raise RolloutError("verify", "POST /verify answered without a 'reward'.", retryable=False)
         return verified
@@ -276,19 +298,17 @@ class Agent:
             logger.debug("closing session %r failed: %s", session, exc)
 
 
+def _verdict(row: Mapping[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    """`answer` without the outcome keys it only echoes from `row` (a row that was itself a line)."""
+    echoed = [key for key in OUTCOME_KEYS if key in row and key in answer and answer[key] == row[key]]
+    return {key: value for key, value in answer.items() if key not in echoed} if echoed else answer
+
+
 def _loop_time(deadline: float) -> float:
     # asyncio.timeout_at takes the loop's clock; gymhall deadlines are time.monotonic(), the same clock on
     # every supported loop, but convert explicitly so a loop with another clock still gets the right budget.
     loop = asyncio.get_running_loop()
     return loop.time() + (deadline - time.monotonic())
-
-
-def _add_usage(total: dict[str, int], usage: Any) -> None:
-    if isinstance(usage, Mapping):
-        for key in ("input_tokens", "output_tokens", "total_tokens"):
-            value = usage.get(key)
-            if isinstance(value, int):
-                total[key] = total.get(key, 0) + value
 
 
 class RemoteAgent:
@@ -309,14 +329,20 @@ class RemoteAgent:
         timings = {"total_s": time.monotonic() - start}
         if reply.is_success:
             body = _json_or_none(reply.content)
-            if isinstance(body, dict) and "reward" in body and FAILURE_CLASS_KEY not in body:
-                return ok_line(row, body, timings)
             reported = body.get("failure") if isinstance(body, dict) else None
-            if isinstance(reported, dict) and reported.get("stage") in _STAGES:
-                # A gymhall agent's typed failure: keep its stage rather than blaming the agent.
-                error = str(reported.get("error", ""))
-                typed = RolloutFailure(reported["stage"], error, bool(reported.get("retryable")))
-                return failed_line(row, typed, timings)
+            if isinstance(body, dict) and "reward" not in body and isinstance(reported, dict):
+                if reported.get("stage") in _STAGES:
+                    # A gymhall agent's typed failure: keep its stage rather than blaming the agent.
+                    error, retryable = str(reported.get("error", "")), bool(reported.get("retryable"))
+                    typed = RolloutFailure(reported["stage"], error, retryable, kind=reported.get("kind"))
+                    return failed_line(row, typed, timings)
+            if isinstance(body, dict):
+                answer = _verdict(row, body)
+                nemo_failure = reported_failure(answer)  # a NeMo Gym agent's: 0.7's mask_sample, 0.4's class
+                if nemo_failure is not None:
+                    return failed_line(row, nemo_failure, timings)
+                if "reward" in answer:
+                    return ok_line(row, answer, timings)
             error = f"POST {self.url}/run answered without a reward: {reply.text[:300]}"
             return failed_line(row, RolloutFailure("agent", error, False), timings)
         error = f"POST {self.url}/run failed with status {reply.status_code}: {reply.text[:300]}"

@@ -13,7 +13,7 @@ import os
 import statistics
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,14 +160,14 @@ class _Task:
     failed_stages: list[str] = field(default_factory=list)
 
 
-def _group_tasks(lines: Iterable[Mapping[str, Any]], answer_key: str | None) -> list[_Task]:
+def _group_tasks(lines: Iterable[Mapping[str, Any]], answer_key: str | None, inputs: Collection[str]) -> list[_Task]:
     groups: dict[Any, list[tuple[tuple[int, int], _Rollout | str]]] = {}
     for position, line in enumerate(lines):
         entry: _Rollout | str
         if _is_failed(line):
             entry = _failure_stage(line)
         else:
-            fields = numeric_fields(line)
+            fields = numeric_fields(line, inputs=inputs)
             answer = None
             if answer_key is not None:
                 # An extracted answer may be a number, but its mean means nothing.
@@ -212,7 +212,11 @@ def _at_k(tasks: Sequence[_Task], with_answers: bool, threshold: float) -> dict[
 
 
 def rollout_metrics(
-    lines: Iterable[Mapping[str, Any]], *, answer_key: str | None = None, success_threshold: float = 1.0
+    lines: Iterable[Mapping[str, Any]],
+    *,
+    answer_key: str | None = None,
+    success_threshold: float = 1.0,
+    inputs: Collection[str] = (),
 ) -> dict[str, Any]:
     """The metrics file of a rollouts file: counts, statistics, pass@k and majority@k.
 
@@ -221,12 +225,13 @@ def rollout_metrics(
     estimator over each task's ok rollouts. For each k from 1 to the most ok rollouts any task has,
     pass@k and majority@k average over the tasks with at least k ok rollouts (`num_tasks@k` says
     how many). majority@k, computed only with `answer_key`, votes on that field over a task's first
-    k ok rollouts by `_ng_rollout_index`. All values are fractions in [0, 1].
+    k ok rollouts by `_ng_rollout_index`. All values are fractions in [0, 1]. `inputs` names the dataset
+    rows' fields, which are not metrics (a `world_seed` is never averaged; see `gymhall.wire.aggregation`).
 
     Returns `{"counts", "key_metrics", "overall", "pass@k", "num_tasks@k", ["majority@k"],
     "success_threshold", "per_task"}`; `per_task` is a list sorted by `_ng_task_index`.
     """
-    tasks = _group_tasks(lines, answer_key)
+    tasks = _group_tasks(lines, answer_key, inputs)
     failed_by_stage = Counter(stage for task in tasks for stage in task.failed_stages)
     num_ok = sum(len(task.ok) for task in tasks)
     num_failed = sum(len(task.failed_stages) for task in tasks)

@@ -16,7 +16,9 @@ import asyncio
 import contextlib
 import os
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,18 +27,22 @@ import orjson
 
 from gymhall.collection.datasets import iter_jsonl
 from gymhall.exceptions import DatasetError
-from gymhall.wire.lines import line_key
+from gymhall.wire.lines import RolloutFailure, failed_line, line_key
 
-__all__ = ["CollectStats", "Runner", "collect", "completed_keys", "rollouts"]
+__all__ = ["CollectStats", "Runner", "check_output", "collect", "completed_keys", "rollouts"]
 
 Runner = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
 """Runs one rollout of a row and returns its line (ok or failed); never raises for a failed rollout."""
 
 
-async def _run_with_retries(run: Runner, row: Mapping[str, Any], max_attempts: int, backoff_s: float) -> dict[str, Any]:
+async def _run_with_retries(
+    run: Runner, row: Mapping[str, Any], max_attempts: int, backoff_s: float, budget_s: float | None
+) -> dict[str, Any]:
+    """Run `row` until it passes, fails for good, uses `max_attempts`, or spends its `budget_s` (all attempts)."""
+    deadline = None if budget_s is None else time.monotonic() + budget_s
     attempt = 1
+    line = await run(row)  # the first attempt's own deadline (the runner's) is the whole budget
     while True:
-        line = await run(row)
         failure = line.get("failure")
         if line.get("status") != "failed" or not isinstance(failure, dict):
             return line
@@ -44,8 +50,25 @@ async def _run_with_retries(run: Runner, row: Mapping[str, Any], max_attempts: i
         if not failure.get("retryable") or attempt >= max_attempts:
             return line
         # Exponential backoff with full jitter, so a fleet of failed rows does not retry in lockstep.
-        await asyncio.sleep(random.uniform(0, backoff_s * 2 ** (attempt - 1)))
+        pause = random.uniform(0, backoff_s * 2 ** (attempt - 1))
+        if deadline is not None and time.monotonic() + pause >= deadline:
+            return line  # no budget left for another attempt: the last failure stands
+        await asyncio.sleep(pause)
         attempt += 1
+        if deadline is None:
+            line = await run(row)
+            continue
+        try:
+            async with asyncio.timeout(deadline - time.monotonic()):
+                line = await run(row)
+        except TimeoutError:
+            error = (
+                f"the row's budget of {budget_s:g} s (--timeout, all attempts) ran out during attempt {attempt}; "
+                f"the attempt before: {failure.get('error')}"
+            )
+            line = failed_line(row, RolloutFailure(failure.get("stage", "agent"), error, True), {})
+            line["failure"]["attempts"] = attempt
+            return line
 
 
 async def rollouts(
@@ -55,11 +78,14 @@ async def rollouts(
     concurrency: int = 64,
     max_attempts: int = 3,
     retry_backoff_s: float = 0.5,
+    row_timeout_s: float | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """Run every row with `run`, `concurrency` at a time, yielding lines in completion order.
 
     Rows are taken from the iterable as workers free up, so a huge dataset is never held in tasks.
-    Stopping the iteration early cancels the rollouts in flight.
+    Stopping the iteration early cancels the rollouts in flight. `row_timeout_s` is each row's whole
+    budget across its attempts: no retry starts once it is spent, and a retry gets only what is left
+    (the runner's own deadline should be the same budget: it bounds the first attempt).
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
@@ -71,7 +97,7 @@ async def rollouts(
     async def worker() -> None:
         try:
             for row in source:
-                await results.put(await _run_with_retries(run, row, max_attempts, retry_backoff_s))
+                await results.put(await _run_with_retries(run, row, max_attempts, retry_backoff_s, row_timeout_s))
         finally:
             await results.put(None)
 
@@ -96,18 +122,29 @@ async def rollouts(
 
 def completed_keys(path: Path) -> set[tuple[int, int]]:
     """The (task, rollout) keys already in a rollouts file; a torn last line is cut off the file."""
+    return {line_key(line) for line in _done_lines(path)}
+
+
+def _done_lines(path: Path) -> Iterator[dict[str, Any]]:
     if not path.exists():
-        return set()
+        return
     data = path.read_bytes()
     if data and not data.endswith(b"\n"):
         with path.open("r+b") as handle:
             handle.truncate(data.rfind(b"\n") + 1)
-    return {line_key(line) for _, line in iter_jsonl(path)}
+    for _, line in iter_jsonl(path):
+        yield line
+
+
+_ERROR_CHARS = 300  # a failure message is grouped by its first line, cut to this length
 
 
 @dataclass
 class CollectStats:
-    """What a collection run did; `rewards` holds the ok lines' rewards."""
+    """What a collection run did: this run's lines, and in `before` the lines a resumed output already held.
+
+    `rewards` holds the ok lines' rewards; `errors` counts failed lines by "stage: first line of the error".
+    """
 
     total: int = 0
     skipped: int = 0
@@ -115,6 +152,8 @@ class CollectStats:
     failed: int = 0
     failed_by_stage: dict[str, int] = field(default_factory=dict)
     rewards: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    before: CollectStats | None = None
 
     @property
     def mean_reward(self) -> float | None:
@@ -130,8 +169,38 @@ class CollectStats:
                 self.rewards.append(float(reward))
         else:
             self.failed += 1
-            stage = str((line.get("failure") or {}).get("stage", "unknown"))
+            failure = line.get("failure")
+            failure = failure if isinstance(failure, Mapping) else {}
+            stage = str(failure.get("stage", "unknown"))
             self.failed_by_stage[stage] = self.failed_by_stage.get(stage, 0) + 1
+            error = str(failure.get("error") or "no error message").strip().splitlines() or ["no error message"]
+            self.errors[f"{stage}: {error[0][:_ERROR_CHARS]}"] += 1
+
+    def overall(self) -> CollectStats:
+        """The whole output: the lines held `before` a resume and this run's, counted together."""
+        if self.before is None:
+            return self
+        before = self.before
+        stages = Counter(before.failed_by_stage) + Counter(self.failed_by_stage)
+        return CollectStats(
+            total=self.total,
+            ok=before.ok + self.ok,
+            failed=before.failed + self.failed,
+            failed_by_stage=dict(stages),
+            rewards=[*before.rewards, *self.rewards],
+            errors=before.errors + self.errors,
+        )
+
+
+def check_output(output: Path, *, resume: bool, overwrite: bool) -> None:
+    """Refuse `--resume` with `--overwrite`, and an existing output with neither."""
+    if resume and overwrite:
+        raise ValueError(
+            "--resume and --overwrite contradict each other: --resume finishes the run in the output, "
+            "--overwrite deletes it. Pass one of them."
+        )
+    if output.exists() and not (resume or overwrite):
+        raise DatasetError(f"{output} already exists. Pass --resume to finish that run, or --overwrite to start again.")
 
 
 async def collect(
@@ -143,20 +212,33 @@ async def collect(
     resume: bool = False,
     overwrite: bool = False,
     max_attempts: int = 3,
+    row_timeout_s: float | None = None,
     on_line: Callable[[dict[str, Any], CollectStats], None] | None = None,
 ) -> CollectStats:
-    """Run every expanded row not yet in `output`, appending one line per rollout."""
-    if output.exists() and not (resume or overwrite):
-        raise DatasetError(f"{output} already exists. Pass --resume to finish that run, or --overwrite to start again.")
-    if overwrite and not resume:
+    """Run every expanded row not yet in `output`, appending one line per rollout.
+
+    With `resume`, the rows whose (task, rollout) key the output already holds are skipped, and their
+    lines are counted in the answer's `before`. `row_timeout_s` is each row's budget across attempts.
+    """
+    check_output(output, resume=resume, overwrite=overwrite)
+    if overwrite:
         output.unlink(missing_ok=True)
-    done = completed_keys(output) if resume else set()
+    wanted = {line_key(row) for row in rows}
+    before = CollectStats()
+    done: set[tuple[int, int]] = set()
+    for line in _done_lines(output) if resume else ():
+        key = line_key(line)
+        if key in wanted and key not in done:
+            done.add(key)
+            before.add(line)
     pending = [row for row in rows if line_key(row) not in done]
-    stats = CollectStats(total=len(rows), skipped=len(rows) - len(pending))
+    stats = CollectStats(total=len(rows), skipped=len(rows) - len(pending), before=before if resume else None)
     output.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
-        async for line in rollouts(pending, run, concurrency=concurrency, max_attempts=max_attempts):
+        async for line in rollouts(
+            pending, run, concurrency=concurrency, max_attempts=max_attempts, row_timeout_s=row_timeout_s
+        ):
             # One write per line on an O_APPEND descriptor: a kill leaves whole lines and at most one torn tail.
             _write_all(fd, orjson.dumps(line, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
             stats.add(line)

@@ -1,4 +1,6 @@
-"""`gymhall collect`, `gymhall metrics` and `gymhall reverify` as library calls: choose the runner, show progress.
+"""`gymhall collect` and `gymhall metrics` as library calls: choose the runner, show progress.
+
+`gymhall reverify` is `gymhall.collection.reverify`.
 
 One code path, three ways to run: in-process (the default: the config's resources server is built in
 this process, nothing is started), against a resources server's URL (`gymhall serve`), or against a
@@ -8,7 +10,6 @@ NeMo Gym-compatible agent's URL (`POST /run`).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +19,12 @@ import orjson
 
 from gymhall.client.resources import AsyncResourcesClient
 from gymhall.collection.agent import Agent, RemoteAgent
-from gymhall.collection.datasets import expand_rows, iter_jsonl, read_rows
-from gymhall.collection.pool import CollectStats, Runner, collect, rollouts
-from gymhall.exceptions import ConfigError, DatasetError, ServerError
-from gymhall.wire.contract import judge_failure
-from gymhall.wire.lines import RolloutFailure, failed_line
+from gymhall.collection.datasets import expand_rows, read_rows
+from gymhall.collection.fingerprints import check_fingerprint, input_fields, write_fingerprint
+from gymhall.collection.pool import CollectStats, Runner, check_output, collect
+from gymhall.exceptions import ConfigError
 
-__all__ = ["CollectOptions", "metrics_path", "resources_client", "reverify_file", "run_collect", "write_metrics"]
+__all__ = ["CollectOptions", "metrics_path", "resources_client", "run_collect", "run_sync", "write_metrics"]
 
 
 @dataclass
@@ -69,7 +69,8 @@ def resources_client(
         return AsyncResourcesClient(url, max_connections=max_connections)
     if not configs:
         raise ConfigError(
-            "Name the environment: --config FILE (run in-process), --resources-url URL, or --agent-url URL."
+            "No resources server given.\n  Fix: pass configs=[FILE] (built in this process; the CLI's --config "
+            "or --env) or url=URL (a running server; the CLI's --resources-url)."
         )
     from gymhall.config.loading import load_config
     from gymhall.server.entrypoints import build_server_app
@@ -120,9 +121,18 @@ def _apply_sampling(rows: list[dict[str, Any]], sampling: Mapping[str, Any]) -> 
 
 
 async def run_collect(options: CollectOptions, *, progress: Any = None) -> CollectStats:
-    """Collect rollouts as `options` say; `progress(line, stats)` is called after each line."""
-    rows = _apply_sampling(read_rows(options.input, limit=options.limit), options.sampling)
-    expanded = expand_rows(rows, options.repeats)
+    """Collect rollouts as `options` say; `progress(line, stats)` is called after each line.
+
+    The input rows' fingerprint is written beside the output (`<stem>_inputs.json`) before the first
+    rollout; `resume` refuses an input whose rows differ from it. The metrics are written when the
+    run ends, and when it is stopped (Ctrl-C, a cancelled task): the metrics of what is done.
+    """
+    check_output(options.output, resume=options.resume, overwrite=options.overwrite)
+    input_rows = read_rows(options.input, limit=options.limit)
+    resuming = options.resume and options.output.exists()
+    if resuming:
+        check_fingerprint(options.output, options.input, input_rows)
+    expanded = expand_rows(_apply_sampling(input_rows, options.sampling), options.repeats)
     closers = []
     run: Runner
     if options.agent_url:
@@ -138,6 +148,9 @@ async def run_collect(options: CollectOptions, *, progress: Any = None) -> Colle
         closers.extend([resources.aclose, model.aclose])
         run = Agent(resources, model, max_steps=options.max_steps, timeout_s=options.timeout_s).run
     try:
+        if not options.agent_url:  # the model's key and URL, checked once before any rollout
+            await model.preflight(key_source="OPENAI_API_KEY, or policy_api_key in ./env.yaml")
+        write_fingerprint(options.output, options.input, input_rows, merge=resuming)
         stats = await collect(
             expanded,
             options.output,
@@ -146,77 +159,28 @@ async def run_collect(options: CollectOptions, *, progress: Any = None) -> Colle
             resume=options.resume,
             overwrite=options.overwrite,
             max_attempts=options.max_attempts,
+            row_timeout_s=options.timeout_s,
             on_line=progress,
         )
     finally:
         for close in closers:
             await close()
-    write_metrics(options.output)
+        if options.output.exists():  # also when stopped part-way: the metrics of what is done
+            write_metrics(options.output)
     return stats
 
 
 def write_metrics(rollouts_file: Path, *, answer_key: str | None = None) -> dict[str, Any]:
-    """Compute the metrics of a rollouts file and write them beside it."""
+    """Compute the metrics of a rollouts file and write them beside it.
+
+    The fields of the input rows (from the fingerprint `gymhall collect` wrote) are inputs, never metrics.
+    """
     from gymhall.collection.metrics import read_rollouts, rollout_metrics
 
-    metrics = rollout_metrics(read_rollouts(rollouts_file), answer_key=answer_key)
+    inputs = input_fields(rollouts_file) or ()
+    metrics = rollout_metrics(read_rollouts(rollouts_file), answer_key=answer_key, inputs=inputs)
     metrics_path(rollouts_file).write_bytes(orjson.dumps(metrics, option=orjson.OPT_INDENT_2) + b"\n")
     return metrics
-
-
-async def reverify_file(
-    rollouts_file: Path,
-    output: Path,
-    *,
-    configs: Sequence[str] = (),
-    overrides: Sequence[str] = (),
-    server_name: str | None = None,
-    resources_url: str | None = None,
-    concurrency: int = 64,
-) -> CollectStats:
-    """Re-run `POST /verify` on every ok line's stored response, without calling the model.
-
-    Failed lines are carried over unchanged. Verify runs without a session, so it must not read
-    session state (NeMo Gym's "stateless" reverify); one that does fails its line with the server's reason.
-    """
-    if not rollouts_file.is_file():
-        raise DatasetError(f"{rollouts_file} does not exist.")
-    options = CollectOptions(
-        input=rollouts_file,
-        output=output,
-        configs=configs,
-        overrides=overrides,
-        server_name=server_name,
-        resources_url=resources_url,
-    )
-    resources = _resources_client(options)
-    lines = [line for _, line in iter_jsonl(rollouts_file, tolerate_torn_tail=True)]
-
-    async def run(line: Mapping[str, Any]) -> dict[str, Any]:
-        if line.get("status") != "ok":
-            return dict(line)
-        body = {k: v for k, v in line.items() if k not in ("reward", "status", "timings", "failure")}
-        start = time.monotonic()
-        try:
-            verified = await resources.verify(body)
-        except ServerError as exc:
-            failure = RolloutFailure("verify", str(exc)[:500], retryable=False)
-            return failed_line(body, failure, {"verify_s": time.monotonic() - start})
-        timings = {"verify_s": time.monotonic() - start}
-        judge_error = judge_failure(verified)
-        if judge_error is not None:  # NeMo Gym's judge failsafe: never a reward
-            return failed_line(body, RolloutFailure("judge", judge_error, retryable=True), timings)
-        return {**verified, "status": "ok", "previous_reward": line.get("reward"), "timings": timings}
-
-    stats = CollectStats(total=len(lines))
-    output.unlink(missing_ok=True)
-    with output.open("wb") as handle:
-        async for new in rollouts(lines, run, concurrency=concurrency, max_attempts=1):
-            handle.write(orjson.dumps(new) + b"\n")
-            stats.add(new)
-    await resources.aclose()
-    write_metrics(output)
-    return stats
 
 
 def run_sync(coroutine: Any) -> Any:

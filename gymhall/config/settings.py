@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from gymhall.config.redaction import is_secret_key, redact
+from gymhall.config.server_keys import known_keys, unknown_keys
 from gymhall.exceptions import ConfigError
 
 __all__ = [
@@ -55,8 +57,6 @@ RESERVED_KEYS = frozenset(
     "nemo_gym_log_dir verbose json query observability_enabled model_call_capture_dir token_id_capture "
     "component_name skip_verification skip_verification_reward dotenv_path".split()
 )
-
-_SECRET_WORDS = ("api_key", "apikey", "secret", "password", "passwd")
 
 
 class Domain(StrEnum):
@@ -143,24 +143,6 @@ def local_url(host: str, port: int | str) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
-def is_secret_key(key: object) -> bool:
-    """Whether a config key holds a secret (api keys, secrets, passwords, ``*token``)."""
-    lowered = str(key).lower()
-    # "token" only as a suffix so that max_tokens or token_id_capture stay visible.
-    return any(word in lowered for word in _SECRET_WORDS) or lowered.endswith("token")
-
-
-def redact(value: Any) -> Any:
-    """Deep copy of `value` with every secret-looking key's value replaced by ``"***"``."""
-    if isinstance(value, Mapping):
-        return {k: "***" if is_secret_key(k) and v is not None else redact(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    if isinstance(value, SecretStr):
-        return "***"
-    return copy.deepcopy(value)
-
-
 @dataclass(frozen=True)
 class ServerInstance:
     """One server instance of a loaded config, with its settings fully merged and resolved."""
@@ -188,8 +170,20 @@ class ServerInstance:
         path = Path(text).expanduser()
         return path if path.is_absolute() else (self.base_dir or Path.cwd()) / path
 
-    def config_model(self, cls: type[M]) -> M:
-        """Validate this instance's settings (plus its name) into `cls`, raising `ConfigError` on failure."""
+    def config_model(self, cls: type[M], *, check_keys: bool = True) -> M:
+        """Validate this instance's settings (plus its name) into `cls`, raising `ConfigError` on failure.
+
+        With `check_keys`, a key that neither `cls` nor NeMo Gym declares is an error (`server_keys`).
+        """
+        forbids = cls.model_config.get("extra") == "forbid"  # then pydantic names the unknown keys itself
+        unknown = unknown_keys(self.settings, cls, ignore=["name"]) if check_keys and not forbids else []
+        if unknown:
+            where = f"{self.source}: " if self.source else ""
+            lines = [f"{where}unknown key(s) for server {self.name!r} ({cls.__name__} does not declare them):"]
+            hints = {key: did_you_mean(key, known_keys(cls)) for key in unknown}
+            lines += [f"  {self.key_path}.{key}: unknown key{'.' if hint else ''}{hint}" for key, hint in hints.items()]
+            lines.append(f"  Fix: correct the key, or declare it as a field of {cls.__name__}")
+            raise ConfigError("\n".join(lines))
         try:
             return cls.model_validate({**self.settings, "name": self.name})
         except ValidationError as exc:
@@ -304,9 +298,9 @@ def _build_servers(values: dict[str, Any], origin_of: OriginOf) -> dict[str, Ser
         )
         if kind == ServerKind.RESOURCES_SERVERS:
             _check_domain(instance, origin_of)
-            checked: BaseServerConfig = instance.config_model(BaseResourcesServerConfig)
+            checked: BaseServerConfig = instance.config_model(BaseResourcesServerConfig, check_keys=False)
         else:
-            checked = instance.config_model(BaseServerConfig)
+            checked = instance.config_model(BaseServerConfig, check_keys=False)
         if settings.get("port") is not None:
             settings["port"] = checked.port  # "8000" from ${oc.env:PORT,8000} becomes 8000
         block[kind] = {impl: copy.deepcopy(settings)}
@@ -349,6 +343,11 @@ def _server_shape(name: str, block: dict[Any, Any], origin_of: OriginOf) -> tupl
         problem = f"implementation {impl!r} must be a mapping of settings, not {type(settings).__name__}"
         fix = f"write its settings as key: value pairs, e.g. entrypoint: app.py under {name}.{kind}.{impl}"
         raise config_error(problem, fix, source=source, key=f"{name}.{kind}.{impl}")
+    typo = [] if "entrypoint" in settings else difflib.get_close_matches("entrypoint", map(str, settings), 1, 0.75)
+    if typo:  # without an entrypoint the server cannot be found: name the typo now
+        problem = f"unknown key {typo[0]!r} and no 'entrypoint'. Did you mean 'entrypoint'?"
+        where = origin_of((name, kind, impl, typo[0])) or source
+        raise config_error(problem, "rename it to entrypoint", source=where, key=f"{name}.{kind}.{impl}.{typo[0]}")
     return kind, impl, copy.deepcopy(settings)
 
 

@@ -25,10 +25,13 @@ from gymhall.exceptions import port_error
 __all__ = ["load_domain", "public_attributes", "public_methods"]
 
 
-def load_domain(target: str, *, search_path: Path | None = None) -> tuple[type, Path | None]:
+def load_domain(
+    target: str, *, search_path: Path | None = None, again: str = "run the same gymhall port again"
+) -> tuple[type, Path | None]:
     """The class `target` names: `path/to/module.py[:Class]` or `package.module[:Class]`; and its import root.
 
-    Without `:Class`, the module must define exactly one public class with public methods.
+    Without `:Class`, the module must define exactly one public class with public methods. `again` ends the
+    fix of a missing dependency: what the user runs once it is installed.
     """
     module_part, class_name = target, None
     head, sep, tail = target.rpartition(":")
@@ -38,9 +41,9 @@ def load_domain(target: str, *, search_path: Path | None = None) -> tuple[type, 
     candidate = Path(module_part) if Path(module_part).is_absolute() else base / module_part
     root: Path | None
     if module_part.endswith(".py") or os.sep in module_part or "/" in module_part:
-        module, root = _import_file(candidate, target)
+        module, root = _import_file(candidate, target, again)
     else:
-        module, root = _import_name(module_part, base, target)
+        module, root = _import_name(module_part, base, target, again)
     return _choose_class(module, class_name, target), root
 
 
@@ -63,7 +66,7 @@ def public_methods(cls: type) -> dict[str, Callable[..., Any]]:
     return methods
 
 
-def _import_file(path: Path, target: str) -> tuple[types.ModuleType, Path]:
+def _import_file(path: Path, target: str, again: str) -> tuple[types.ModuleType, Path]:
     if not path.is_file():
         raise port_error(target, f"{path} is not a file", "name an existing Python file, e.g. games/puzzle.py:Puzzle")
     if path.suffix != ".py" or not path.stem.isidentifier():
@@ -83,17 +86,17 @@ def _import_file(path: Path, target: str) -> tuple[types.ModuleType, Path]:
         )
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    return _import(path.stem, target), root
+    return _import(path.stem, target, again), root
 
 
-def _import_name(name: str, base: Path, target: str) -> tuple[types.ModuleType, Path | None]:
+def _import_name(name: str, base: Path, target: str, again: str) -> tuple[types.ModuleType, Path | None]:
     if not all(part.isidentifier() for part in name.split(".")):
         raise port_error(
             target, f"{name!r} is neither a .py file nor a dotted module name", "e.g. puzzle.py or pkg.puzzle"
         )
     if str(base) not in sys.path:
         sys.path.insert(0, str(base))  # like `python -m`: the current directory first
-    module = _import(name, target)
+    module = _import(name, target, again)
     top = name.partition(".")[0]
     if top in importlib.metadata.packages_distributions():
         return module, None  # installed: the generated project depends on its distribution instead
@@ -105,13 +108,27 @@ def _import_name(name: str, base: Path, target: str) -> tuple[types.ModuleType, 
     return module, root
 
 
-def _import(name: str, target: str) -> types.ModuleType:
+# Imports whose distribution has another name (the installed ones are read from package metadata instead).
+_DISTRIBUTIONS = {
+    "PIL": "pillow",
+    "yaml": "pyyaml",
+    "cv2": "opencv-python",
+    "sklearn": "scikit-learn",
+    "skimage": "scikit-image",
+    "bs4": "beautifulsoup4",
+    "dateutil": "python-dateutil",
+    "attr": "attrs",
+}
+
+
+def _import(name: str, target: str, again: str) -> types.ModuleType:
     try:
         return importlib.import_module(name)
     except ImportError as exc:
         missing = getattr(exc, "name", None)
         if missing and missing != name and not name.startswith(missing + "."):
-            fix = f"install the distribution that provides {missing!r} (pip install ...), then port again"
+            top = missing.partition(".")[0]
+            fix = f"pip install {_DISTRIBUTIONS.get(top, top)} (it provides {top!r}), then {again}"
         else:
             fix = "run from the directory that contains the module, or name it by its file path (path/to/module.py)"
         raise port_error(target, f"cannot import module {name!r} ({type(exc).__name__}: {exc})", fix) from None

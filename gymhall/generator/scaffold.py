@@ -74,7 +74,7 @@ def scaffold(
     project.mkdir(parents=True, exist_ok=True)
     domain_file.write_text(domain_source, encoding="utf-8")
     try:
-        cls, root = load_domain(str(domain_file))
+        cls, root = load_domain(str(domain_file), again=f"run gymhall init {name} --archetype {archetype} again")
         spec = inspect_domain(cls, root=root)
     except PortError:
         domain_file.unlink()

@@ -56,6 +56,13 @@ class Model(ABC):
         response = await self.respond(request)
         return response.model_dump(mode="json", exclude_unset=True)
 
+    async def preflight(self, *, key_source: str = "OPENAI_API_KEY", timeout_s: float = 5.0) -> None:  # noqa: B027
+        """Check once, before the first call, that the backend can answer; raise `ConfigError` naming the fix.
+
+        A no-op for models in this process; HTTP backends check their key and that their URLs answer.
+        `key_source` says where the key is set (an environment variable, an ``env.yaml`` or config key).
+        """
+
     async def aclose(self) -> None:  # noqa: B027 - a no-op by default: most models hold nothing to release
         """Release connections."""
 

@@ -54,7 +54,8 @@ class ChatCompletionsModel(OpenAICompatibleModel):
     """A `Model` that calls `POST {base_url}/chat/completions`; several base URLs spread rollouts over replicas.
 
     Args:
-        model: the model id to request; "" asks the server (`GET /models`) once and uses its first id.
+        model: the model id to request; "" asks the server (`GET /models`) once and uses its first id, or
+            names none where the server has no such route (NeMo Gym's model servers pick their own).
         base_url: one URL or several (replicas); a rollout stays on one, chosen by its session key.
         api_key: defaults to `OPENAI_API_KEY`, else a placeholder that local servers accept.
         sampling: chat parameters applied over every request's own, last (server-pinned sampling for

@@ -73,7 +73,10 @@ class FakeOpenAI:
         retry_after: the Retry-After (seconds) sent with failures; None sends none.
         delay_s: seconds to wait before each answer (a slow backend).
         model: the model id listed by `GET /v1/models` and used when a request names none.
+        api_key: when set, every `/v1` request without ``Authorization: Bearer <api_key>`` is answered
+            401, as OpenAI answers a missing or wrong key.
         max_recorded: how many recent requests `requests` keeps.
+        list_models: whether `GET /v1/models` is served; NeMo Gym's model servers do not serve it (404).
 
     `requests` holds the latest `FakeRequest`s (failed ones too), `request_count` counts them all.
     """
@@ -88,6 +91,8 @@ class FakeOpenAI:
         delay_s: float = 0.0,
         model: str = "fake-model",
         max_recorded: int = 1000,
+        api_key: str | None = None,
+        list_models: bool = True,
     ) -> None:
         self.policy = policy
         self.fail_first = fail_first
@@ -95,6 +100,8 @@ class FakeOpenAI:
         self.retry_after = retry_after
         self.delay_s = delay_s
         self.model = model
+        self.api_key = api_key
+        self.list_models = list_models
         self.requests: collections.deque[FakeRequest] = collections.deque(maxlen=max_recorded)
         self.request_count = 0
         self._ids = itertools.count(1)
@@ -112,6 +119,12 @@ class FakeOpenAI:
         # The two model routes skip Starlette's routing and request/response objects: about a third
         # of the server's time per request at benchmark rates. Everything else goes to the app.
         dialect = _FAST_ROUTES.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if self.api_key is not None and scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            if authorization != f"Bearer {self.api_key}":
+                refusal = f"Incorrect API key provided: {authorization.removeprefix('Bearer ')[:4]}..."
+                await _send_answer(send, self._error(Failure(401, refusal)))
+                return
         if dialect is None:
             await self.app(scope, receive, send)
             return
@@ -122,11 +135,7 @@ class FakeOpenAI:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        status, payload, extra = await self._answer(b"".join(chunks), headers, dialect)
-        raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-        raw_headers += [(k.encode(), v.encode()) for k, v in extra.items()]
-        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-        await send({"type": "http.response.body", "body": payload})
+        await _send_answer(send, await self._answer(b"".join(chunks), headers, dialect))
 
     def reset(self) -> None:
         """Forget recorded requests and restart counting (and `fail_first`) from zero."""
@@ -156,10 +165,11 @@ class FakeOpenAI:
 
         routes = [
             Route("/", health, methods=["GET"]),
-            Route("/v1/models", list_models, methods=["GET"]),
             Route("/v1/responses", responses, methods=["POST"]),
             Route("/v1/chat/completions", chat, methods=["POST"]),
         ]
+        if self.list_models:
+            routes.append(Route("/v1/models", list_models, methods=["GET"]))
         return Starlette(routes=routes)
 
     async def _answer(self, raw: bytes, headers: Mapping[str, str], dialect: Dialect) -> _Answer:
@@ -300,6 +310,14 @@ def _token_counts(turn: Turn, request_bytes: int) -> tuple[int, int, int]:
     calls = sum(len(c.name) + len(_arguments(c.arguments)) for c in turn.tool_calls)
     completion = (len(turn.text or "") + calls) // 4 + reasoning + 1
     return request_bytes // 4 + 1, completion, reasoning
+
+
+async def _send_answer(send: Send, answer: _Answer) -> None:
+    status, payload, extra = answer
+    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    raw_headers += [(k.encode(), v.encode()) for k, v in extra.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _reply(answer: _Answer) -> Response:

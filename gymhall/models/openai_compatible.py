@@ -33,7 +33,7 @@ import orjson
 from pydantic import BaseModel
 
 from gymhall.client.http import HttpPool, RawReply
-from gymhall.exceptions import ModelError
+from gymhall.exceptions import ConfigError, ModelError
 from gymhall.models.base import Model, ModelRequest, remaining
 from gymhall.wire.contract import retryable_status
 
@@ -71,7 +71,7 @@ class Answer:
 class _Replica:
     """One base URL: its pool (credentials moved from the URL into the Authorization header)."""
 
-    __slots__ = ("pool", "url")
+    __slots__ = ("headers", "pool", "url")
 
     def __init__(self, base_url: str, api_key: str) -> None:
         parts = urlsplit(base_url)
@@ -85,6 +85,7 @@ class _Replica:
             if value:
                 headers[header] = value
         self.url = redact_url(base_url)
+        self.headers = headers
         self.pool = HttpPool(self.url, timeout_s=None, max_connections=_MAX_CONNECTIONS, headers=headers)
 
 
@@ -111,9 +112,11 @@ class OpenAICompatibleModel(Model):
         self.extra_body = dict(extra_body or {})
         self.timeout_s = timeout_s
         self.max_retries = max_retries
+        self._has_key = bool(api_key or os.environ.get("OPENAI_API_KEY"))
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or LOCAL_API_KEY
         self._replicas = [_Replica(url, self._api_key) for url in self.base_urls]
         self._round_robin = itertools.count()
+        self._name_asked = False  # with no model name, `GET /models` is asked once (see `_first_model_id`)
 
     def _pick(self, session_key: str) -> int:
         if len(self._replicas) == 1:
@@ -145,6 +148,41 @@ class OpenAICompatibleModel(Model):
             raise error from None
         return Answer(reply.status_code, reply.content, replica.url + path)
 
+    async def preflight(self, *, key_source: str = "OPENAI_API_KEY", timeout_s: float = 5.0) -> None:
+        """Check that OpenAI gets a key and that every base URL answers: one `GET /models` each, no retries.
+
+        Any answer but 401/403 shows the server is up (NeMo Gym's model servers answer 404 there);
+        401/403 means the key was refused. `ConfigError` names the URL and the fix.
+        """
+        if not self._has_key and any(urlsplit(url).hostname == "api.openai.com" for url in self.base_urls):
+            raise ConfigError(f"no API key for {DEFAULT_BASE_URL} (model {self.name!r}).\n  Fix: set {key_source}")
+        problems = await asyncio.gather(*(self._probe(replica, key_source, timeout_s) for replica in self._replicas))
+        found = [problem for problem in problems if problem]
+        if found:
+            raise ConfigError(found[0])
+
+    async def _probe(self, replica: _Replica, key_source: str, timeout_s: float) -> str | None:
+        try:
+            async with httpx.AsyncClient(timeout=timeout_s, headers=replica.headers) as client:
+                reply = await client.get(replica.url + "/models")
+        except httpx.TimeoutException:
+            problem = f"{replica.url} did not answer within {timeout_s:g} s: is the server running?"
+            return f"{problem}\n  Fix: start the model server, or correct its URL"
+        except httpx.TransportError as exc:
+            problem = f"cannot reach {replica.url} ({type(exc).__name__}: {exc}): is the server running?"
+            return f"{problem}\n  Fix: start the model server, or correct its URL"
+        if reply.status_code not in (401, 403):
+            return None
+        refused = "refused the API key" if self._has_key else "needs an API key and none was set"
+        try:
+            body = orjson.loads(reply.content)
+        except orjson.JSONDecodeError:
+            body = None
+        error = body.get("error", body) if isinstance(body, dict) else None
+        message = error.get("message") if isinstance(error, dict) else None
+        detail = self._redact(str(message or reply.text.strip()))[:_MAX_ERROR_TEXT]
+        return f"{replica.url} {refused} (HTTP {reply.status_code}: {detail}).\n  Fix: set {key_source} to a valid key"
+
     async def _send(
         self, replica: _Replica, method: str, path: str, content: bytes, deadline: float | None
     ) -> RawReply:
@@ -167,21 +205,28 @@ class OpenAICompatibleModel(Model):
             retries += 1
 
     async def _ensure_name(self, replica: _Replica, deadline: float | None) -> None:
-        if not self.name:
+        if not self.name and not self._name_asked:
             self.name = await self._first_model_id(replica, deadline)
+            self._name_asked = True
 
     async def _first_model_id(self, replica: _Replica, deadline: float | None) -> str:
-        reply = await self._send(replica, "GET", "/models", b"", deadline)
+        """The first model `GET /models` lists, else "": requests then name no model and the server picks its own.
+
+        The route is optional: NeMo Gym's model servers do not serve it (404), and need no model name.
+        A connection failure or timeout is raised (the server is down; the call would fail the same way).
+        """
+        try:
+            reply = await self._send(replica, "GET", "/models", b"", deadline)
+        except openai.APIStatusError:
+            return ""
         try:
             page = orjson.loads(reply.content)
         except orjson.JSONDecodeError:
             page = None
         data = page.get("data") if isinstance(page, dict) else None
         first = data[0] if isinstance(data, list) and data else None
-        if not isinstance(first, dict) or not isinstance(first.get("id"), str):
-            raise ModelError(f"{replica.url} lists no models; name one, e.g. 'URL#model-name'.")
-        model_id: str = first["id"]
-        return model_id
+        model_id = first.get("id") if isinstance(first, dict) else None
+        return model_id if isinstance(model_id, str) else ""
 
     def _error(self, exc: BaseException, url: str) -> ModelError:
         return model_error(exc, url, self._api_key, self.max_retries)

@@ -26,7 +26,7 @@ from gymhall.exceptions import ModelError
 from gymhall.models.base import Model, ModelRequest
 from gymhall.wire.contract import NEMO_GYM_SESSION_COOKIE, SESSION_COOKIE_PREFIX, SESSION_HEADER
 from gymhall.wire.conversion import chat_request_to_responses, response_to_chat
-from gymhall.wire.responses import ResponseCreateParams
+from gymhall.wire.responses import ResponseCreateParams, with_complete_usage
 
 __all__ = ["build_model_app", "session_key"]
 
@@ -79,6 +79,7 @@ def build_model_app(model: Model, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTE
             return _error(500, "The model raised an unexpected error (see the model server's log).", "server_error")
         if convert:
             return _json(response_to_chat(result))
+        result = with_complete_usage(result)  # the OpenAI SDK's (and NeMo Gym's) Response needs every usage detail
         return Response(result.__pydantic_serializer__.to_json(result), media_type="application/json")
 
     async def responses(request: Request) -> Response:

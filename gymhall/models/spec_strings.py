@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from gymhall.models.base import Model
 
-__all__ = ["SPEC_FORMS", "model_from_spec"]
+__all__ = ["FAKE_SPECS", "SPEC_FORMS", "check_servable", "model_from_spec"]
+
+FAKE_SPECS = ("fake:counter", "fake:echo")
+"""gymhall's fake models: offline, in process, and servable behind a model server."""
 
 SPEC_FORMS = (
     "'openai:<model>' (e.g. 'openai:gpt-4.1-mini'), "
@@ -30,7 +33,8 @@ def model_from_spec(
 ) -> Model:
     """The model `spec` names; `api` picks the Responses or the Chat Completions API of a server.
 
-    Without '#<model>', a server's model is asked from its `GET /models` on the first call.
+    Without '#<model>', a server's model is asked from its `GET /models` on the first call (optional: a server
+    without that route, as NeMo Gym's, gets requests that name no model).
     """
     if api not in ("responses", "chat"):
         raise ValueError(f"Unknown api {api!r}: use 'responses' or 'chat'.")
@@ -39,7 +43,7 @@ def model_from_spec(
         from gymhall.models.replay import ReplayModel
 
         return ReplayModel()
-    if text in ("fake:counter", "fake:echo"):
+    if text in FAKE_SPECS:
         from gymhall.models.fake import FakeModel
         from gymhall.models.fake_policy import counter_policy, echo_policy
 
@@ -54,6 +58,17 @@ def model_from_spec(
         if base_urls and all(url.startswith(("http://", "https://")) for url in base_urls):
             return _openai_compatible(model, base_urls, api_key=api_key, sampling=sampling, api=api)
     raise ValueError(f"Unknown model spec {spec!r}. Use {SPEC_FORMS}.")
+
+
+def check_servable(spec: str) -> None:
+    """Raise `ValueError` when `spec` cannot answer behind a model server: `replay` needs each rollout's row."""
+    if spec.strip() == "replay":
+        raise ValueError(
+            "the model 'replay' cannot be served: it plays each row's reference solution, and a model server "
+            "sees only model requests, never the dataset row.\n"
+            f"  Fix: serve a real model, or an offline one that works there: {', '.join(FAKE_SPECS)}; "
+            "replay itself works in collect and serve-agent, which hold the row"
+        )
 
 
 def _openai_compatible(

@@ -176,4 +176,6 @@ def _echo(body: BaseModel, fields: dict[str, Any]) -> BaseVerifyResponse | dict[
     reward = float(fields["reward"])
     if not 0.0 <= reward <= 1.0:
         raise ValueError(f"verify returned reward {reward}; rewards must be in [0, 1].")
-    return {**body.model_dump(mode="json", exclude_unset=True), **fields, "reward": reward}
+    # NeMo Gym 0.7's outcome fields, always present; the environment's own fields may set them.
+    outcome = {"mask_sample": False, "failure_kind": None, "failure_reason": None}
+    return {**body.model_dump(mode="json", exclude_unset=True), **outcome, **fields, "reward": reward}

@@ -29,6 +29,7 @@ from gymhall.server.json_response import dump_json, send_error, send_json
 from gymhall.server.request_body import read_body, validation_detail, validation_message
 from gymhall.server.sessions import Session
 from gymhall.wire.contract import SESSION_HEADER, SESSION_ID_KEY, judge_failed
+from gymhall.wire.schemas import CloseSessionRequest, CloseSessionResponse
 
 if TYPE_CHECKING:
     from gymhall.server.app import GymApp
@@ -103,6 +104,9 @@ class GymRoute(APIRoute):
             if self.kind is RouteKind.SEED:
                 await self._call(app, scope, receive, tracking_send, None, None)
                 return
+            if self.kind is RouteKind.CLOSE:
+                await _close(app, scope, receive, tracking_send, handle)
+                return
             if handle is None:
                 if self.kind is RouteKind.VERIFY:
                     scope["session"] = {}
@@ -113,13 +117,7 @@ class GymRoute(APIRoute):
                     f"Call POST /seed_session first and send its handle back in the {app.session_cookie!r} "
                     f"cookie or the {SESSION_HEADER!r} header."
                 )
-            session_id = app.signer.unsign(handle)
-            if self.kind is RouteKind.CLOSE:
-                closed = app.store.close(session_id)
-                await app.store.flush_closed()
-                await send_json(tracking_send, 200, b'{"closed":true}' if closed else b'{"closed":false}', [])
-                return
-            session = app.store.get(session_id)
+            session = app.store.get(app.signer.unsign(handle))
             if self.kind is RouteKind.TOOL:
                 async with session.lock:
                     await self._call(app, scope, receive, tracking_send, session, handle)
@@ -234,6 +232,39 @@ class GymRoute(APIRoute):
             if self.kind is RouteKind.SEED and session is not None:
                 app.store.close(session.id)
             raise
+
+
+async def _close(app: GymApp, scope: Scope, receive: Receive, send: Send, handle: str | None) -> None:
+    """`POST /close_session`: close the session of the handle (cookie or header); idempotent.
+
+    NeMo Gym 0.7's Environment Servers send a JSON body `{resources_session_id, episode_id}` (with the
+    seed's cookie); its `resources_session_id` is echoed, and closing one this server never saw succeeds.
+    """
+    body = await read_body(scope, receive, app.max_body_bytes)
+    try:
+        request = CloseSessionRequest.model_validate_json(body) if body.strip() else None
+    except ValidationError as exc:
+        detail = validation_detail(exc)
+        raise InvalidBody(validation_message(scope["method"], scope["path"], detail), detail=detail) from None
+    echo = (
+        {}
+        if request is None or request.resources_session_id is None
+        else {"resources_session_id": request.resources_session_id}
+    )
+    if handle is None:
+        if not echo:
+            raise SessionRequired(
+                f"POST {scope['path']} needs a session and the request carried none. Send the handle "
+                f"POST /seed_session gave in the {app.session_cookie!r} cookie or the {SESSION_HEADER!r} "
+                'header, or NeMo Gym 0.7\'s body {"resources_session_id": ..., "episode_id": ...}.'
+            )
+        closed = False
+    else:
+        closed = app.store.close(app.signer.unsign(handle))
+        await app.store.flush_closed()
+    await send_json(
+        send, 200, orjson.dumps(CloseSessionResponse(closed=closed, **echo).model_dump(exclude_none=True)), []
+    )
 
 
 def _with_handle(result: Any, handle: str) -> Any:

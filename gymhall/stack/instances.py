@@ -80,7 +80,8 @@ def model_spec(settings: Mapping[str, Any]) -> tuple[str, str | None]:
     if settings.get("model"):
         return str(settings["model"]), str(settings["api_key"]) if settings.get("api_key") else None
     raise ConfigError(
-        "A model server instance needs `model` (openai:MODEL, http://HOST:PORT/v1#MODEL, replay) or "
+        "A model server instance needs `model` (openai:MODEL, http://HOST:PORT/v1#MODEL, fake:counter; "
+        "an agent also replay) or "
         "NeMo Gym's openai_base_url + openai_model."
     )
 
@@ -90,16 +91,21 @@ class ModelServer:
 
     @classmethod
     def run_webserver(cls, argv: Sequence[str] | None = None) -> None:
-        """Serve the instance `--name` of the `--config` files."""
+        """Serve the instance `--name` of the `--config` files, once its model's key and URL are checked."""
+        import asyncio
+
         from gymhall.models.server import build_model_app
-        from gymhall.models.spec_strings import model_from_spec
+        from gymhall.models.spec_strings import check_servable, model_from_spec
 
         _, instance, args = _parse(argv, "ModelServer")
         spec, api_key = model_spec(instance.settings)
         api = str(instance.settings.get("api", "responses"))
+        key = "openai_api_key" if instance.settings.get("openai_base_url") else "api_key"
         try:
+            check_servable(spec)
             backend = model_from_spec(spec, api_key=api_key, api=api)  # type: ignore[arg-type]
-        except ValueError as exc:
+            asyncio.run(backend.preflight(key_source=f"OPENAI_API_KEY, or {instance.key_path}.{key} in the config"))
+        except ValueError as exc:  # ConfigError too
             raise ConfigError(f"{instance.key_path}: {exc}") from None
         _serve(build_model_app(backend), instance, args)
 

@@ -1,33 +1,39 @@
 """The answer to NeMo Gym's `POST /aggregate_metrics`, computed: the server's route and the agent's share it.
 
-Every numeric top-level field of a verify response (booleans count as 0/1), every `reward_components`
-entry (as `reward_components/<name>`) and every numeric `response.usage` field, summarized per task
-(`_ng_task_index`) and overall as `mean/<field>`, `min/`, `max/`, `median/`, `std/`.
+What is a metric: `reward`; every `reward_components` entry (as `reward_components/<name>`); every other
+numeric top-level field of a verify response (booleans count as 0/1) that verify itself returned, which is
+how an environment declares a metric; and every numeric `response.usage` field. A verify response echoes
+the dataset row, so its numeric task fields (a `world_seed`, an id) would look like metrics too: pass their
+names as `inputs` and they are left out. Without `inputs` every numeric field counts, as in NeMo Gym's
+default `/aggregate_metrics`. Each is summarized per task (`_ng_task_index`) and overall as
+`mean/<field>`, `min/`, `max/`, `median/`, `std/`.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from gymhall.wire.lines import ROLLOUT_KEY, TASK_KEY
+from gymhall.wire.lines import MASK_SAMPLE_KEY, ROLLOUT_KEY, TASK_KEY
 
 __all__ = ["aggregate_metrics", "numeric_fields", "summarize"]
 
-_SKIP = frozenset({TASK_KEY, ROLLOUT_KEY, "_ng_attempt_index", "id"})  # indices and ids are not metrics
+# Indices, ids and NeMo Gym 0.7's outcome flag (on every line) are not metrics.
+_SKIP = frozenset({TASK_KEY, ROLLOUT_KEY, "_ng_attempt_index", "id", MASK_SAMPLE_KEY})
 
 
-def numeric_fields(row: Mapping[str, Any]) -> dict[str, float]:
-    """The numeric top-level fields of a verify response, its `reward_components`, plus its token usage.
+def numeric_fields(row: Mapping[str, Any], *, inputs: Collection[str] = ()) -> dict[str, float]:
+    """The numeric top-level fields of a verify response but its `inputs`, its `reward_components`, its token usage.
 
-    Each reward component becomes `reward_components/<name>`, so multi-reward environments get a
-    per-component mean without repeating every component as a top-level field.
+    `inputs` names the fields of the dataset row (echoed by verify, not metrics); `reward` is always a
+    metric. Each reward component becomes `reward_components/<name>`, so multi-reward environments get
+    a per-component mean without repeating every component as a top-level field.
     """
     values: dict[str, float] = {}
     for key, value in row.items():
-        if key in _SKIP:
+        if key in _SKIP or (key in inputs and key != "reward"):
             continue
         if isinstance(value, bool):
             values[key] = float(value)
@@ -47,11 +53,11 @@ def numeric_fields(row: Mapping[str, Any]) -> dict[str, float]:
     return values
 
 
-def summarize(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
-    """`mean/min/max/median/std` of every numeric field over `rows` (std is the population std)."""
+def summarize(rows: Iterable[Mapping[str, Any]], *, inputs: Collection[str] = ()) -> dict[str, float]:
+    """`mean/min/max/median/std` of every metric (`numeric_fields`) over `rows` (std is the population std)."""
     columns: dict[str, list[float]] = {}
     for row in rows:
-        for key, value in numeric_fields(row).items():
+        for key, value in numeric_fields(row, inputs=inputs).items():
             columns.setdefault(key, []).append(value)
     summary: dict[str, float] = {}
     for key, values in sorted(columns.items()):
@@ -63,12 +69,17 @@ def summarize(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
     return summary
 
 
-def aggregate_metrics(verify_responses: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-task and overall metrics: `{"agent_metrics", "key_metrics", "group_level_metrics"}`."""
+def aggregate_metrics(verify_responses: list[dict[str, Any]], *, inputs: Collection[str] = ()) -> dict[str, Any]:
+    """Per-task and overall metrics: `{"agent_metrics", "key_metrics", "group_level_metrics"}`.
+
+    `inputs`: the names of the dataset row's fields, which are not metrics (see the module's docstring).
+    """
     groups: dict[Any, list[dict[str, Any]]] = {}
     for position, row in enumerate(verify_responses):
         groups.setdefault(row.get(TASK_KEY, position), []).append(row)
-    group_level = [{TASK_KEY: task, "num_rollouts": len(rows), **summarize(rows)} for task, rows in groups.items()]
-    agent_metrics = summarize(verify_responses)
+    group_level = [
+        {TASK_KEY: task, "num_rollouts": len(rows), **summarize(rows, inputs=inputs)} for task, rows in groups.items()
+    ]
+    agent_metrics = summarize(verify_responses, inputs=inputs)
     key_metrics = {k: v for k, v in agent_metrics.items() if k.startswith("mean/")}
     return {"agent_metrics": agent_metrics, "key_metrics": key_metrics, "group_level_metrics": group_level}

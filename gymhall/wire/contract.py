@@ -72,8 +72,16 @@ def session_cookie_name(server_name: str) -> str:
 
 
 def judge_failed(error: str) -> dict[str, Any]:
-    """The verify fields of a judge that failed: NeMo Gym's contract, which collectors record as a failure."""
-    return {"reward": 0.0, FAILURE_CLASS_KEY: _JUDGE_FAILED, JUDGE_ERROR_KEY: error}
+    """The verify fields of a judge that failed: NeMo Gym's contract (0.4's `_ng_failure_class`, 0.7's
+    `mask_sample`/`failure_kind`/`failure_reason`), which collectors record as a failure."""
+    return {
+        "reward": 0.0,
+        "mask_sample": True,
+        "failure_kind": _JUDGE_FAILED,
+        "failure_reason": error[:2000],
+        FAILURE_CLASS_KEY: _JUDGE_FAILED,
+        JUDGE_ERROR_KEY: error,
+    }
 
 
 def judge_failure(verify_response: Mapping[str, Any]) -> str | None:

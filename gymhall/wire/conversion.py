@@ -38,7 +38,7 @@ from gymhall.wire.chat_messages import (
     responses_input_to_messages,
     split_think_tags,
 )
-from gymhall.wire.responses import Response
+from gymhall.wire.responses import Response, complete_usage
 
 __all__ = [
     "TOKEN_FIELDS",
@@ -190,13 +190,15 @@ def _responses_usage(usage: Any) -> dict[str, Any] | None:
     prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
     cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
     reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
-    return {
-        "input_tokens": prompt,
-        "input_tokens_details": {"cached_tokens": cached},
-        "output_tokens": completion,
-        "output_tokens_details": {"reasoning_tokens": reasoning},
-        "total_tokens": int(usage.get("total_tokens") or prompt + completion),
-    }
+    return complete_usage(
+        {
+            "input_tokens": prompt,
+            "input_tokens_details": {"cached_tokens": cached},
+            "output_tokens": completion,
+            "output_tokens_details": {"reasoning_tokens": reasoning},
+            "total_tokens": int(usage.get("total_tokens") or prompt + completion),
+        }
+    )
 
 
 def chat_to_response(completion: Any, *, request_params: Mapping[str, Any] | None = None) -> Response:

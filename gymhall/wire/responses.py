@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import typing
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from openai.types.responses import Response as _SDKResponse
@@ -31,7 +32,10 @@ __all__ = [
     "ResponseCreateParams",
     "ResponseUsage",
     "UnknownItem",
+    "add_usage",
     "build_validators",
+    "complete_usage",
+    "with_complete_usage",
 ]
 
 
@@ -128,7 +132,8 @@ else:
 
 
 class ResponseUsage(BaseModel):
-    """Token usage; details are optional, since producers (NeMo Gym, vLLM, older SDKs) fill different subsets."""
+    """Token usage as it is read: details are optional and their counts may be null, since producers fill
+    different subsets (vLLM omits them, NeMo Gym 0.7 sends null). What gymhall sends is `complete_usage`'s."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -139,6 +144,50 @@ class ResponseUsage(BaseModel):
     output_tokens_details: dict[str, Any] | None = None
 
 
+_DETAILS = (
+    ("input_tokens_details", ("cached_tokens", "cache_write_tokens")),
+    ("output_tokens_details", ("reasoning_tokens",)),
+)
+"""The details objects of a usage and the counts the OpenAI SDK's `ResponseUsage` requires in each."""
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def complete_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
+    """`usage` as the OpenAI SDK's `ResponseUsage` requires it: every count and details object present.
+
+    A missing or null count is 0 (NeMo Gym 0.4 and the SDK refuse null); other detail keys are kept.
+    """
+    full = dict(usage)
+    input_tokens, output_tokens = _count(usage.get("input_tokens")), _count(usage.get("output_tokens"))
+    full.update(input_tokens=input_tokens, output_tokens=output_tokens)
+    full["total_tokens"] = _count(usage.get("total_tokens")) or input_tokens + output_tokens
+    for key, counts in _DETAILS:
+        details = usage.get(key)
+        details = dict(details) if isinstance(details, Mapping) else {}
+        full[key] = details | {count: _count(details.get(count)) for count in counts}
+    return full
+
+
+def add_usage(total: Mapping[str, Any] | None, usage: Any) -> dict[str, Any] | None:
+    """The sum of two usages, complete (`complete_usage`); `usage` that is not an object adds nothing."""
+    if not isinstance(usage, Mapping):
+        return None if total is None else complete_usage(total)
+    if total is None:
+        return complete_usage(usage)
+    summed, added = complete_usage(total), complete_usage(usage)
+    for key in ("input_tokens", "output_tokens", "total_tokens"):
+        summed[key] += added[key]
+    for key, _ in _DETAILS:
+        details = summed[key]
+        for count, value in added[key].items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                details[count] = _count(details.get(count)) + value
+    return summed
+
+
 class Response(_SDKResponse):
     """An OpenAI Responses object whose output may hold the tool results of a whole episode."""
 
@@ -147,6 +196,17 @@ class Response(_SDKResponse):
     # every tool (40 µs for one function tool); chosen by `type` it is 4 µs, and unknown types are kept.
     tools: list[ToolItem]  # type: ignore[assignment]
     usage: ResponseUsage | None = None  # type: ignore[assignment]
+
+
+def with_complete_usage(response: Response) -> Response:
+    """`response` with its usage completed (`complete_usage`), as gymhall sends a Response to others."""
+    if response.usage is None:
+        return response
+    usage = response.usage.model_dump(mode="json", exclude_unset=True)
+    full = complete_usage(usage)
+    if full == usage:
+        return response
+    return response.model_copy(update={"usage": ResponseUsage.model_validate(full)})
 
 
 class ResponseCreateParams(BaseModel):

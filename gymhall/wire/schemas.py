@@ -64,6 +64,7 @@ __all__ = [
     "BaseSeedSessionResponse",
     "BaseVerifyRequest",
     "BaseVerifyResponse",
+    "CloseSessionRequest",
     "CloseSessionResponse",
 ]
 
@@ -95,9 +96,17 @@ class BaseVerifyRequest(BaseRunRequest):
 
 
 class BaseVerifyResponse(BaseVerifyRequest):
-    """Answer of `POST /verify`: the request echoed plus `reward` in [0, 1]; extra numeric fields are metrics."""
+    """Answer of `POST /verify`: the request echoed plus `reward` in [0, 1]; extra numeric fields are metrics.
+
+    NeMo Gym 0.7's outcome fields: `mask_sample` true says the reward is not a valid measurement (an
+    environment fault), with `failure_kind` and `failure_reason`; gymhall's agent records such an answer
+    as a failed line, never as a reward.
+    """
 
     reward: float = Field(ge=0.0, le=1.0)
+    mask_sample: bool = False
+    failure_kind: str | None = None
+    failure_reason: str | None = None
 
 
 class BaseMultiRewardVerifyResponse(BaseVerifyResponse):
@@ -106,10 +115,24 @@ class BaseMultiRewardVerifyResponse(BaseVerifyResponse):
     reward_components: dict[str, float]
 
 
+class CloseSessionRequest(BaseModel):
+    """Body of `POST /close_session`, optional: gymhall closes the session of the handle (cookie or header).
+
+    NeMo Gym 0.7's Environment Servers send `{resources_session_id, episode_id}`; both are accepted.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    resources_session_id: str | None = None
+    episode_id: dict[str, Any] | None = None
+
+
 class CloseSessionResponse(BaseModel):
-    """Answer of `POST /close_session`; closing twice is not an error."""
+    """Answer of `POST /close_session`; closing twice is not an error. NeMo Gym 0.7's `resources_session_id`
+    is echoed when the request sent one."""
 
     closed: bool
+    resources_session_id: str | None = None
 
 
 class AggregateMetricsRequest(BaseModel):

@@ -129,6 +129,14 @@ def test_serve_missing_entrypoint_file(tmp_path: Path) -> None:
     assert str(tmp_path / "missing.py") in result.output
 
 
+def test_serve_misspelt_entrypoint_suggests_the_key(tmp_path: Path) -> None:
+    config = _server_config(tmp_path, "counter", entrypont="counter.py", domain="games")
+    result = runner.invoke(app, ["serve", str(config)])
+    assert result.exit_code == 2
+    assert "counter.resources_servers.counter.entrypont" in result.output
+    assert "Did you mean 'entrypoint'?" in result.output and "was not found" not in result.output
+
+
 def test_serve_config_without_servers(tmp_path: Path) -> None:
     config = _config(tmp_path, "policy_base_url: http://localhost:8000/v1\n")
     result = runner.invoke(app, ["serve", str(config)])

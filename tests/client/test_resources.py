@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from types import ModuleType
 
+import httpx
 import pytest
 
-from gymhall import BaseResourcesServerConfig, BaseSeedSessionRequest, Environment, Response, ServerError
+from gymhall import (
+    BaseResourcesServerConfig,
+    BaseSeedSessionRequest,
+    Environment,
+    Response,
+    ServerError,
+    ServerUnreachable,
+)
 from gymhall.client.resources import AsyncResourcesClient, ResourcesClient
 from gymhall.testing import client_for, make_response, make_row
 
@@ -54,6 +64,35 @@ def _unused_port() -> int:
 async def test_health_is_false_when_nothing_listens() -> None:
     async with AsyncResourcesClient(f"http://127.0.0.1:{_unused_port()}", timeout=2) as client:
         assert await client.health() is False
+
+
+async def test_a_refused_connection_names_the_url_and_the_fix() -> None:
+    url = f"http://127.0.0.1:{_unused_port()}"
+    async with AsyncResourcesClient(url, timeout=2) as client:
+        with pytest.raises(ServerUnreachable) as caught:
+            await client.seed_session()
+    error = caught.value
+    assert error.url == url
+    assert str(error).startswith(f"Cannot reach the resources server at {url}: POST /seed_session could not connect")
+    assert "is the server running?" in str(error) and "`gymhall serve ENV`" in str(error)
+    assert error.__cause__ is None and error.__suppress_context__  # raised from None: no httpx chain
+    assert isinstance(error, httpx.ConnectError)  # transport handlers (retries, health) still see a refusal
+    with ResourcesClient(url, timeout=2) as sync, pytest.raises(ServerUnreachable) as caught_sync:
+        sync.list_tools()
+    assert str(caught_sync.value).startswith(f"Cannot reach the resources server at {url}: GET /tools")
+    assert caught_sync.value.__suppress_context__
+
+
+def test_a_refused_connection_prints_a_short_traceback() -> None:
+    url = f"http://127.0.0.1:{_unused_port()}"
+    code = f"from gymhall import ResourcesClient\nResourcesClient({url!r}).seed_session()\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[-2].startswith(f"gymhall.ServerUnreachable: Cannot reach the resources server at {url}:")
+    assert "gymhall serve" in lines[-1]
+    assert "httpx" not in result.stderr and "During handling" not in result.stderr, result.stderr
+    assert len(lines) < 15, result.stderr
 
 
 async def test_weather_example(weather_module: ModuleType) -> None:

@@ -1,16 +1,24 @@
 """The agent loop, in-process: tool calls, feedback the model can read, stop conditions, typed failures."""
 
 import asyncio
+import socket
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
+from openai.types.responses import Response as SDKResponse
+from pydantic import BaseModel
 
 from gymhall import AsyncResourcesClient, BaseSeedSessionRequest, BaseVerifyRequest, Environment, build_app, tool
 from gymhall.collection.agent import Agent
+from gymhall.collection.datasets import read_rows
+from gymhall.config.loading import load_config
+from gymhall.config.registry import get_env, list_envs
 from gymhall.exceptions import ModelError
 from gymhall.models.base import Model, ModelRequest
 from gymhall.models.replay import ReplayModel
+from gymhall.server.entrypoints import build_server_app
 from gymhall.wire.responses import Response
 
 
@@ -46,6 +54,8 @@ class TallyEnv(Environment):
             raise RuntimeError("verifier bug")
         if self.verify_mode == "judge":
             return {"reward": 0.0, "_ng_failure_class": "judge_failed", "_ng_failure_judge_error": "judge timed out"}
+        if self.verify_mode == "masked":  # NeMo Gym 0.7: completed, but the reward is not a valid measurement
+            return {"reward": 0.0, "mask_sample": True, "failure_kind": "tally:lost_state", "failure_reason": "gone"}
         return {"reward": float(body.response.output_text == str(state.value)), "tally": state.value}
 
 
@@ -238,3 +248,133 @@ async def test_replay_without_a_solution_is_a_model_failure() -> None:
 def test_max_steps_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Agent(AsyncResourcesClient("http://127.0.0.1:1"), ReplayModel(), max_steps=0)
+
+
+async def test_a_refused_resources_server_is_a_retryable_seed_failure() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with AsyncResourcesClient(f"http://127.0.0.1:{port}", timeout=2) as client:
+        line = await Agent(client, ReplayModel()).run({"responses_create_params": {"input": "hi"}})
+    assert line["status"] == "failed"
+    failure = line["failure"]
+    assert failure["stage"] == "seed" and failure["retryable"] is True
+    assert f"Cannot reach the resources server at http://127.0.0.1:{port}" in failure["error"]
+
+
+class VerifyRecorder:
+    """The resources server's ASGI app, keeping each `/verify` body it receives: what a NeMo Gym server would get."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.bodies: list[dict[str, Any]] = []
+        self.shutdown = app.shutdown  # the client that owns it runs the server's shutdown hooks
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/verify":
+            return await self.app(scope, receive, send)
+        chunks: list[bytes] = []
+
+        async def recording_receive() -> Any:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                self.bodies.append(orjson.loads(b"".join(chunks)))
+            return message
+
+        await self.app(scope, recording_receive, send)
+
+
+def assert_sdk_response(body: dict[str, Any]) -> None:
+    """`body` is an OpenAI SDK `Response`, strictly: validated by the SDK, and no required nested field left out."""
+    response = SDKResponse.model_validate(body)
+    assert all(isinstance(item, BaseModel) for item in response.output)  # each item is a typed SDK item
+    if body.get("usage") is not None:
+        assert response.usage is not None
+        usage = body["usage"]
+        for key in ("input_tokens", "output_tokens", "total_tokens"):
+            assert isinstance(usage[key], int), key
+        assert isinstance(usage["input_tokens_details"]["cached_tokens"], int)
+        assert isinstance(usage["output_tokens_details"]["reasoning_tokens"], int)
+
+
+@pytest.mark.parametrize("env_id", [spec.id for spec in list_envs()])
+async def test_the_response_sent_to_verify_is_an_openai_sdk_response_for_every_bundled_env(env_id: str) -> None:
+    spec = get_env(env_id)
+    recorder = VerifyRecorder(build_server_app(load_config([str(spec.config)]).resources_server()))
+    client = AsyncResourcesClient.for_app(recorder, owns_app=True, timeout=None)
+    rows = read_rows(spec.dataset)[:2]
+    async with client, ReplayModel() as model:
+        lines = [await Agent(client, model).run(row) for row in rows]
+    assert [line["status"] for line in lines] == ["ok", "ok"], lines
+    assert len(recorder.bodies) == len(rows)
+    for body in recorder.bodies:
+        assert_sdk_response(body["response"])
+
+
+async def test_the_summed_usage_sent_to_verify_has_every_detail_the_sdk_requires() -> None:
+    # vLLM and older servers answer usage without details; NeMo Gym's typed /verify refuses such a usage (422).
+    def policy(turn: int, request: ModelRequest) -> list[dict[str, Any]]:
+        return [call("add", '{"by": 1}', f"c{turn}")] if turn < 2 else [message("3")]
+
+    env = TallyEnv()
+    recorder = VerifyRecorder(build_app(env))
+    async with AsyncResourcesClient.for_app(recorder) as client:
+        line = await Agent(client, PolicyModel(policy)).run(ROW)
+    assert line["status"] == "ok", line
+    response = recorder.bodies[0]["response"]
+    assert_sdk_response(response)
+    assert response["usage"]["input_tokens"] == 30 and response["usage"]["total_tokens"] == 36
+    assert response["usage"]["input_tokens_details"]["cached_tokens"] == 0
+
+
+async def test_a_masked_verify_answer_is_a_failed_line_with_its_kind() -> None:
+    agent, _ = agent_for(TallyEnv(verify_mode="masked"), ReplayModel())
+    line = await agent.run({**ROW, "reference_solution": {"tool_calls": [], "answer": "1"}})
+    assert line["status"] == "failed" and "reward" not in line
+    assert line["failure"] == {
+        "stage": "verify",
+        "error": "gone",
+        "retryable": False,
+        "attempts": 1,
+        "kind": "tally:lost_state",
+    }
+    assert (line["mask_sample"], line["failure_kind"], line["failure_reason"]) == (True, "tally:lost_state", "gone")
+
+
+async def test_outcome_fields_echoed_from_a_row_that_was_a_failed_line_are_not_a_verdict() -> None:
+    # A failed line fed back as input (to retry it) carries mask_sample: true; /verify echoes it.
+    agent, _ = agent_for(TallyEnv(), ReplayModel())
+    retried = {**ROW, "mask_sample": True, "failure_kind": "gymhall:model_failed", "failure_reason": "401"}
+    line = await agent.run({**retried, "reference_solution": {"tool_calls": [], "answer": "1"}})
+    assert line["status"] == "ok" and line["reward"] == 1.0
+    assert (line["mask_sample"], line["failure_kind"], line["failure_reason"]) == (False, None, None)
+
+
+async def test_remote_agent_reads_nemo_gym_07_and_04_failures() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from gymhall.collection.agent import RemoteAgent
+    from gymhall.testing import serve_in_thread
+
+    answers = {
+        0: {"reward": 1.0, "mask_sample": False, "failure_kind": None, "failure_reason": None},
+        1: {"reward": 0.0, "mask_sample": True, "failure_kind": "verifier_error", "failure_reason": "db gone"},
+        2: {"reward": 0.0, "_ng_failure_class": "judge_failed", "_ng_failure_judge_error": "judge 503"},
+    }
+
+    async def run(request: Request) -> JSONResponse:  # a NeMo Gym agent's /run: the row echoed plus the verdict
+        row = await request.json()
+        return JSONResponse({**row, **answers[row["_ng_task_index"]]})
+
+    with serve_in_thread(Starlette(routes=[Route("/run", run, methods=["POST"])])) as url:
+        remote = RemoteAgent(url)
+        lines = [await remote.run({**ROW, "_ng_task_index": index}) for index in answers]
+        await remote.aclose()
+    assert [line["status"] for line in lines] == ["ok", "failed", "failed"]
+    assert lines[0]["mask_sample"] is False and lines[0]["reward"] == 1.0
+    assert lines[1]["failure"]["stage"] == "verify" and lines[1]["failure_kind"] == "verifier_error"
+    assert lines[2]["failure"]["stage"] == "judge" and lines[2]["failure"]["retryable"] is True

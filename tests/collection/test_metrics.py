@@ -233,3 +233,28 @@ def test_rollout_metrics_of_a_file(tmp_path: Path) -> None:
     metrics = rollout_metrics(read_rollouts(path), answer_key="extracted_answer")
     assert metrics["counts"]["lines"] == 12
     assert metrics["key_metrics"]["majority@4"] == pytest.approx(0.5)
+
+
+def test_input_fields_are_left_out_of_every_statistic() -> None:
+    lines = [
+        {
+            "_ng_task_index": 0,
+            "_ng_rollout_index": 0,
+            "status": "ok",
+            "world_seed": 7,
+            "reward": 1.0,
+            "timed_out": False,
+        },
+        {
+            "_ng_task_index": 0,
+            "_ng_rollout_index": 1,
+            "status": "ok",
+            "world_seed": 7,
+            "reward": 0.0,
+            "timed_out": True,
+        },
+    ]
+    metrics = rollout_metrics(lines, inputs={"world_seed"})
+    assert metrics["overall"]["mean/reward"] == 0.5 and metrics["overall"]["mean/timed_out"] == 0.5
+    assert not any("world_seed" in key for key in metrics["overall"])
+    assert not any("world_seed" in key for key in metrics["per_task"][0])

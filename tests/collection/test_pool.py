@@ -96,6 +96,52 @@ async def test_resume_cuts_a_torn_last_line_and_reruns_it(tmp_path: Path) -> Non
     assert set(keys) == {line_key(row) for row in ROWS} and max(keys.values()) == 1
 
 
+async def test_a_rows_timeout_is_its_budget_across_attempts() -> None:
+    # Each attempt takes 0.3 s and fails retryably; with a 0.45 s budget the second attempt is cut at
+    # the budget and no third one starts (before: 3 attempts of 0.3 s each, whatever the budget).
+    calls: Counter[int] = Counter()
+
+    async def slow_failure(row: dict[str, Any]) -> dict[str, Any]:
+        calls[line_key(row)[0]] += 1
+        await asyncio.sleep(0.3)
+        return failed_line(row, RolloutFailure("model", "backend slow", True), {})
+
+    started = time.monotonic()
+    (line,) = [line async for line in rollouts(ROWS[:1], slow_failure, retry_backoff_s=0.0, row_timeout_s=0.45)]
+    elapsed = time.monotonic() - started
+    assert 0.44 <= elapsed < 0.6 and calls[0] == 2
+    assert line["failure"]["attempts"] == 2 and line["failure"]["stage"] == "model"
+    assert "budget of 0.45 s (--timeout, all attempts)" in line["failure"]["error"]
+    assert "backend slow" in line["failure"]["error"]
+
+
+async def test_no_retry_starts_once_the_budget_is_spent() -> None:
+    run, state = make_runner({(0, 0): [True, True, True]}, delay=0.1)
+    (line,) = [line async for line in rollouts(ROWS[:1], run, retry_backoff_s=0.0, row_timeout_s=0.1)]
+    assert state["calls"][(0, 0)] == 1 and line["failure"]["attempts"] == 1
+
+
+async def test_resume_counts_the_lines_done_before_apart(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    run, _ = make_runner({(0, 0): [False]})
+    await collect(ROWS[:4], out, run)
+    stats = await collect(ROWS[:10], out, run, resume=True)
+    assert stats.before is not None and (stats.before.ok, stats.before.failed) == (3, 1)
+    assert (stats.ok, stats.failed, stats.skipped) == (6, 0, 4)
+    overall = stats.overall()
+    assert (overall.ok, overall.failed, overall.failed_by_stage) == (9, 1, {"model": 1})
+    assert overall.errors == Counter({"model: backend down": 1})
+
+
+async def test_resume_and_overwrite_together_are_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    run, _ = make_runner()
+    await collect(ROWS[:3], out, run)
+    with pytest.raises(ValueError, match="--resume and --overwrite contradict each other"):
+        await collect(ROWS, out, run, resume=True, overwrite=True)
+    assert len(out.read_bytes().splitlines()) == 3  # nothing deleted
+
+
 async def test_overwrite_starts_again(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     run, _ = make_runner()

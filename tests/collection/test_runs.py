@@ -53,15 +53,17 @@ def test_reverify_recomputes_rewards_without_the_model(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     assert CliRunner().invoke(app, ["collect", "-i", DATA, "-o", str(out), "-c", CONFIG, "--limit", "4"]).exit_code == 0
     rows = lines(out)
-    # Corrupt one stored answer: a stateless verify recomputes from the stored response only.
+    # Corrupt one stored answer: verify grades the stored response again.
     rows[0]["response"]["output"][-1]["content"][0]["text"] = "wrong"
     out.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
     result = CliRunner().invoke(app, ["reverify", str(out), "-c", CONFIG])
     assert result.exit_code == 0, result.output
-    redone = lines(tmp_path / "out_reverified.jsonl")
+    assert "1 rewards changed" in result.output
+    redone = {r["_ng_task_index"]: r for r in lines(tmp_path / "out_reverified.jsonl")}
     assert len(redone) == 4
-    # The counter's verify reads session state, so without a session it is refused, and says why.
-    assert all(r["status"] == "failed" and "session" in r["failure"]["error"] for r in redone)
+    # The counter's verify reads session state: its recorded tool calls are replayed in a fresh session.
+    assert all(r["status"] == "ok" and r["reverified_by"] == "replay" for r in redone.values())
+    assert redone[0]["reward"] == 0.0 and all(redone[i]["reward"] == 1.0 for i in (1, 2, 3))
 
 
 def test_metrics_command_recomputes_the_metrics_file(tmp_path: Path) -> None:
@@ -175,7 +177,64 @@ def test_reverify_records_a_judge_failure_as_a_failed_line(tmp_path: Path) -> No
     stored = lines(out)
     stored[0]["response"]["output"][-1]["content"][0]["text"] = "ask the judge"
     out.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in stored))
-    assert CliRunner().invoke(app, ["reverify", str(out), "-c", str(config)]).exit_code == 0
+    reverified = CliRunner().invoke(app, ["reverify", str(out), "-c", str(config)])
+    # A failed rollout is a failed run (exit 1), and its message is shown with its count.
+    assert reverified.exit_code == 1 and "1 x judge: the judge timed out" in reverified.output
     (redone,) = lines(tmp_path / "judged_out_reverified.jsonl")
     assert redone["status"] == "failed" and "reward" not in redone
     assert redone["failure"]["stage"] == "judge" and redone["failure"]["error"] == "the judge timed out"
+
+
+def test_resume_with_another_input_is_refused_naming_both_files(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    assert CliRunner().invoke(app, ["collect", "-i", DATA, "-o", str(out), "-c", CONFIG, "--limit", "3"]).exit_code == 0
+    rows = [orjson.loads(line) for line in Path(DATA).read_bytes().splitlines()]
+    rows[1]["initial_count"] = 99  # another dataset: its task 1 is not the task out.jsonl holds
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    before = out.read_bytes()
+    refused = CliRunner().invoke(app, ["collect", "-i", str(other), "-o", str(out), "-c", CONFIG, "--resume"])
+    assert refused.exit_code == 2
+    message = " ".join(refused.output.split())
+    assert str(other) in message and DATA in message and str(out) in message and "task 1" in message
+    assert out.read_bytes() == before
+    # The same input with a larger --limit resumes: the new rows are added, the old ones kept.
+    resumed = CliRunner().invoke(app, ["collect", "-i", DATA, "-o", str(out), "-c", CONFIG, "--limit", "5", "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert len(lines(out)) == 5
+
+
+def test_metrics_leave_the_rows_numeric_fields_out(tmp_path: Path) -> None:
+    # The counter's rows hold initial_count and expected_count: inputs, not scores.
+    out = tmp_path / "out.jsonl"
+    assert CliRunner().invoke(app, ["collect", "-i", DATA, "-o", str(out), "-c", CONFIG, "--limit", "3"]).exit_code == 0
+    written = orjson.loads((tmp_path / "out_metrics.json").read_bytes())
+    assert written["overall"]["mean/reward"] == 1.0
+    assert not any("initial_count" in key or "expected_count" in key for key in written["overall"])
+    assert not any("initial_count" in key for task in written["per_task"] for key in task)
+    recomputed = CliRunner().invoke(app, ["metrics", str(out)])
+    assert recomputed.exit_code == 0 and "initial_count" not in recomputed.output
+    assert orjson.loads((tmp_path / "out_metrics.json").read_bytes())["overall"] == written["overall"]
+
+
+def test_timeout_is_a_rows_budget_across_attempts(tmp_path: Path) -> None:
+    # Seeding never answers: each attempt ends at the deadline with a retryable failure. With a row
+    # budget of --timeout, the first attempt spends it all and no retry starts (before: 3 attempts).
+    (tmp_path / "stall.py").write_text(
+        "import asyncio\nfrom gymhall import BaseSeedSessionRequest, BaseVerifyRequest, Environment\n\n"
+        "class Stall(Environment):\n"
+        "    async def seed_session(self, row: BaseSeedSessionRequest) -> None:\n"
+        "        await asyncio.sleep(30)\n\n"
+        "    async def verify(self, state: None, body: BaseVerifyRequest) -> float:\n"
+        "        return 1.0\n"
+    )
+    config = tmp_path / "stall.yaml"
+    config.write_text("stall:\n  resources_servers:\n    stall:\n      entrypoint: stall.py\n      domain: other\n")
+    data = tmp_path / "d.jsonl"
+    data.write_bytes(orjson.dumps({"responses_create_params": {"input": "x"}, "reference_solution": {"answer": "x"}}))
+    out = tmp_path / "out.jsonl"
+    args = ["collect", "-i", str(data), "-o", str(out), "-c", str(config), "--timeout", "0.3", "--max-attempts", "3"]
+    result = CliRunner().invoke(app, args)
+    (line,) = lines(out)
+    assert line["failure"]["stage"] == "seed" and line["failure"]["attempts"] == 1
+    assert result.exit_code == 1, result.output

@@ -543,3 +543,11 @@ def test_nothing_to_load_is_an_empty_config(cwd: Path) -> None:
 def test_a_single_path_string_is_one_file(cwd: Path) -> None:
     write(cwd / "a.yaml", server_yaml("env1"))
     assert list(load_config("a.yaml", "env1.resources_servers.env1_impl.port=1").servers) == ["env1"]
+
+
+def test_a_misspelt_entrypoint_is_named_with_the_fix(cwd: Path) -> None:
+    path = write(cwd / "counter.yaml", server_yaml("counter").replace("entrypoint:", "entrypont:"))
+    message = error_of([path])
+    assert f"{path}, key 'counter.resources_servers.counter_impl.entrypont'" in message
+    assert "unknown key 'entrypont' and no 'entrypoint'. Did you mean 'entrypoint'?" in message
+    assert "Fix: rename it to entrypoint" in message

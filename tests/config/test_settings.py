@@ -166,10 +166,49 @@ def test_entrypoint_path_absolute_and_missing(tmp_path: Path) -> None:
 
 
 def test_config_model_adds_the_instance_name() -> None:
-    config = make_instance({"domain": "math", "grading_mode": "strict"}).config_model(BaseResourcesServerConfig)
+    class GradedConfig(BaseResourcesServerConfig):
+        grading_mode: str = "binary"
+
+    config = make_instance({"domain": "math", "grading_mode": "strict"}).config_model(GradedConfig)
     assert config.name == "my_env"
     assert config.domain is Domain.MATH
-    assert config.model_extra == {"grading_mode": "strict"}
+    assert config.grading_mode == "strict"
+
+
+@pytest.mark.parametrize(
+    ("typo", "fix"), [("sesion_ttl_seconds", "session_ttl_seconds"), ("max_sesions", "max_sessions")]
+)
+def test_config_model_refuses_an_unknown_key_with_file_and_suggestion(tmp_path: Path, typo: str, fix: str) -> None:
+    source = tmp_path / "my_env.yaml"
+    instance = make_instance({"domain": "math", typo: 5}, source=source)
+    with pytest.raises(ConfigError) as info:
+        instance.config_model(BaseResourcesServerConfig)
+    message = str(info.value)
+    assert str(source) in message
+    assert f"my_env.resources_servers.my_impl.{typo}: unknown key. Did you mean {fix!r}?" in message
+    assert "Fix:" in message
+
+
+def test_config_model_accepts_keys_the_class_or_nemo_gym_declares() -> None:
+    class JudgedConfig(BaseResourcesServerConfig):
+        judge_model: str = ""
+
+    settings = {
+        "domain": "math",
+        "judge_model": "openai:gpt-4.1-mini",
+        "verified_url": "https://example.com",  # NeMo Gym's catalogue keys
+        "value": "improves math",
+        "num_workers": 2,
+        "judge_model_server": {"type": "responses_api_models", "name": "judge"},
+        "dataset": "data/x.jsonl",  # the registry's
+    }
+    config = make_instance(settings).config_model(JudgedConfig)
+    assert config.judge_model == "openai:gpt-4.1-mini"
+    assert config.model_extra is not None and config.model_extra["num_workers"] == 2
+    with pytest.raises(ConfigError, match="judge_modle: unknown key. Did you mean 'judge_model'"):
+        make_instance({"domain": "math", "judge_modle": "x"}).config_model(JudgedConfig)
+    # Without the server's class (loading a config), nothing is known to be unknown.
+    assert make_instance({"judge_modle": "x"}).config_model(BaseServerConfig, check_keys=False).model_extra
 
 
 def test_config_model_error_names_instance_field_and_file(tmp_path: Path) -> None:

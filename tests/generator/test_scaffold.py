@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -87,3 +90,47 @@ def test_the_commands_report_what_they_wrote_and_fail_with_the_fix(tmp_path: Pat
     assert "placeholder row" in ported.output
     missing = runner.invoke(_cli(), ["validate", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "not a directory" in missing.output
+
+
+@pytest.mark.parametrize("archetype", ARCHETYPES)
+def test_the_generated_readme_says_what_a_plain_gymhall_install_needs(tmp_path: Path, archetype: str) -> None:
+    name = f"plain_{archetype.replace('-', '_')}"
+    _, project, files = scaffold(name, archetype=archetype, directory=tmp_path)  # type: ignore[arg-type]
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    test_extra = pyproject["optional-dependencies"]["test"]
+    declared = {r.partition(">")[0].lower() for r in [*pyproject["dependencies"], *test_extra]}
+    # pytest comes from the project's own test extra: `pip install -e .` of gymhall alone does not bring it.
+    assert [r for r in test_extra if r.startswith("pytest")], test_extra
+    for module in third_party_imports(project / "tests" / "test_server.py"):
+        assert module in declared | {"gymhall"}, f"tests/test_server.py imports {module!r}, not declared"
+    if archetype == "computer-use":
+        assert any(r.startswith("pillow") for r in pyproject["dependencies"])
+    readme = (project / "README.md").read_text()
+    install = "pip install -e '.[test]'"
+    assert install in readme and readme.index(install) < readme.index("\npytest ")
+    for path in files:  # the user ran `gymhall init`: nothing tells them to port "again"
+        assert "gymhall port` again" not in path.read_text() and "port again" not in path.read_text()
+
+
+def third_party_imports(path: Path) -> set[str]:
+    from gymhall.generator.dependencies import third_party
+
+    return third_party(imported_modules(path))
+
+
+def test_init_tells_what_to_run_next_and_names_a_missing_package(tmp_path: Path) -> None:
+    done = CliRunner().invoke(_cli(), ["init", "starter_next", "--dir", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert f"next: cd {tmp_path / 'starter_next'} && pip install -e '.[test]' && pytest && gymhall validate ." in (
+        done.output
+    )
+    # Pillow absent, as on a plain `pip install gymhall`: a None entry makes `import PIL` fail as if uninstalled.
+    code = "import sys; sys.modules['PIL'] = None; from gymhall.cli import main; sys.argv[1:] = {!r}; main()".format(
+        ["init", "screen", "--archetype", "computer-use", "--dir", str(tmp_path)]
+    )
+    refused = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2, refused.stderr
+    fix = "Fix: pip install pillow (it provides 'PIL'), then run gymhall init screen --archetype computer-use again"
+    assert fix in refused.stderr
+    assert "port again" not in refused.stderr
+    assert not (tmp_path / "screen" / "screen.py").exists()  # nothing half-written is left to trip the next try

@@ -244,6 +244,9 @@ async def test_a_not_equal_verdict_is_not_asked_again(fake: FakeOpenAI, url: str
 def test_judge_failed_follows_the_nemo_gym_contract() -> None:
     assert judge_failed(JudgeError("the judge is down")) == {
         "reward": 0.0,
+        "mask_sample": True,  # NeMo Gym 0.7's fields beside 0.4's
+        "failure_kind": "judge_failed",
+        "failure_reason": "the judge is down",
         "_ng_failure_class": "judge_failed",
         "_ng_failure_judge_error": "the judge is down",
     }

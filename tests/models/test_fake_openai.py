@@ -256,3 +256,13 @@ async def test_the_starlette_app_alone_serves_the_same_routes() -> None:
         answer = await client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]})
         assert answer.json()["choices"][0]["message"]["content"] == "ok"
         assert fake.requests[-1].headers["content-type"] == "application/json"
+
+
+async def test_with_an_api_key_a_missing_or_wrong_key_is_answered_401(serve: Any) -> None:
+    client = serve(FakeOpenAI(api_key="sk-right"))
+    with pytest.raises(openai.AuthenticationError, match="Incorrect API key provided"):
+        await client.responses.create(model="m", input="hi")  # the fixture's client sends "test-key"
+    with pytest.raises(openai.AuthenticationError):
+        await client.models.list()
+    answer = await serve(FakeOpenAI(api_key="test-key")).responses.create(model="m", input="hi")
+    assert answer.output_text == "hi"

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from gymhall.exceptions import ModelError
+from gymhall.exceptions import ConfigError, ModelError
 from gymhall.models.base import ModelRequest
 from gymhall.models.chat_completions import ChatCompletionsModel
 from gymhall.models.openai_compatible import OpenAICompatibleModel
 from gymhall.models.openai_responses import OpenAIResponsesModel
+from gymhall.models.spec_strings import model_from_spec
 from gymhall.testing import Failure, FakeOpenAI, echo_policy
 
 Backend = type[OpenAICompatibleModel]
@@ -26,6 +27,18 @@ async def test_without_a_model_name_the_server_is_asked(serve: Any, backend: Bac
     async with backend("", base_url=serve(fake)) as model:
         await model.respond(ModelRequest(params={"input": "hi"}))
         assert model.name == "served-model" and fake.requests[-1].model == "served-model"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_server_without_a_models_route_still_answers(serve: Any, backend: Backend) -> None:
+    # NeMo Gym's model servers do not serve GET /v1/models (404): the model is then not named, and the
+    # server answers with its own; the probe is not repeated on later calls.
+    fake = FakeOpenAI(echo_policy, model="nemo-gym-model", list_models=False)
+    async with backend("", base_url=serve(fake)) as model:
+        first = await model.respond(ModelRequest(params={"input": "hi"}))
+        await model.respond(ModelRequest(params={"input": "again"}))
+    assert first.output_text == "hi" and first.model == "nemo-gym-model"
+    assert fake.request_count == 2 and fake.requests[-1].model is None
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -128,3 +141,56 @@ async def test_the_api_key_falls_back_to_the_environment(
     async with backend("m", base_url=url) as model:
         await model.respond(ModelRequest(params={"input": "hi"}))
     assert [r.headers["authorization"] for r in fake.requests] == ["Bearer sk-from-env", "Bearer EMPTY"]
+
+
+# --- preflight: the key and the URL checked once, before the first rollout ---------------------------------
+
+
+async def test_preflight_without_a_key_for_openai_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    async with OpenAIResponsesModel("gpt-4.1-mini") as model:
+        with pytest.raises(ConfigError, match=r"no API key for https://api.openai.com/v1.*\n  Fix: set MY_KEY"):
+            await model.preflight(key_source="MY_KEY")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_preflight_reports_a_refused_key_and_passes_a_valid_one(
+    serve: Any, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    fake = FakeOpenAI(echo_policy, api_key="sk-right-key")
+    url = serve(fake)
+    async with backend("m", base_url=url, api_key="sk-wrong-key") as model:
+        with pytest.raises(ConfigError) as caught:
+            await model.preflight(key_source="OPENAI_API_KEY, or policy_api_key in env.yaml")
+    message = str(caught.value)
+    assert f"{url} refused the API key (HTTP 401: Incorrect API key" in message
+    assert "Fix: set OPENAI_API_KEY, or policy_api_key in env.yaml to a valid key" in message
+    assert "sk-wrong-key" not in message
+    async with backend("m", base_url=url) as model:
+        with pytest.raises(ConfigError, match="needs an API key and none was set"):
+            await model.preflight()
+    async with backend("m", base_url=url, api_key="sk-right-key") as model:
+        await model.preflight()
+    assert fake.request_count == 0  # no model call, nothing spent
+
+
+async def test_preflight_names_an_unreachable_url_at_once(unused_port: int) -> None:
+    url = f"http://127.0.0.1:{unused_port}/v1"
+    start = time.monotonic()
+    async with OpenAIResponsesModel("m", base_url=url, max_retries=3) as model:
+        with pytest.raises(ConfigError, match=rf"cannot reach {url} .*is the server running\?"):
+            await model.preflight()
+    assert time.monotonic() - start < 2  # no retries, no backoff
+
+
+async def test_preflight_passes_a_server_without_a_models_route(serve: Any) -> None:
+    # NeMo Gym's model servers do not serve GET /models: any answer but 401/403 shows the server is up.
+    async with OpenAIResponsesModel("m", base_url=serve(FakeOpenAI()) + "/no-such-prefix") as model:
+        await model.preflight()
+
+
+@pytest.mark.parametrize("spec", ["replay", "fake:counter", "fake:echo"])
+async def test_preflight_of_in_process_models_checks_nothing(spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    await model_from_spec(spec).preflight()

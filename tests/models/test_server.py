@@ -178,3 +178,44 @@ async def test_chat_completions(client_of: Any) -> None:
         return
     assert answer.status_code == 200
     assert answer.json()["choices"][0]["message"]["content"] == "echo: hi"
+
+
+class UsageModel(TinyModel):
+    """Answers with `usage` as a backend wrote it (vLLM leaves the details out; NeMo Gym 0.7 may send nulls)."""
+
+    def __init__(self, usage: dict[str, Any]) -> None:
+        super().__init__()
+        self.usage = usage
+
+    async def respond(self, request: ModelRequest) -> Response:
+        return Response.model_validate(make_response("ok", model=self.name) | {"usage": self.usage})
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        {"input_tokens": 3, "output_tokens": 2, "total_tokens": 5},
+        {
+            "input_tokens": 3,
+            "input_tokens_details": {"cached_tokens": None},
+            "output_tokens": 2,
+            "output_tokens_details": {"reasoning_tokens": None},
+            "total_tokens": 5,
+        },
+    ],
+)
+async def test_answers_validate_as_the_openai_sdks_response(client_of: Any, usage: dict[str, Any]) -> None:
+    from openai.types.responses import Response as SDKResponse
+
+    answer = await client_of(UsageModel(usage)).post("/v1/responses", json={"input": "hi"})
+    assert answer.status_code == 200
+    sent = SDKResponse.model_validate_json(answer.content)  # strictly: every usage detail present, as ints
+    assert sent.usage is not None and sent.usage.input_tokens == 3
+    assert sent.usage.input_tokens_details.cached_tokens == 0 and sent.usage.output_tokens_details.reasoning_tokens == 0
+
+
+async def test_the_seven_nemo_gym_07_params_are_accepted_as_null(client_of: Any) -> None:
+    new_keys = ("context_management", "conversation", "moderation", "prompt_cache_key")
+    new_keys += ("prompt_cache_retention", "safety_identifier", "stream_options")
+    answer = await client_of(TinyModel()).post("/v1/responses", json={"input": "hi"} | dict.fromkeys(new_keys))
+    assert answer.status_code == 200, answer.text

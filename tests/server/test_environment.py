@@ -257,3 +257,53 @@ async def test_a_judge_error_in_verify_is_the_judge_failed_contract_not_a_500() 
     assert answer["_ng_failure_class"] == "judge_failed"
     assert "timed out" in answer["_ng_failure_judge_error"]
     assert answer["target"] == 3  # the row is echoed, as for any verify
+
+
+NEMO_GYM_07_NULL_PARAMS = dict.fromkeys(
+    ("context_management", "conversation", "moderation", "prompt_cache_key")
+    + ("prompt_cache_retention", "safety_identifier", "stream_options")
+)
+
+
+async def test_a_nemo_gym_07_verify_body_is_accepted_and_answered_with_the_07_fields() -> None:
+    # 0.7 agents send seven new create params as null, and usage details may be null.
+    params = {"input": "play", **NEMO_GYM_07_NULL_PARAMS}
+    usage = {"input_tokens": 5, "input_tokens_details": {"cached_tokens": None}, "output_tokens": 1}
+    usage |= {"output_tokens_details": {"reasoning_tokens": None}, "total_tokens": 6}
+    row = {**ROW, "responses_create_params": params}
+    async with client(Game()) as c:
+        assert (await c.post("/seed_session", json=row)).status_code == 200
+        await c.post("/move", json={"step": 3})
+        r = await c.post("/verify", json={**row, "response": {**response("done"), "usage": usage}})
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert data["reward"] == 1.0
+    assert (data["mask_sample"], data["failure_kind"], data["failure_reason"]) == (False, None, None)
+    assert data["responses_create_params"]["stream_options"] is None  # echoed as sent
+
+
+async def test_a_judge_failure_carries_the_07_fields_beside_the_04_class() -> None:
+    from gymhall.testing import client_for, make_response
+
+    async with client_for(Judged()) as client:
+        answer = await client.verify({**ROW, "response": make_response("4")})
+    assert answer["mask_sample"] is True and answer["failure_kind"] == "judge_failed"
+    assert "timed out" in answer["failure_reason"] and answer["_ng_failure_class"] == "judge_failed"
+
+
+async def test_close_session_takes_nemo_gym_07s_json_body() -> None:
+    env = Game()
+    env.closed_states = []
+    body = {"resources_session_id": "resources-session-ab12", "episode_id": {"rollout_id": "0-0", "attempt": 0}}
+    async with client(env) as c:
+        await c.post("/seed_session", json=ROW)
+        first = await c.post("/close_session", json=body)  # with the seed's cookie, as 0.7 sends it
+        again = await c.post("/close_session", json=body)
+        c.cookies.clear()
+        unknown = await c.post("/close_session", json={**body, "resources_session_id": "never-seeded"})
+        bare = await c.post("/close_session")
+    assert first.json() == {"closed": True, "resources_session_id": "resources-session-ab12"}
+    assert again.json() == {"closed": False, "resources_session_id": "resources-session-ab12"}
+    assert unknown.status_code == 200 and unknown.json() == {"closed": False, "resources_session_id": "never-seeded"}
+    assert bare.status_code == 400  # gymhall's own form still needs the handle
+    assert len(env.closed_states) == 1

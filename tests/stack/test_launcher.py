@@ -265,7 +265,7 @@ def test_serve_children_read_env_yaml_of_the_launch_directory(
     write(tmp_path / "env.yaml", "policy_api_key: sk-test-secret-123\n")
     config_path = write(
         tmp_path / "c.yaml",
-        resources_block("weather", "weather/app.py", api_key="${policy_api_key}"),
+        resources_block("weather", "weather/app.py", session_secret="${policy_api_key}"),  # a declared secret key
     )
     serve = _Serve(["+config_paths=[c.yaml]"], cwd=tmp_path)
     serve_processes.append(serve)

@@ -49,3 +49,22 @@ def test_aggregate_groups_by_task() -> None:
 
 
 # --- pass@k, majority@k and rollouts files ---------------------------------------------------------
+
+
+def test_the_rows_input_fields_are_not_metrics_but_reward_and_declared_fields_are() -> None:
+    # A verify response echoes its row: `world_seed` is an input, `library_reward` is what verify returned.
+    row = {"world_seed": 1234, "reward": 1.0, "library_reward": 0.5, "reward_components": {"format": 1.0}}
+    inputs = {"world_seed", "responses_create_params", "reward"}  # a row's own `reward` never hides the score
+    assert numeric_fields(row, inputs=inputs) == {"reward": 1.0, "library_reward": 0.5, "reward_components/format": 1.0}
+    result = aggregate_metrics([row, {**row, "world_seed": 99, "reward": 0.0}], inputs=inputs)
+    assert "mean/world_seed" not in result["agent_metrics"] and "mean/world_seed" not in result["key_metrics"]
+    assert result["key_metrics"]["mean/reward"] == 0.5
+    assert all("mean/world_seed" not in group for group in result["group_level_metrics"])
+    # Without the inputs named, every numeric field counts, as NeMo Gym's default /aggregate_metrics does.
+    assert aggregate_metrics([row])["key_metrics"]["mean/world_seed"] == 1234
+
+
+def test_the_07_outcome_flag_on_every_line_is_not_a_metric() -> None:
+    from gymhall.wire.aggregation import numeric_fields
+
+    assert numeric_fields({"reward": 1.0, "mask_sample": False, "failure_kind": None}) == {"reward": 1.0}

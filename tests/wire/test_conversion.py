@@ -127,7 +127,7 @@ def test_openai_parallel_tool_calls_and_usage() -> None:
     assert response.usage is not None
     assert response.usage.model_dump() == {
         "input_tokens": 82,
-        "input_tokens_details": {"cached_tokens": 64},
+        "input_tokens_details": {"cached_tokens": 64, "cache_write_tokens": 0},
         "output_tokens": 48,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": 130,
@@ -217,7 +217,7 @@ def test_usage_mapping(usage: dict[str, Any] | None, expected: dict[str, int] | 
         expected["output_tokens"],
         expected["total_tokens"],
     )
-    assert result.input_tokens_details == {"cached_tokens": expected["cached"]}
+    assert result.input_tokens_details == {"cached_tokens": expected["cached"], "cache_write_tokens": 0}
     assert result.output_tokens_details == {"reasoning_tokens": expected["reasoning"]}
 
 
@@ -528,3 +528,12 @@ def test_unconvertible_chat_requests_name_the_problem(body: dict[str, Any], prob
 def test_a_completion_without_choices_is_refused(completion: Any) -> None:
     with pytest.raises(ValueError, match="no choices|JSON object"):
         chat_to_response(completion)
+
+
+@pytest.mark.parametrize("fixture", ["chat_openai_parallel_tool_calls.json", "chat_vllm_length_unclosed_think.json"])
+def test_converted_answers_validate_as_the_openai_sdks_response(fixture: str) -> None:
+    from openai.types.responses import Response as SDKResponse
+
+    dumped = chat_to_response(load(fixture)).model_dump(mode="json", exclude_unset=True)
+    response = SDKResponse.model_validate(dumped)  # usage details included: NeMo Gym's typed verify needs them
+    assert response.usage is None or response.usage.input_tokens_details.cached_tokens >= 0
