@@ -36,7 +36,7 @@ from gymhall.wire.lines import (
 )
 from gymhall.wire.responses import add_usage, build_validators
 
-__all__ = ["Agent", "RemoteAgent", "RolloutError"]
+__all__ = ["Agent", "RemoteAgent", "RolloutError", "agent_answer", "checked_verdict", "close_quietly"]
 
 logger = logging.getLogger("gymhall.agent")
 
@@ -48,7 +48,7 @@ _STAGES = frozenset(typing.get_args(FailureStage))
 class RolloutError(Exception):
     """Internal: ends a rollout with a typed failure."""
 
-    def __init__(self, stage: FailureStage, error: str, *, retryable: bool, kind: str | None = None) -> None:
+    def __init__(self, stage: FailureStage, error: str, *, retryable: bool = False, kind: str | None = None) -> None:
         super().__init__(error)
         self.failure = RolloutFailure(stage, error, retryable, kind=kind)
 
@@ -150,7 +150,7 @@ class Agent:
             failure = RolloutFailure("agent", f"{type(exc).__name__}: {exc}", False)
         finally:
             if session is not None:
-                await self._close(session)
+                await close_quietly(session)
         timings["total_s"] = time.monotonic() - start
         return failed_line(row, failure, timings, partial.get("response") if partial else None)
 
@@ -253,15 +253,9 @@ class Agent:
     async def _call_tool(self, session: AsyncResourcesSession, call: Mapping[str, Any], known: set[str]) -> str:
         name = str(call.get("name", ""))
         arguments = call.get("arguments") or "{}"
-        if known and name not in known:
-            choices = ", ".join(sorted(known))
-            return _error_output("unknown_tool", f"There is no tool named {name!r}. The tools are: {choices}.")
-        try:
-            parsed = orjson.loads(arguments)
-        except orjson.JSONDecodeError as exc:
-            return _error_output("invalid_arguments", f"The arguments of {name!r} are not valid JSON: {exc}.")
-        if not isinstance(parsed, dict):
-            return _error_output("invalid_arguments", f"The arguments of {name!r} must be a JSON object.")
+        answer = agent_answer(name, arguments, known)
+        if answer is not None:
+            return answer
         try:
             return await session.call_text(name, arguments)
         except httpx.HTTPError as exc:
@@ -282,20 +276,45 @@ class Agent:
         except httpx.HTTPError as exc:
             raise RolloutError("verify", f"{type(exc).__name__}: {exc}", retryable=True) from None
         timings["verify_s"] = time.monotonic() - start
-        verified = _verdict(row, verified)
-        failure = reported_failure(verified)
-        if failure is not None:  # a 200 that must not count as a reward: a judge failure, a masked sample
-            raise RolloutError(failure.stage, failure.error, retryable=failure.retryable, kind=failure.kind)
-        if "reward" not in verified:
-            raise RolloutError("verify", "POST /verify answered without a 'reward'.", retryable=False)
-        return verified
+        return checked_verdict(row, verified)
 
-    async def _close(self, session: AsyncResourcesSession) -> None:
-        try:
-            async with asyncio.timeout(_CLOSE_TIMEOUT_S):
-                await session.close()
-        except Exception as exc:  # the lease reaper frees it anyway
-            logger.debug("closing session %r failed: %s", session, exc)
+
+def agent_answer(name: str, arguments: Any, known: set[str]) -> str | None:
+    """The tool output the agent gives the model itself instead of calling the server, else None.
+
+    An unknown tool name (when the tools are `known`) and arguments that are not a JSON object are the
+    model's mistakes: it reads why, and the environment never sees the call.
+    """
+    if known and name not in known:
+        choices = ", ".join(sorted(known))
+        return _error_output("unknown_tool", f"There is no tool named {name!r}. The tools are: {choices}.")
+    try:
+        parsed = orjson.loads(arguments)
+    except (orjson.JSONDecodeError, TypeError) as exc:
+        return _error_output("invalid_arguments", f"The arguments of {name!r} are not valid JSON: {exc}.")
+    if not isinstance(parsed, dict):
+        return _error_output("invalid_arguments", f"The arguments of {name!r} must be a JSON object.")
+    return None
+
+
+def checked_verdict(row: Mapping[str, Any], verified: dict[str, Any]) -> dict[str, Any]:
+    """A verify answer as a reward, or `RolloutError` when it reports a failure or has no `reward`."""
+    verified = _verdict(row, verified)
+    failure = reported_failure(verified)
+    if failure is not None:  # a 200 that must not count as a reward: a judge failure, a masked sample
+        raise RolloutError(failure.stage, failure.error, retryable=failure.retryable, kind=failure.kind)
+    if "reward" not in verified:
+        raise RolloutError("verify", "POST /verify answered without a 'reward'.")
+    return verified
+
+
+async def close_quietly(session: AsyncResourcesSession) -> None:
+    """Close `session` within a few seconds; a failure is only logged (the server's lease reaper frees it)."""
+    try:
+        async with asyncio.timeout(_CLOSE_TIMEOUT_S):
+            await session.close()
+    except Exception as exc:
+        logger.debug("closing session %r failed: %s", session, exc)
 
 
 def _verdict(row: Mapping[str, Any], answer: dict[str, Any]) -> dict[str, Any]:

@@ -29,12 +29,12 @@ import httpx
 import orjson
 
 from gymhall.client.resources import AsyncResourcesClient, AsyncResourcesSession
+from gymhall.collection.agent import RolloutError, agent_answer, checked_verdict, close_quietly
 from gymhall.collection.datasets import iter_jsonl
 from gymhall.collection.pool import CollectStats, rollouts
 from gymhall.collection.runs import resources_client, write_metrics
 from gymhall.exceptions import DatasetError, ServerError
-from gymhall.wire.contract import judge_failure
-from gymhall.wire.lines import FailureStage, RolloutFailure, failed_line
+from gymhall.wire.lines import failed_line
 
 __all__ = ["ReverifyMode", "ReverifyStats", "reverify_file"]
 
@@ -44,7 +44,6 @@ ReverifyMode = Literal["stateless", "replay"]
 
 # Fields a collect or an earlier reverify added to a line; the rest is the row and its response.
 _LINE_FIELDS = frozenset(("reward", "status", "timings", "failure", "previous_reward", "replay_drift", "reverified_by"))
-_CLOSE_TIMEOUT_S = 5.0
 _SHOWN_CHARS = 300
 
 
@@ -85,12 +84,6 @@ class _NeedsSession(Exception):
 def _needs_session(error: ServerError) -> bool:
     body = error.body
     return error.status_code == 400 and isinstance(body, Mapping) and body.get("error") == "session_required"
-
-
-class _Failed(Exception):
-    def __init__(self, stage: FailureStage, error: str, *, retryable: bool = False) -> None:
-        super().__init__(error)
-        self.failure = RolloutFailure(stage, error[:500], retryable)
 
 
 def _same_output(recorded: Any, replayed: str) -> bool:
@@ -134,7 +127,7 @@ class _Reverifier:
         start = time.monotonic()
         try:
             verified, extra = await self._grade(body, timings)
-        except _Failed as failed:
+        except RolloutError as failed:
             timings["total_s"] = time.monotonic() - start
             return failed_line(body, failed.failure, timings)
         timings["total_s"] = time.monotonic() - start
@@ -150,7 +143,7 @@ class _Reverifier:
                     return verified, {"reverified_by": "stateless"}
                 except _NeedsSession:
                     self.mode = "replay"
-                except _Failed:
+                except RolloutError:
                     self.mode = "stateless"  # a refusal for another reason: this line's own failure
                     raise
                 finally:
@@ -164,7 +157,7 @@ class _Reverifier:
                 return await self._stateless(body, timings), {"reverified_by": "stateless"}
             except _NeedsSession:
                 if self.forced:
-                    raise _Failed(
+                    raise RolloutError(
                         "verify",
                         "POST /verify needs the session's state, and --no-replay verifies without a session. "
                         "Fix: drop --no-replay to replay the recorded tool calls in a fresh session.",
@@ -179,25 +172,16 @@ class _Reverifier:
         except ServerError as exc:
             if _needs_session(exc):
                 raise _NeedsSession from None
-            raise _Failed("verify", str(exc)) from None
+            raise RolloutError("verify", str(exc)) from None
         except httpx.HTTPError as exc:
-            raise _Failed("verify", f"{type(exc).__name__}: {exc}", retryable=True) from None
+            raise RolloutError("verify", f"{type(exc).__name__}: {exc}", retryable=True) from None
         timings["verify_s"] = time.monotonic() - start
-        return self._checked(verified)
-
-    @staticmethod
-    def _checked(verified: dict[str, Any]) -> dict[str, Any]:
-        judge_error = judge_failure(verified)
-        if judge_error is not None:  # NeMo Gym's judge failsafe: never a reward
-            raise _Failed("judge", judge_error, retryable=True)
-        if "reward" not in verified:
-            raise _Failed("verify", "POST /verify answered without a 'reward'.")
-        return verified
+        return checked_verdict(body, verified)
 
     async def _replay(self, body: dict[str, Any], timings: dict[str, float]) -> tuple[dict[str, Any], dict[str, Any]]:
         response = body.get("response")
         if not isinstance(response, Mapping):
-            raise _Failed("verify", "the line has no stored 'response' object to replay.")
+            raise RolloutError("verify", "the line has no stored 'response' object to replay.")
         items = [item for item in response.get("output") or () if isinstance(item, Mapping)]
         recorded = {
             item.get("call_id"): item.get("output") for item in items if item.get("type") == "function_call_output"
@@ -208,9 +192,9 @@ class _Reverifier:
         try:
             session = await self.resources.seed_session(row)
         except ServerError as exc:
-            raise _Failed("seed", str(exc)) from None
+            raise RolloutError("seed", str(exc)) from None
         except httpx.HTTPError as exc:
-            raise _Failed("seed", f"{type(exc).__name__}: {exc}", retryable=True) from None
+            raise RolloutError("seed", f"{type(exc).__name__}: {exc}", retryable=True) from None
         timings["seed_s"] = time.monotonic() - start
         try:
             drift = await self._replay_calls(session, row, calls, recorded, timings)
@@ -218,16 +202,16 @@ class _Reverifier:
             try:
                 verified = await session.verify(response)
             except ServerError as exc:
-                raise _Failed("verify", str(exc)) from None
+                raise RolloutError("verify", str(exc)) from None
             except httpx.HTTPError as exc:
-                raise _Failed("verify", f"{type(exc).__name__}: {exc}", retryable=True) from None
+                raise RolloutError("verify", f"{type(exc).__name__}: {exc}", retryable=True) from None
             timings["verify_s"] = time.monotonic() - start
         finally:
-            await self._close(session)
+            await close_quietly(session)
         extra: dict[str, Any] = {"reverified_by": "replay"}
         if drift is not None:
             extra["replay_drift"] = drift
-        return self._checked(verified), extra
+        return checked_verdict(body, verified), extra
 
     async def _replay_calls(
         self,
@@ -244,12 +228,12 @@ class _Reverifier:
         for index, call in enumerate(calls, start=1):
             name = str(call.get("name", ""))
             arguments = call.get("arguments") or "{}"
-            if not self._reached_server(name, arguments, known):
+            if agent_answer(name, arguments, known) is not None:
                 continue  # the agent answered this call itself (unknown tool, malformed arguments)
             try:
                 output = await session.call_text(name, arguments)
             except httpx.HTTPError as exc:
-                raise _Failed(
+                raise RolloutError(
                     "tool", f"replaying call {index} ({name!r}): {type(exc).__name__}: {exc}", retryable=True
                 ) from None
             want = recorded.get(call.get("call_id"))
@@ -257,16 +241,6 @@ class _Reverifier:
                 drift = {"call": index, "name": name, "recorded": _shown(want), "replayed": _shown(output)}
         timings["tools_s"] = time.monotonic() - start
         return drift
-
-    @staticmethod
-    def _reached_server(name: str, arguments: Any, known: set[str]) -> bool:
-        """Whether the agent sent this call to the server (it answers unknown tools and bad JSON itself)."""
-        if known and name not in known:
-            return False
-        try:
-            return isinstance(orjson.loads(arguments), dict)
-        except (orjson.JSONDecodeError, TypeError):
-            return False
 
     async def _known_tools(self, row: Mapping[str, Any]) -> set[str]:
         """The tool names the agent offered: the row's, or the server's `GET /tools` (asked once)."""
@@ -283,14 +257,6 @@ class _Reverifier:
             return _function_names(await self.resources.list_tools())
         except (ServerError, httpx.HTTPError):  # a NeMo Gym server has no GET /tools: every call reached it
             return set()
-
-    @staticmethod
-    async def _close(session: AsyncResourcesSession) -> None:
-        try:
-            async with asyncio.timeout(_CLOSE_TIMEOUT_S):
-                await session.close()
-        except Exception as exc:  # the server's lease reaper frees it anyway
-            logger.debug("closing session %r failed: %s", session, exc)
 
 
 async def reverify_file(
