@@ -11,6 +11,14 @@ from typing import Annotated, Any
 import typer
 
 from gymhall.cli.errors import fail
+from gymhall.cli.options import (
+    ConfigOption,
+    EnvOption,
+    NameOption,
+    ResourcesUrlOption,
+    environment_options,
+    resources_client_for,
+)
 
 __all__ = ["app"]
 
@@ -23,6 +31,7 @@ SERVE_MODEL_EPILOG = (
 )
 SERVE_AGENT_EPILOG = (
     "[b]Examples:[/b]\n\n"
+    "  gymhall serve-agent --env weather --model replay --port 9200\n"
     "  gymhall serve-agent --config examples/counter/configs/counter.yaml --model replay --port 9200\n"
     "  gymhall serve-agent --resources-url http://127.0.0.1:8000 --model http://127.0.0.1:9100/v1 --port 9200"
 )
@@ -210,11 +219,10 @@ def serve_model_command(
 @app.command("serve-agent", epilog=SERVE_AGENT_EPILOG)
 def serve_agent_command(
     model: Annotated[str, typer.Option("--model", "-m", help="The policy: a model spec, as for collect.")],
-    config: Annotated[
-        list[str] | None, typer.Option("--config", "-c", help="Config naming the resources server (in-process).")
-    ] = None,
-    resources_url: Annotated[str | None, typer.Option(help="A running resources server instead.")] = None,
-    name: Annotated[str | None, typer.Option(help="Resources server instance, when the configs hold several.")] = None,
+    env: EnvOption = None,
+    config: ConfigOption = None,
+    resources_url: ResourcesUrlOption = None,
+    name: NameOption = None,
     api: Annotated[str, typer.Option(help="Dialect of a URL model: responses or chat.")] = "responses",
     max_steps: Annotated[int, typer.Option(help="Model calls per rollout at most.")] = 16,
     timeout: Annotated[float, typer.Option(help="Deadline of one rollout, in seconds.")] = 600.0,
@@ -227,14 +235,12 @@ def serve_agent_command(
     """
     from gymhall.collection.agent import Agent
     from gymhall.collection.agent_server import build_agent_app
-    from gymhall.collection.runs import resources_client
-    from gymhall.exceptions import ConfigError
     from gymhall.models.spec_strings import model_from_spec
 
+    resources = resources_client_for(environment_options(env, config, resources_url, name))
     try:
-        resources = resources_client(configs=config or (), name=name, url=resources_url)
         policy = model_from_spec(model, api=api)  # type: ignore[arg-type]
-    except (ConfigError, ValueError) as exc:
+    except ValueError as exc:
         fail(str(exc))
     sock = _bind(host, port, "agent server")
     agent = Agent(resources, policy, max_steps=max_steps, timeout_s=timeout)

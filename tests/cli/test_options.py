@@ -12,7 +12,7 @@ from gymhall.cli.options import missing_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = str(ROOT / "examples" / "counter" / "data" / "example.jsonl")
-COMMANDS = ["collect", "reverify", "check"]
+COMMANDS = ["collect", "reverify", "check", "serve-agent"]
 
 
 def _args(command: str, tmp_path: Path) -> list[str]:
@@ -21,6 +21,8 @@ def _args(command: str, tmp_path: Path) -> list[str]:
         return ["collect", "-i", DATA, "-o", str(tmp_path / "out.jsonl")]
     if command == "reverify":
         return ["reverify", DATA]
+    if command == "serve-agent":
+        return ["serve-agent", "--model", "fake:counter"]
     return ["check", "--input", DATA]
 
 
