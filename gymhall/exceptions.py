@@ -7,12 +7,14 @@
     ├── RequestError           a request to a gymhall server was refused (carries an HTTP status)
     │   ├── BodyTooLarge           413: the body is over the server's limit
     │   ├── InvalidBody            422: the body is not valid JSON or fails validation
+    │   ├── UnsupportedMediaType   415: the body is sent with a Content-Type that is not JSON
     │   ├── SessionError           a session handle problem
     │   │   ├── SessionRequired        400: the route needs a session and none was sent
     │   │   ├── InvalidSessionHandle   403: the handle is forged, tampered with or malformed
     │   │   └── SessionNotFound        404: the session is unknown, closed or expired
     │   ├── ServerBusy             503: the session store is full (sent with Retry-After)
     │   └── ToolError              400: a tool refused its input; the message is for the model to read
+    │       └── AnswerTooLarge         400: a tool's answer is over the server's `max_answer_bytes`
     ├── ServerError            a gymhall server answered with an error (raised by clients)
     ├── ServerUnreachable      a client found nothing listening at the server's URL (raised by clients)
     ├── ModelError             a model backend failed (after its retries) or answered unusably
@@ -86,6 +88,13 @@ class InvalidBody(RequestError):
     code = "validation_error"
 
 
+class UnsupportedMediaType(RequestError):
+    """Raised when a JSON body comes with a Content-Type that is not JSON (`text/plain`, a form, ...)."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class SessionError(RequestError):
     """Raised for a problem with a session handle."""
 
@@ -125,6 +134,12 @@ class ToolError(RequestError):
 
     status_code = 400
     code = "tool_error"
+
+
+class AnswerTooLarge(ToolError):
+    """Raised when a tool's answer is over the server's `max_answer_bytes`; the model reads the message."""
+
+    code = "answer_too_large"
 
 
 class ServerError(GymhallError):

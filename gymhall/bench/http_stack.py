@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
+from gymhall.bench.protocol import SERVER_PROTOCOL_IMPORT
 from gymhall.bench.rollout_results import ProcessUsage, RolloutsResult, rollouts_result
 from gymhall.bench.usage import RssSampler, cpu_s, vm_hwm_bytes
 
@@ -97,7 +98,7 @@ def _start_stack(stack: ExitStack, concurrency: int, timeout_s: float) -> dict[s
     from gymhall.bench.process import start_server
 
     def start(app: str, env: dict[str, str] | None = None) -> ServerProcess:
-        return start_server(app, factory=True, env=env, ready_timeout_s=60.0)
+        return start_server(app, factory=True, env=env, ready_timeout_s=60.0, http=SERVER_PROTOCOL_IMPORT)
 
     servers: dict[str, ServerProcess] = {}
     with ThreadPoolExecutor(2) as pool:

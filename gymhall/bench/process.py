@@ -100,9 +100,11 @@ def start_server(
     factory: bool = False,
     env: dict[str, str] | None = None,
     ready_timeout_s: float = 20.0,
+    http: str = "httptools",
 ) -> ServerProcess:
     """Start ``uvicorn <app_import>`` on 127.0.0.1 (uvloop + httptools, no access log) and wait
-    until ``GET /`` answers 200. ``cpu`` pins the child to that CPU; ``env`` adds to the environment.
+    until ``GET /`` answers 200. ``cpu`` pins the child to that CPU; ``env`` adds to the environment;
+    ``http`` is uvicorn's ``--http`` (a protocol name or an import string).
 
     Raises RuntimeError with the child's stderr tail if it exits or is not ready in time.
     """
@@ -114,7 +116,7 @@ def start_server(
     cmd = [
         sys.executable, "-m", "uvicorn", app_import,
         "--host", "127.0.0.1", "--port", str(port),
-        "--loop", "uvloop", "--http", "httptools",
+        "--loop", "uvloop", "--http", http,
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
     if factory:

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 from gymhall.bench.loadgen import LoadResult, LoadSpec, run_load_sync
 from gymhall.bench.process import start_server
+from gymhall.bench.protocol import SERVER_PROTOCOL_IMPORT
 from gymhall.bench.usage import server_rss_bytes
 
 __all__ = ["BASELINE", "TARGETS", "BenchRow", "bench_resources"]
 
+# Each target's app; gymhall's run under the protocol gymhall's servers use (request deadline, connection cap).
 TARGETS: dict[str, tuple[str, bool]] = {
     "starlette-baseline": ("gymhall.bench.baseline:create_app", True),
     "gymhall-seed-style": ("gymhall.bench.counters:seed_style_app", True),
@@ -120,7 +122,8 @@ def _measure_all(
     for round_number in range(1, rounds + 1):
         for target in targets:
             app, factory = TARGETS[target]
-            with start_server(app, cpu=0 if two_cores else None, factory=factory) as server:
+            http = "httptools" if target == BASELINE else SERVER_PROTOCOL_IMPORT
+            with start_server(app, cpu=0 if two_cores else None, factory=factory, http=http) as server:
                 measure(target, server.url, server.pid, round_number)
         if url:
             measure(url, url, pid, round_number)

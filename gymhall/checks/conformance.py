@@ -280,13 +280,16 @@ async def _check_close(player: _Player, rows: Sequence[Mapping[str, Any]]) -> Ch
         return CheckResult(name, False, "seed_session issued no session handle", "serve with gymhall's sessions")
     headers = {SESSION_HEADER: session.handle}
     statuses = [await _refused(player.client, "/close_session", b"", headers) for _ in range(2)]
-    call = next((c for c in map(_tool_call, rows[:1]) if c is not None), None)
+    # Any row's first tool call will do (the session is closed: its arguments are never used); with no
+    # tool call in any row, /verify on the closed session must be refused instead.
+    call = next((c for c in map(_tool_call, rows) if c is not None), None)
     path, body = (f"/{call[0]}", call[1]) if call else ("/verify", orjson.dumps({**rows[0], "response": {}}))
     after = await _refused(player.client, path, body, headers)
     if statuses != [200, 200]:
         return CheckResult(name, False, f"closing twice answered {statuses}", "answer 200 to every close")
-    if not 400 <= after < 500 and call is not None:
-        return CheckResult(name, False, f"a tool call on a closed session answered {after}", "refuse closed sessions")
+    if not 400 <= after < 500:
+        what = "a tool call" if call else "POST /verify"
+        return CheckResult(name, False, f"{what} on a closed session answered {after}", "refuse closed sessions")
     return CheckResult(name, True, f"closing twice answered 200 twice; a closed session's call answered {after}")
 
 
@@ -304,7 +307,12 @@ async def check_environment(client: AsyncResourcesClient, rows: Sequence[Mapping
         ]
     player = _Player(client)
     results = [await _check_tools(client)]
-    references, alone = await _check_references(player, usable)
+    try:
+        references, alone = await _check_references(player, usable)
+    except (ServerError, RolloutError) as exc:  # e.g. a tool answering 500: nothing later can be judged
+        fix = "see the server's log"
+        results.append(CheckResult("reference solutions score 1.0", False, f"{type(exc).__name__}: {exc}", fix))
+        return results
     results.append(references)
     steps: list[tuple[str, Callable[[], Awaitable[CheckResult]]]] = [
         ("corrupted solutions score below 1.0", lambda: _check_corrupted(player, usable)),

@@ -30,7 +30,8 @@ COLLECT_HELP = (
     "Each line is status ok with its reward, or status failed with a typed failure (stage, error, attempts, "
     "retryable) and no reward. Retryable failures are retried up to --max-attempts, within the row's --timeout. "
     "With --resume, a run that was killed completes with no duplicate and no lost row (the input's fingerprint, "
-    "<output>_inputs.json, must match). Metrics go to <output>_metrics.json.\n\n"
+    "<output>_inputs.json, must match), and rows whose last line is a retryable failure are run again "
+    "(--keep-failures keeps them); the newer line for a row wins. Metrics go to <output>_metrics.json.\n\n"
     "Exit status: 0 when every row is ok; 1 when any row of the output failed (the most common failure "
     "messages are printed under the summary; --allow-failures exits 0); 2 on a usage error (a flag, a config, "
     "a file); 130 when stopped by Ctrl-C (the metrics of what is done are written and the --resume command "
@@ -71,7 +72,15 @@ def collect_command(
     concurrency: Annotated[int, typer.Option(help="Rollouts in flight at once.")] = 64,
     limit: Annotated[int | None, typer.Option(help="Use only the first N rows.")] = None,
     resume: Annotated[
-        bool, typer.Option(help="Finish a run: skip rollouts already in --output (same --input required).")
+        bool,
+        typer.Option(
+            help="Finish a run: skip rollouts already in --output (same --input required); rows whose last line "
+            "is a retryable failure are run again, their new line appended."
+        ),
+    ] = False,
+    keep_failures: Annotated[
+        bool,
+        typer.Option("--keep-failures", help="With --resume, keep failed rows as they are: do not run them again."),
     ] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing --output (not with --resume).")] = False,
     allow_failures: Annotated[
@@ -122,6 +131,7 @@ def collect_command(
         concurrency=concurrency,
         limit=limit,
         resume=resume,
+        keep_failures=keep_failures,
         overwrite=overwrite,
         max_steps=max_steps,
         timeout_s=timeout,

@@ -178,7 +178,12 @@ def _serve(app: Any, sock: socket.socket, what: str) -> None:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"gymhall: serving the {what} on http://{shown}:{port} (Ctrl-C to stop)", flush=True)
-    config = uvicorn.Config(app, access_log=False, log_level="warning", timeout_graceful_shutdown=3)
+    from gymhall.config.connections import ConnectionSettings
+    from gymhall.server.connections import uvicorn_options
+
+    # The default connection limits every gymhall server has: incomplete requests time out, connections capped.
+    options = uvicorn_options(ConnectionSettings())
+    config = uvicorn.Config(app, access_log=False, log_level="warning", timeout_graceful_shutdown=3, **options)
     uvicorn.Server(config).run(sockets=[sock])
 
 

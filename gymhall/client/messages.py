@@ -29,6 +29,7 @@ __all__ = [
     "encode_arguments",
     "tool_path",
     "tool_result",
+    "tool_text",
     "unreachable",
     "verify_result",
 ]
@@ -149,6 +150,16 @@ def tool_result(name: str, response: ReplyLike) -> Any:
     if response.status_code == 404 and _decode(response) == {"detail": "Not Found"}:
         hint = f"The server has no tool {name!r}; GET /tools (or the dataset row) lists its tools"
     return check_reply("POST", "/" + name, response, hint)
+
+
+def tool_text(name: str, response: ReplyLike) -> str:
+    """The text of a tool call's answer, a refusal (4xx) included: what an agent shows the model.
+
+    A 5xx is the environment failing, not the model's call: it raises `ServerError`, never becomes text.
+    """
+    if response.status_code >= 500:
+        raise _server_error("POST", "/" + name, response)
+    return response.text
 
 
 def verify_result(response: ReplyLike) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from gymhall.client.messages import (
     encode_arguments,
     tool_path,
     tool_result,
+    tool_text,
     verify_result,
 )
 from gymhall.exceptions import ServerError
@@ -151,16 +152,17 @@ class AsyncResourcesSession(_BaseResourcesSession):
         return tool_result(name, await self._post(path, encode_arguments(arguments, kwargs)))
 
     async def call_text(self, name: str, arguments: Arguments = None, /, **kwargs: Any) -> str:
-        """Call tool `name` and return the answer's text whatever its status: what an agent shows the model.
+        """Call tool `name` and return the answer's text, a refusal (4xx) included: what an agent shows the model.
 
-        A name that cannot be a tool comes back as a JSON error text, without a request.
+        A name that cannot be a tool comes back as a JSON error text, without a request. A 5xx (the
+        environment failed) raises `ServerError`.
         """
         try:
             path = tool_path(name)
             content = encode_arguments(arguments, kwargs)
         except ValueError as exc:
             return _unknown_tool_text(exc)
-        return (await self._post(path, content)).text
+        return tool_text(name, await self._post(path, content))
 
     async def verify(self, response: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
         """Grade the rollout: `POST /verify` with the seed row and `response`; the answer has `reward`."""
@@ -218,16 +220,17 @@ class ResourcesSession(_BaseResourcesSession):
         return tool_result(name, self._post(path, encode_arguments(arguments, kwargs)))
 
     def call_text(self, name: str, arguments: Arguments = None, /, **kwargs: Any) -> str:
-        """Call tool `name` and return the answer's text whatever its status: what an agent shows the model.
+        """Call tool `name` and return the answer's text, a refusal (4xx) included: what an agent shows the model.
 
-        A name that cannot be a tool comes back as a JSON error text, without a request.
+        A name that cannot be a tool comes back as a JSON error text, without a request. A 5xx (the
+        environment failed) raises `ServerError`.
         """
         try:
             path = tool_path(name)
             content = encode_arguments(arguments, kwargs)
         except ValueError as exc:
             return _unknown_tool_text(exc)
-        return self._post(path, content).text
+        return tool_text(name, self._post(path, content))
 
     def verify(self, response: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
         """Grade the rollout: `POST /verify` with the seed row and `response`; the answer has `reward`."""

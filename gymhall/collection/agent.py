@@ -4,8 +4,8 @@ seed the session → call the model → run its function calls against the resou
 when it emits several) → append their outputs → repeat until a final message, `max_steps` (finite by
 default) or the model's `incomplete_details` → verify → close the session. One deadline bounds the
 whole rollout and every call in it. Malformed arguments and unknown tool names become tool outputs
-the model can read; a failure of the model, a tool transport, seeding or verification becomes a
-typed failed line, never a reward of 0.
+the model can read, and so does a tool's 4xx refusal; a failure of the model, a tool transport or a
+tool's 5xx, seeding or verification becomes a typed failed line, never a reward of 0.
 """
 
 from __future__ import annotations
@@ -256,8 +256,10 @@ class Agent:
         answer = agent_answer(name, arguments, known)
         if answer is not None:
             return answer
-        try:
+        try:  # a 2xx, or a 4xx refusal (bad arguments, a ToolError) the model can read
             return await session.call_text(name, arguments)
+        except ServerError as exc:  # a 5xx: the environment broke, not the model's call; never shown, never scored
+            raise RolloutError("tool", str(exc), retryable=retryable_status(exc.status_code, exc.body)) from None
         except httpx.HTTPError as exc:
             raise RolloutError("tool", f"calling {name!r}: {type(exc).__name__}: {exc}", retryable=True) from None
 

@@ -2,6 +2,10 @@
 
 Each row becomes `repeats` rollouts, keyed by NeMo Gym's `_ng_task_index` (the row's own, or its
 position) and `_ng_rollout_index`, in NeMo Gym's order: aabbcc.
+
+A rollouts file is append-only: a resumed run that retries a failed rollout appends its new line, so
+the same (task, rollout) key may appear more than once. Wherever lines are read, the newer line for a
+key wins (`latest_lines`); a line without both indices is a rollout of its own.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import orjson
 from gymhall.exceptions import DatasetError
 from gymhall.wire.lines import ROLLOUT_KEY, TASK_KEY
 
-__all__ = ["expand_rows", "iter_jsonl", "read_rows"]
+__all__ = ["expand_rows", "iter_jsonl", "latest_lines", "read_rows", "rollout_key"]
 
 
 def iter_jsonl(path: Path, *, tolerate_torn_tail: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -69,3 +73,25 @@ def expand_rows(rows: Iterable[Mapping[str, Any]], repeats: int = 1) -> list[dic
         for rollout in range(repeats):
             expanded.append({**row, TASK_KEY: task, ROLLOUT_KEY: rollout})
     return expanded
+
+
+def rollout_key(line: Mapping[str, Any]) -> tuple[Any, Any] | None:
+    """A line's (task, rollout) key, or None when it lacks either index (then it is a rollout of its own)."""
+    task, rollout = line.get(TASK_KEY), line.get(ROLLOUT_KEY)
+    if not isinstance(task, int | str) or not isinstance(rollout, int | str):
+        return None
+    return task, rollout
+
+
+def latest_lines(lines: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lines of a rollouts file with each (task, rollout) key once: the newer (later) line wins.
+
+    Kept in the order of the winning lines, so a retried rollout sits where its newest line was written.
+    """
+    latest: dict[Any, dict[str, Any]] = {}
+    for position, line in enumerate(lines):
+        key = rollout_key(line)
+        slot: Any = ("unkeyed", position) if key is None else ("keyed", key)
+        latest.pop(slot, None)  # re-inserted last: the newest line's place
+        latest[slot] = line
+    return list(latest.values())

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from gymhall.collection.datasets import rollout_key
 from gymhall.exceptions import DatasetError
 from gymhall.wire.aggregation import numeric_fields, summarize
 from gymhall.wire.lines import ROLLOUT_KEY, TASK_KEY
@@ -161,7 +162,8 @@ class _Task:
 
 
 def _group_tasks(lines: Iterable[Mapping[str, Any]], answer_key: str | None, inputs: Collection[str]) -> list[_Task]:
-    groups: dict[Any, list[tuple[tuple[int, int], _Rollout | str]]] = {}
+    # Each rollout once: a later line for the same (task, rollout) key (a retry a resumed run appended) wins.
+    latest: dict[Any, tuple[Any, tuple[int, int], _Rollout | str]] = {}
     for position, line in enumerate(lines):
         entry: _Rollout | str
         if _is_failed(line):
@@ -174,8 +176,16 @@ def _group_tasks(lines: Iterable[Mapping[str, Any]], answer_key: str | None, inp
                 fields.pop(answer_key, None)
                 answer = line.get(answer_key)
             entry = _Rollout(fields, _reward(line), answer)
+        key = rollout_key(line)
         # A line without a task index is a task of its own, as in `aggregate_metrics`.
-        groups.setdefault(line.get(TASK_KEY, position), []).append((_rollout_order(position, line), entry))
+        latest[("unkeyed", position) if key is None else ("keyed", key)] = (
+            line.get(TASK_KEY, position),
+            _rollout_order(position, line),
+            entry,
+        )
+    groups: dict[Any, list[tuple[tuple[int, int], _Rollout | str]]] = {}
+    for task_index, order, entry in latest.values():
+        groups.setdefault(task_index, []).append((order, entry))
     tasks = []
     for index in _ordered_tasks(groups):
         task = _Task(index)
@@ -220,13 +230,15 @@ def rollout_metrics(
 ) -> dict[str, Any]:
     """The metrics file of a rollouts file: counts, statistics, pass@k and majority@k.
 
-    Failed lines (`status` other than "ok") are counted, per `failure.stage`, but left out of every
-    statistic. A rollout succeeds when its `reward >= success_threshold`; pass@k is the unbiased
-    estimator over each task's ok rollouts. For each k from 1 to the most ok rollouts any task has,
-    pass@k and majority@k average over the tasks with at least k ok rollouts (`num_tasks@k` says
-    how many). majority@k, computed only with `answer_key`, votes on that field over a task's first
-    k ok rollouts by `_ng_rollout_index`. All values are fractions in [0, 1]. `inputs` names the dataset
-    rows' fields, which are not metrics (a `world_seed` is never averaged; see `gymhall.wire.aggregation`).
+    Each (task, rollout) key counts once: where a resumed run appended a newer line for a key (a retried
+    failure), the newer line wins. Failed lines (`status` other than "ok") are counted, per
+    `failure.stage`, but left out of every statistic. A rollout succeeds when its
+    `reward >= success_threshold`; pass@k is the unbiased estimator over each task's ok rollouts.
+    For each k from 1 to the most ok rollouts any task has, pass@k and majority@k average over the
+    tasks with at least k ok rollouts (`num_tasks@k` says how many). majority@k, computed only with
+    `answer_key`, votes on that field over a task's first k ok rollouts by `_ng_rollout_index`.
+    All values are fractions in [0, 1]. `inputs` names the dataset rows' fields, which are not metrics
+    (a `world_seed` is never averaged; see `gymhall.wire.aggregation`).
 
     Returns `{"counts", "key_metrics", "overall", "pass@k", "num_tasks@k", ["majority@k"],
     "success_threshold", "per_task"}`; `per_task` is a list sorted by `_ng_task_index`.

@@ -5,9 +5,11 @@ remote agent's), and it yields each rollout's line as it finishes. Retryable fai
 (with backoff) up to `max_attempts`; what still fails is yielded as a failed line, never dropped.
 
 `collect` drives `rollouts` for the command line: it appends each line to the output file with one
-write (a SIGKILL leaves at most a torn last line, which `resume` cuts off), and on `resume` runs only
-the (task, rollout) keys the file does not hold yet, so a killed run completes with no duplicate
-and no lost row.
+write (a SIGKILL leaves at most a torn last line, which `resume` cuts off), and on `resume` runs the
+(task, rollout) keys the file does not hold yet, and those whose newest line is a retryable failure
+(unless `keep_failures`), so a killed run, or one whose servers went down, completes with no duplicate
+and no lost row. The file stays append-only: a retried row's new line is appended, and every reader
+takes the newer line for a key (`gymhall.collection.datasets.latest_lines`).
 """
 
 from __future__ import annotations
@@ -213,22 +215,29 @@ async def collect(
     overwrite: bool = False,
     max_attempts: int = 3,
     row_timeout_s: float | None = None,
+    keep_failures: bool = False,
     on_line: Callable[[dict[str, Any], CollectStats], None] | None = None,
 ) -> CollectStats:
     """Run every expanded row not yet in `output`, appending one line per rollout.
 
     With `resume`, the rows whose (task, rollout) key the output already holds are skipped, and their
-    lines are counted in the answer's `before`. `row_timeout_s` is each row's budget across attempts.
+    lines are counted in the answer's `before`; a row whose newest line is a retryable failure is run
+    again (its new line appended, and counted in this run, not in `before`) unless `keep_failures`.
+    `row_timeout_s` is each row's budget across attempts.
     """
     check_output(output, resume=resume, overwrite=overwrite)
     if overwrite:
         output.unlink(missing_ok=True)
     wanted = {line_key(row) for row in rows}
     before = CollectStats()
-    done: set[tuple[int, int]] = set()
+    newest: dict[tuple[int, int], dict[str, Any]] = {}
     for line in _done_lines(output) if resume else ():
         key = line_key(line)
-        if key in wanted and key not in done:
+        if key in wanted:
+            newest[key] = line  # a later line for a key (a retry) wins
+    done: set[tuple[int, int]] = set()
+    for key, line in newest.items():
+        if keep_failures or not _retryable_failure(line):
             done.add(key)
             before.add(line)
     pending = [row for row in rows if line_key(row) not in done]
@@ -247,6 +256,12 @@ async def collect(
     finally:
         os.close(fd)
     return stats
+
+
+def _retryable_failure(line: Mapping[str, Any]) -> bool:
+    """Whether a line is a failure a new attempt may pass (a server that was down, a timeout, a judge error)."""
+    failure = line.get("failure")
+    return line.get("status") == "failed" and isinstance(failure, Mapping) and failure.get("retryable") is True
 
 
 def _write_all(fd: int, data: bytes) -> None:

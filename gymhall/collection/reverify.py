@@ -30,10 +30,11 @@ import orjson
 
 from gymhall.client.resources import AsyncResourcesClient, AsyncResourcesSession
 from gymhall.collection.agent import RolloutError, agent_answer, checked_verdict, close_quietly
-from gymhall.collection.datasets import iter_jsonl
+from gymhall.collection.datasets import iter_jsonl, latest_lines
 from gymhall.collection.pool import CollectStats, rollouts
 from gymhall.collection.runs import resources_client, write_metrics
 from gymhall.exceptions import DatasetError, ServerError
+from gymhall.wire.contract import retryable_status
 from gymhall.wire.lines import failed_line
 
 __all__ = ["ReverifyMode", "ReverifyStats", "reverify_file"]
@@ -232,6 +233,12 @@ class _Reverifier:
                 continue  # the agent answered this call itself (unknown tool, malformed arguments)
             try:
                 output = await session.call_text(name, arguments)
+            except ServerError as exc:  # the environment failed (5xx), as the agent treats it
+                raise RolloutError(
+                    "tool",
+                    f"replaying call {index} ({name!r}): {exc}",
+                    retryable=retryable_status(exc.status_code, exc.body),
+                ) from None
             except httpx.HTTPError as exc:
                 raise RolloutError(
                     "tool", f"replaying call {index} ({name!r}): {type(exc).__name__}: {exc}", retryable=True
@@ -287,7 +294,7 @@ async def reverify_file(
         url=resources_url,
         max_connections=max(16, concurrency),
     )
-    lines = [line for _, line in iter_jsonl(rollouts_file, tolerate_torn_tail=True)]
+    lines = latest_lines(line for _, line in iter_jsonl(rollouts_file, tolerate_torn_tail=True))  # newer wins
     reverifier = _Reverifier(resources, replay)
     stats = ReverifyStats(total=len(lines))
     try:

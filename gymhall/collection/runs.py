@@ -43,6 +43,7 @@ class CollectOptions:
     concurrency: int = 64
     limit: int | None = None
     resume: bool = False
+    keep_failures: bool = False
     overwrite: bool = False
     max_steps: int = 16
     timeout_s: float = 600.0
@@ -160,6 +161,7 @@ async def run_collect(options: CollectOptions, *, progress: Any = None) -> Colle
             overwrite=options.overwrite,
             max_attempts=options.max_attempts,
             row_timeout_s=options.timeout_s,
+            keep_failures=options.keep_failures,
             on_line=progress,
         )
     finally:

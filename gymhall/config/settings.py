@@ -22,9 +22,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
 
+from gymhall.config.connections import ConnectionSettings
 from gymhall.config.redaction import is_secret_key, redact
+from gymhall.config.resource_limits import ResourceLimits
 from gymhall.config.server_keys import known_keys, unknown_keys
 from gymhall.exceptions import ConfigError
 
@@ -92,8 +94,8 @@ class ServerRef(BaseModel):
     name: str
 
 
-class BaseServerConfig(BaseModel):
-    """Settings every server accepts; implementation-specific keys are kept as extras."""
+class BaseServerConfig(ConnectionSettings):
+    """Settings every server accepts (its connection limits among them); other keys are kept as extras."""
 
     # Schemas are built on first use: building them at import would cost ~30 ms of start-up.
     model_config = ConfigDict(extra="allow", defer_build=True)
@@ -112,16 +114,12 @@ class BaseServerConfig(BaseModel):
         return value
 
 
-class BaseResourcesServerConfig(BaseServerConfig):
-    """Settings of a resources server (an environment), including its session store limits."""
+class BaseResourcesServerConfig(BaseServerConfig, ResourceLimits):
+    """Settings of a resources server (an environment); its limits are `ResourceLimits`'s fields."""
 
     # None only so a bare `python app.py --port 8000` works; the loader requires it in config files.
     domain: Domain | None = None
     verified: bool = False
-    session_ttl_seconds: float = Field(default=600.0, gt=0)  # lease, renewed on each use
-    max_sessions: int = Field(default=100_000, gt=0)
-    reaper_interval_seconds: float = Field(default=5.0, gt=0)
-    max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     session_secret: SecretStr | None = None  # None: random per process
 
 

@@ -12,7 +12,8 @@
 4. rollout: gymhall's agent with the replay model plays the first row to a reward of 1.0;
 5. conformance: `gymhall.checks.conformance.check_environment` over every row with a reference solution.
 
-Each gate passes or fails with a reason and a fix; a gate whose prerequisite failed is skipped.
+Each gate passes or fails with a reason and a fix; a gate whose prerequisite (the gate before it) failed
+is skipped, so one fault shows as one failure.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ __all__ = ["GATES", "GateResult", "ValidationReport", "validate_project"]
 Status = Literal["passed", "failed", "skipped"]
 
 GATES = ("import", "server", "smoke", "rollout", "conformance")
-_NEEDS = {"server": "import", "smoke": "server", "rollout": "smoke", "conformance": "smoke"}
+_NEEDS = {"server": "import", "smoke": "server", "rollout": "smoke", "conformance": "rollout"}
 _IMPORT_TIMEOUT_S = 60.0
 
 # Run in a fresh interpreter from the project directory: load the config, import the entrypoint,

@@ -25,12 +25,16 @@ from typing import Any, TypeVar
 
 import orjson
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gymhall.config.settings import BaseResourcesServerConfig, BaseServerConfig
-from gymhall.exceptions import ConfigError
+from gymhall.exceptions import ConfigError, InvalidBody
+from gymhall.server.json_response import error_json
+from gymhall.server.request_body import bounded_detail, validation_message
 from gymhall.server.route import GymRoute, RouteKind
 from gymhall.server.sessions import HandleSigner, Session, SessionStore
 from gymhall.server.tools import strict_tool_schema
@@ -50,7 +54,9 @@ _ROLLOUT_PREFIX = "/ng-rollout/"
 class GymApp(FastAPI):
     """A FastAPI app whose exact-path gymhall routes skip the generic middleware stack.
 
-    Holds the server's session store, handle signer and limits; every `GymRoute` reads them here.
+    Holds the server's session store, handle signer and limits (`gymhall.config.resource_limits`); every
+    `GymRoute` reads them here. A tool's body is bounded by the smaller of `max_body_bytes` and
+    `max_tool_body_bytes`; without them, the tool body and answer limits are `max_body_bytes`.
     """
 
     def __init__(
@@ -60,14 +66,20 @@ class GymApp(FastAPI):
         signer: HandleSigner,
         session_cookie: str,
         max_body_bytes: int,
+        max_tool_body_bytes: int | None = None,
+        max_answer_bytes: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # FastAPI's own 422 (routes it resolves) echoes whole inputs: bounded here as on the short path.
+        self.add_exception_handler(RequestValidationError, _validation_error)
         self.router.route_class = GymRoute
         self.store = store
         self.signer = signer
         self.session_cookie = session_cookie
         self.max_body_bytes = max_body_bytes
+        self.max_tool_body_bytes = min(max_body_bytes, max_tool_body_bytes or max_body_bytes)
+        self.max_answer_bytes = max_answer_bytes if max_answer_bytes is not None else max_body_bytes
         self._cookie_prefix = f"{session_cookie}=".encode()
         self._fast: dict[tuple[str, str], GymRoute] = {}
         self._fast_key: tuple[int, int, int] | None = None
@@ -151,6 +163,13 @@ class GymApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = bounded_detail(errors)
+    message = validation_message(request.method, request.url.path, detail)
+    return Response(error_json(InvalidBody(message, detail=detail).to_json()), 422, media_type="application/json")
+
+
 C = TypeVar("C", bound=BaseResourcesServerConfig)
 
 DEFAULT_PORT = 8000
@@ -194,6 +213,8 @@ def create_app(
         signer=signer,
         session_cookie=session_cookie_name(config.name or title),
         max_body_bytes=config.max_body_bytes,
+        max_tool_body_bytes=config.max_tool_body_bytes,
+        max_answer_bytes=config.max_answer_bytes,
         title=title,
         lifespan=lifespan,
     )
@@ -300,24 +321,27 @@ def serve_app(app: ASGIApp, config: BaseServerConfig) -> None:
     """Serve `app` with uvicorn until Ctrl-C or SIGTERM.
 
     The socket is bound before the URL is printed, so the printed URL (with the real port, also for
-    `--port 0`) is ready to take connections.
+    `--port 0`) is ready to take connections. Incomplete requests time out and open connections are
+    capped as `config`'s connection settings say (`gymhall.server.connections`).
     """
     import uvicorn
+
+    from gymhall.server.connections import uvicorn_options
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     host = config.host
     sock = _bind(host, config.port if config.port is not None else DEFAULT_PORT)
+    sock.listen(config.backlog)  # connections queue from now on, so the URL printed below is ready
     port = sock.getsockname()[1]
     display_host = f"[{host}]" if ":" in host else host
     server = uvicorn.Server(
         uvicorn.Config(
             app,
             loop="auto",
-            http="auto",
             access_log=False,
             log_level="warning",
             timeout_graceful_shutdown=3,
-            timeout_keep_alive=30,
+            **uvicorn_options(config),
         )
     )
     what = config.name or getattr(app, "title", "server")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,7 +10,7 @@ import orjson
 from pydantic import BaseModel
 from starlette.types import Send
 
-__all__ = ["dump_json", "send_error", "send_json"]
+__all__ = ["dump_json", "error_json", "send_error", "send_json"]
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
@@ -42,6 +43,14 @@ async def send_json(send: Send, status: int, body: bytes, headers: list[tuple[by
 
 
 async def send_error(send: Send, status: int, body: dict[str, Any], headers: Mapping[str, str]) -> None:
-    """Send an error answer; values orjson cannot serialize are written as their `str`."""
+    """Send an error answer (`error_json`) with `status` and `headers`."""
     raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    await send_json(send, status, orjson.dumps(body, default=str), raw)
+    await send_json(send, status, error_json(body), raw)
+
+
+def error_json(body: dict[str, Any]) -> bytes:
+    """An error answer's body as JSON; values orjson cannot serialize (objects, integers past 64 bits) as text."""
+    try:
+        return orjson.dumps(body, default=str)
+    except TypeError:  # orjson refuses integers past 64 bits without asking `default`
+        return json.dumps(body, default=str, ensure_ascii=False).encode()

@@ -23,7 +23,7 @@ from starlette.requests import Request, cookie_parser
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from gymhall.exceptions import InvalidBody, JudgeError, RequestError, SessionRequired
+from gymhall.exceptions import AnswerTooLarge, InvalidBody, JudgeError, RequestError, SessionRequired
 from gymhall.server.endpoint_plan import EndpointParam, EndpointPlan, openapi_stub, plan_endpoint
 from gymhall.server.json_response import dump_json, send_error, send_json
 from gymhall.server.request_body import read_body, validation_detail, validation_message
@@ -39,6 +39,7 @@ __all__ = ["GymRoute", "RouteKind"]
 logger = logging.getLogger("gymhall.server")
 
 _SESSION_HEADER_BYTES = SESSION_HEADER.encode()
+_MAX_ERROR_CHARS = 2000  # of an unexpected exception's text in a 500 answer
 
 
 class RouteKind(Enum):
@@ -137,6 +138,8 @@ class GymRoute(APIRoute):
             logger.exception("%s %s failed (session %s)", scope["method"], scope["path"], session and session.id)
             if not started:
                 message = f"{type(exc).__name__}: {exc}"
+                if len(message) > _MAX_ERROR_CHARS:  # an exception may quote a whole input
+                    message = f"{message[:_MAX_ERROR_CHARS]}... ({len(message)} characters)"
                 body = {"detail": message, "error": "internal_error"}
                 await send_error(send, 500, body, {})
 
@@ -155,8 +158,11 @@ class GymRoute(APIRoute):
         if self._plan is None:
             await self._call_fastapi(app, scope, receive, send, handle)
             return
-        body = await read_body(scope, receive, app.max_body_bytes)
         plan, body_model = self._plan
+        tool = self.kind is RouteKind.TOOL
+        body = await read_body(
+            scope, receive, app.max_tool_body_bytes if tool else app.max_body_bytes, json=body_model is not None
+        )
         parsed: BaseModel | None = None
         if body_model is not None:
             try:
@@ -206,7 +212,10 @@ class GymRoute(APIRoute):
         if response is not None:
             headers.extend(h for h in response.raw_headers if h[0] != b"content-length")
             status = response.status_code or 200
-        await send_json(send, status, dump_json(result), headers)
+        answer = dump_json(result)
+        if tool and len(answer) > app.max_answer_bytes:
+            raise AnswerTooLarge(_answer_too_large(scope["path"], len(answer), app.max_answer_bytes))
+        await send_json(send, status, answer, headers)
 
     async def _call_fastapi(self, app: GymApp, scope: Scope, receive: Receive, send: Send, handle: str | None) -> None:
         """Let FastAPI resolve an endpoint whose signature the short path does not cover."""
@@ -240,7 +249,7 @@ async def _close(app: GymApp, scope: Scope, receive: Receive, send: Send, handle
     NeMo Gym 0.7's Environment Servers send a JSON body `{resources_session_id, episode_id}` (with the
     seed's cookie); its `resources_session_id` is echoed, and closing one this server never saw succeeds.
     """
-    body = await read_body(scope, receive, app.max_body_bytes)
+    body = await read_body(scope, receive, app.max_body_bytes, json=True)
     try:
         request = CloseSessionRequest.model_validate_json(body) if body.strip() else None
     except ValidationError as exc:
@@ -264,6 +273,13 @@ async def _close(app: GymApp, scope: Scope, receive: Receive, send: Send, handle
         await app.store.flush_closed()
     await send_json(
         send, 200, orjson.dumps(CloseSessionResponse(closed=closed, **echo).model_dump(exclude_none=True)), []
+    )
+
+
+def _answer_too_large(path: str, size: int, limit: int) -> str:
+    return (
+        f"The answer of tool {path.lstrip('/')!r} ({size} bytes) is over this server's limit of {limit} bytes "
+        "(max_answer_bytes), so it was not sent. Ask for less: narrow the query or request fewer items."
     )
 
 

@@ -67,7 +67,7 @@ class HandleSigner:
     def unsign(self, handle: str) -> str:
         """The session id inside `handle`; raises `InvalidSessionHandle` if it was not signed here."""
         session_id, dot, signature = handle.partition(".")
-        if not dot or not session_id or len(handle) > 256:
+        if not dot or not session_id or len(handle) > 256 or not handle.isascii():
             raise InvalidSessionHandle(
                 "The session handle is malformed. Send the handle returned by POST /seed_session unchanged."
             )
@@ -120,7 +120,7 @@ class SessionStore:
         self,
         *,
         ttl_seconds: float = 600.0,
-        max_sessions: int = 100_000,
+        max_sessions: int = 20_000,
         on_close: Callable[[Session], Awaitable[None] | None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

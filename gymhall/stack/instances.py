@@ -59,12 +59,15 @@ def _url(config: GymConfig, instance: ServerInstance, key: str, kind: ServerKind
 
 
 def _serve(app: Any, instance: ServerInstance, args: argparse.Namespace) -> None:
+    from gymhall.config.connections import ConnectionSettings
     from gymhall.config.settings import BaseServerConfig
     from gymhall.server.app import serve_app
 
     settings = {"host": args.host or instance.settings.get("host") or "127.0.0.1"}
     settings["port"] = args.port if args.port is not None else instance.settings.get("port")
-    serve_app(app, BaseServerConfig.model_validate({"name": instance.name, **settings}))
+    # The connection limits (request_timeout_s, max_connections, ...) every server's block may set.
+    limits = {key: instance.settings[key] for key in ConnectionSettings.model_fields if key in instance.settings}
+    serve_app(app, BaseServerConfig.model_validate({"name": instance.name, **limits, **settings}))
 
 
 def model_spec(settings: Mapping[str, Any]) -> tuple[str, str | None]:

@@ -7,9 +7,18 @@ verify response echoes the whole dataset row.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, PlainSerializer, PlainValidator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    PlainValidator,
+    field_validator,
+)
 from pydantic.json_schema import JsonSchemaValue
 
 from gymhall.wire.responses import Response, ResponseCreateParams
@@ -136,11 +145,28 @@ class CloseSessionResponse(BaseModel):
 
 
 class AggregateMetricsRequest(BaseModel):
-    """Body of `POST /aggregate_metrics`: verify responses (heavy fields may be stripped)."""
+    """Body of `POST /aggregate_metrics`: verify responses (heavy fields may be stripped).
+
+    Every number must be finite: `NaN`, `Infinity` and numbers past a float's range (`1e400`), which
+    strict JSON does not allow, are refused naming the field, never dropped from the metrics silently.
+    """
 
     model_config = ConfigDict(extra="allow")
 
     verify_responses: list[dict[str, Any]]
+
+    @field_validator("verify_responses")
+    @classmethod
+    def _check_finite(cls, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for index, row in enumerate(rows):
+            where = _non_finite(row)
+            if where is not None:
+                path, value = where
+                raise ValueError(
+                    f"verify_responses[{index}]{path} is {value!r}: metrics must be finite numbers "
+                    "(NaN, Infinity and numbers past 1.8e308 are not JSON). Send a finite value or leave the field out"
+                )
+        return rows
 
 
 class AggregateMetricsResponse(BaseModel):
@@ -151,3 +177,16 @@ class AggregateMetricsResponse(BaseModel):
     agent_metrics: dict[str, Any]
     key_metrics: dict[str, Any]
     group_level_metrics: list[dict[str, Any]]
+
+
+def _non_finite(value: Any) -> tuple[str, float] | None:
+    """Where in `value` (as `["key"][0]...`) the first NaN or infinite float is, and that float; else None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else ("", value)
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _non_finite(item)
+        if found is not None:
+            shown = repr(key) if len(str(key)) <= 80 else repr(f"{str(key)[:80]}...")
+            return f"[{shown}]{found[0]}", found[1]
+    return None

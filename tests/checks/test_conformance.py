@@ -1,13 +1,16 @@
 """`gymhall check`: each conformance check passes a sound environment and catches the fault it names."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pytest
 
-from gymhall import BaseSeedSessionRequest, BaseVerifyRequest, Environment, tool
+from gymhall import BaseSeedSessionRequest, BaseVerifyRequest, Environment, build_app, tool
 from gymhall.checks.conformance import CheckResult, check_environment, corruptions, strict_schema_problems
 from gymhall.testing import client_for
+from gymhall.wire.contract import SESSION_HEADER
 
 
 class Row(BaseSeedSessionRequest):
@@ -68,7 +71,58 @@ class VerifyMutates(Sound):
         return float(body.response.output_text.strip() == str(state.value - 1))
 
 
-async def check(env: Environment, data: list[dict[str, Any]] | None = None) -> dict[str, CheckResult]:
+class WithLooseTool(Sound):
+    @tool
+    async def label(self, state: Tally, counts: dict[str, int]) -> dict[str, int]:
+        """Label the tally: a free-form object argument, which strict mode cannot take."""
+        return counts
+
+
+class Fronted:
+    """A server in front of a sound environment that answers some requests itself (a server without one contract).
+
+    `answer(method, path, handle, history)` gives (status, JSON body) to answer instead of the environment, or None.
+    """
+
+    def __init__(self, env: Environment, answer: Callable[[str, str, str | None, list[tuple[str, str | None]]], Any]):
+        self.app = build_app(env)
+        self.answer = answer
+        self.history: list[tuple[str, str | None]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        handle = headers.get(SESSION_HEADER.lower())
+        answered = self.answer(scope["method"], scope["path"], handle, self.history)
+        self.history.append((scope["path"], handle))
+        if answered is None:
+            await self.app(scope, receive, send)
+            return
+        status, body = answered
+        more = True
+        while more:  # read the request before answering, as a server does
+            more = (await receive()).get("more_body", False)
+        await send(
+            {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
+        )
+        await send({"type": "http.response.body", "body": orjson.dumps(body)})
+
+
+def _forged_accepted(method: str, path: str, handle: str | None, history: list[Any]) -> Any:
+    return (200, {"value": 0}) if handle is not None and handle.startswith("no-such-session") else None
+
+
+def _second_close_refused(method: str, path: str, handle: str | None, history: list[Any]) -> Any:
+    return (404, {"detail": "unknown session"}) if path == "/close_session" and (path, handle) in history else None
+
+
+def _closed_session_served(method: str, path: str, handle: str | None, history: list[Any]) -> Any:
+    return (200, {"value": 0}) if path == "/add" and ("/close_session", handle) in history else None
+
+
+async def check(env: Environment | Fronted, data: list[dict[str, Any]] | None = None) -> dict[str, CheckResult]:
     async with client_for(env) as client:
         results = await check_environment(client, rows() if data is None else data)
     return {result.name: result for result in results}
@@ -171,3 +225,94 @@ def test_a_strict_schema_has_no_problems() -> None:
         "additionalProperties": False,
     }
     assert strict_schema_problems(schema) == []
+
+
+def _only_failure(results: dict[str, CheckResult]) -> CheckResult:
+    failed = [r for r in results.values() if not r.passed]
+    assert len(failed) == 1, [f"{r.name}: {r.reason}" for r in failed]
+    assert failed[0].reason and failed[0].fix
+    return failed[0]
+
+
+async def test_a_tool_schema_strict_mode_cannot_take_fails_only_the_schema_check() -> None:
+    failed = _only_failure(await check(WithLooseTool()))
+    assert failed.name == "tool schemas are strict"
+    assert "label: parameters.counts: objects need additionalProperties: false" in failed.reason
+    assert "@tool" in failed.fix
+
+
+async def test_a_server_that_serves_forged_sessions_fails_only_the_unknown_session_check() -> None:
+    failed = _only_failure(await check(Fronted(Sound(), _forged_accepted)))
+    assert failed.name == "unknown sessions are rejected"
+    assert failed.reason == "POST /add with a forged session handle answered 200"
+    assert "4xx" in failed.fix
+
+
+async def test_a_server_that_refuses_a_second_close_fails_only_the_close_check() -> None:
+    failed = _only_failure(await check(Fronted(Sound(), _second_close_refused)))
+    assert failed.name == "close is idempotent"
+    assert failed.reason == "closing twice answered [200, 404]"
+    assert "200" in failed.fix
+
+
+async def test_a_server_that_serves_a_closed_session_fails_only_the_close_check() -> None:
+    failed = _only_failure(await check(Fronted(Sound(), _closed_session_served)))
+    assert failed.name == "close is idempotent"
+    assert failed.reason == "a tool call on a closed session answered 200"
+    assert "refuse closed sessions" in failed.fix
+
+
+async def test_the_close_check_tries_a_later_row_s_tool_when_row_0_has_none() -> None:
+    data = rows(3)
+    data[0]["reference_solution"] = {"tool_calls": [], "answer": "0"}
+    data[0]["start"] = 0
+    failed = (await check(Fronted(Sound(), _closed_session_served), data))["close is idempotent"]
+    assert not failed.passed and "closed session answered 200" in failed.reason
+
+
+class DriftsOnTheFifthSeed(Sound):
+    """Gives another start on row 0's fifth seed: the replay of the determinism check, and only it, sees it.
+
+    (Row 0 is seeded for 1 reference play, 3 corrupted plays, then the determinism replay.)
+    """
+
+    seeds: dict[int, int] = {}
+
+    async def seed_session(self, row: Row) -> Tally:
+        count = self.seeds[row.start] = self.seeds.get(row.start, 0) + 1
+        return Tally(row.start + 100 if count == 5 and row.start == 0 else row.start)
+
+
+async def test_an_episode_that_changes_on_replay_fails_only_the_determinism_check() -> None:
+    DriftsOnTheFifthSeed.seeds = {}
+    failed = _only_failure(await check(DriftsOnTheFifthSeed()))
+    assert failed.name == "same seed, same episode"
+    assert failed.reason == "row 0 played twice gave different rewards (1 then 0)"
+    assert "random.Random" in failed.fix
+
+
+async def test_shared_state_that_only_concurrency_shows_fails_only_the_isolation_check() -> None:
+    KeyedByRow.tallies = {}
+    failed = _only_failure(await check(KeyedByRow()))
+    assert failed.name == "sessions are isolated"
+    assert "two live sessions of one row gave different" in failed.reason
+    assert "session's state" in failed.fix
+
+
+class KeyedByRow(Sound):
+    """Keeps each row's tally in a dict on the class, keyed by the row: two live sessions of one row share it."""
+
+    tallies: dict[int, int] = {}
+
+    async def seed_session(self, row: Row) -> Tally:
+        self.tallies[row.start] = row.start
+        return Tally(row.start)
+
+    @tool
+    async def add(self, state: Tally, by: int) -> dict[str, int]:
+        """Add `by` to the tally."""
+        self.tallies[state.value] += by
+        return {"value": self.tallies[state.value]}
+
+    async def verify(self, state: Tally, body: BaseVerifyRequest) -> float:
+        return float(body.response.output_text.strip() == str(self.tallies[state.value]))

@@ -209,3 +209,34 @@ def test_collect_names_the_missing_or_refused_key(tmp_path: Path) -> None:
         assert "refused the API key (HTTP 401" in result.output and not out.exists()
     finally:
         os.chdir(previous)
+
+
+def _counter_app() -> object:
+    from gymhall.config.loading import load_config
+    from gymhall.server.entrypoints import build_server_app
+
+    return build_server_app(load_config([CONFIG]).resources_server(None))
+
+
+def test_resume_after_the_resources_server_died_completes_the_failed_rows(tmp_path: Path) -> None:
+    from gymhall.testing import serve_in_thread
+
+    out = tmp_path / "o.jsonl"
+    base = ["collect", "-i", str(DATA), "-o", str(out), "--max-attempts", "1", "--limit", "8"]
+    with serve_in_thread(_counter_app()) as url:  # type: ignore[arg-type]
+        assert CliRunner().invoke(app, [*base[:-2], "--limit", "3", "--resources-url", url]).exit_code == 0
+    # The server is gone: the rest of the rows fail, retryably, at seed.
+    died = CliRunner().invoke(app, [*base, "--resume", "--resources-url", url])
+    assert died.exit_code == ROWS_FAILED, died.output
+    failed = [orjson.loads(line) for line in out.read_bytes().splitlines()][3:]
+    assert len(failed) == 5 and all(line["failure"]["retryable"] for line in failed)
+    # --keep-failures leaves them; a plain --resume against the restarted server completes them.
+    with serve_in_thread(_counter_app()) as url:  # type: ignore[arg-type]
+        kept = CliRunner().invoke(app, [*base, "--resume", "--keep-failures", "--resources-url", url])
+        assert kept.exit_code == ROWS_FAILED and len(out.read_bytes().splitlines()) == 8
+        resumed = CliRunner().invoke(app, [*base, "--resume", "--resources-url", url])
+    assert resumed.exit_code == 0, resumed.output
+    lines = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert len(lines) == 13  # append-only: the 5 failed lines stay, their retries follow
+    metrics = orjson.loads((tmp_path / "o_metrics.json").read_bytes())
+    assert metrics["counts"]["lines"] == metrics["counts"]["ok"] == 8 and metrics["counts"]["failed"] == 0

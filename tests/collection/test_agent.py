@@ -15,7 +15,7 @@ from gymhall.collection.agent import Agent
 from gymhall.collection.datasets import read_rows
 from gymhall.config.loading import load_config
 from gymhall.config.registry import get_env, list_envs
-from gymhall.exceptions import ModelError
+from gymhall.exceptions import ModelError, ToolError
 from gymhall.models.base import Model, ModelRequest
 from gymhall.models.replay import ReplayModel
 from gymhall.server.entrypoints import build_server_app
@@ -378,3 +378,96 @@ async def test_remote_agent_reads_nemo_gym_07_and_04_failures() -> None:
     assert lines[0]["mask_sample"] is False and lines[0]["reward"] == 1.0
     assert lines[1]["failure"]["stage"] == "verify" and lines[1]["failure_kind"] == "verifier_error"
     assert lines[2]["failure"]["stage"] == "judge" and lines[2]["failure"]["retryable"] is True
+
+
+class DropsTheNthRequest:
+    """An ASGI app in front of `app` that drops the connection mid-answer on its `n`th HTTP request.
+
+    Served by uvicorn on loopback: the client reads a started answer that never ends (a crashed worker, a
+    proxy cut), a transport error, not a status.
+    """
+
+    def __init__(self, app: Any, n: int) -> None:
+        self.app, self.n = app, n
+        self.paths: list[str] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http" or (scope["method"], scope["path"]) == ("GET", "/"):  # the readiness probe
+            await self.app(scope, receive, send)
+            return
+        self.paths.append(f"{scope['method']} {scope['path']}")
+        if len(self.paths) != self.n:
+            await self.app(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})
+        await send({"type": "http.response.body", "body": b'{"partial', "more_body": True})
+        raise ConnectionAbortedError("dropped on purpose")  # uvicorn closes the connection mid-answer
+
+
+SOLVED = {"tool_calls": [{"name": "add", "arguments": {"by": 2}}], "answer": "3"}
+RESOURCE_REQUESTS = ["POST /seed_session", "GET /tools", "POST /add", "POST /verify", "POST /close_session"]
+
+
+@pytest.mark.parametrize(
+    ("n", "stage"), [(1, "seed"), (2, "seed"), (3, "tool"), (4, "verify"), (5, None)], ids=RESOURCE_REQUESTS
+)
+async def test_a_dropped_connection_at_each_resources_stage_is_a_typed_retryable_failure(n: int, stage: str) -> None:
+    from gymhall.testing import serve_in_thread
+
+    front = DropsTheNthRequest(build_app(TallyEnv()), n)
+    with serve_in_thread(front) as url:
+        async with AsyncResourcesClient(url, timeout=10) as client:
+            line = await Agent(client, ReplayModel()).run({**ROW, "reference_solution": SOLVED})
+    assert front.paths[n - 1] == RESOURCE_REQUESTS[n - 1]
+    if stage is None:  # closing is best effort: the lease reaper frees the session, the reward stands
+        assert line["status"] == "ok" and line["reward"] == 1.0
+        return
+    assert line["status"] == "failed" and "reward" not in line
+    assert line["failure"]["stage"] == stage and line["failure"]["retryable"] is True
+    assert line["failure"]["error"]
+
+
+async def test_a_dropped_connection_to_the_model_is_a_typed_retryable_model_failure() -> None:
+    from gymhall.models.fake_openai import FakeOpenAI
+    from gymhall.models.openai_responses import OpenAIResponsesModel
+    from gymhall.testing import serve_in_thread
+
+    front = DropsTheNthRequest(FakeOpenAI(), 1)
+    with serve_in_thread(front) as model_url:
+        model = OpenAIResponsesModel("fake", base_url=f"{model_url}/v1", api_key="k", max_retries=0, timeout_s=10)
+        agent, _ = agent_for(TallyEnv(), model)
+        line = await agent.run(ROW)
+    assert line["status"] == "failed" and "reward" not in line
+    assert line["failure"]["stage"] == "model" and line["failure"]["retryable"] is True
+
+
+class CrashingTool(TallyEnv):
+    @tool
+    async def add(self, state: Tally, by: int) -> dict[str, int]:
+        """Add `by` to the tally."""
+        raise RuntimeError("the tally's store is gone")
+
+
+async def test_a_tool_answering_5xx_fails_the_rollout_at_tool_and_is_never_scored() -> None:
+    agent, app = agent_for(CrashingTool(), ReplayModel())
+    line = await agent.run({**ROW, "reference_solution": SOLVED})
+    assert line["status"] == "failed" and "reward" not in line
+    failure = line["failure"]
+    assert failure["stage"] == "tool" and failure["retryable"] is False  # gymhall's internal_error fails again
+    assert "POST /add failed with status 500" in failure["error"] and "the tally's store is gone" in failure["error"]
+    assert len(app.store) == 0
+
+
+class RefusingTool(TallyEnv):
+    @tool
+    async def add(self, state: Tally, by: int) -> dict[str, int]:
+        """Add `by` to the tally."""
+        raise ToolError("by must be below 2")
+
+
+async def test_a_tool_refusing_with_4xx_is_text_for_the_model() -> None:
+    agent, _ = agent_for(RefusingTool(), ReplayModel())
+    line = await agent.run({**ROW, "reference_solution": {**SOLVED, "answer": "1"}})
+    assert line["status"] == "ok" and line["reward"] == 1.0
+    outputs = [item["output"] for item in line["response"]["output"] if item["type"] == "function_call_output"]
+    assert len(outputs) == 1 and "by must be below 2" in outputs[0]

@@ -56,3 +56,13 @@ def test_expand_repeats_each_row_with_task_and_rollout_indices() -> None:
     ]
     with pytest.raises(ValueError):
         expand_rows(rows, 0)
+
+
+def test_latest_lines_keeps_the_newer_line_of_each_rollout() -> None:
+    from gymhall.collection.datasets import latest_lines
+
+    old = {"_ng_task_index": 0, "_ng_rollout_index": 0, "status": "failed"}
+    other = {"_ng_task_index": 0, "_ng_rollout_index": 1, "status": "ok"}
+    new = {"_ng_task_index": 0, "_ng_rollout_index": 0, "status": "ok"}
+    loose = {"reward": 1.0}  # no indices: a rollout of its own, never merged
+    assert latest_lines([old, other, loose, new, loose]) == [other, loose, new, loose]

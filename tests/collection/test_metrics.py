@@ -258,3 +258,16 @@ def test_input_fields_are_left_out_of_every_statistic() -> None:
     assert metrics["overall"]["mean/reward"] == 0.5 and metrics["overall"]["mean/timed_out"] == 0.5
     assert not any("world_seed" in key for key in metrics["overall"])
     assert not any("world_seed" in key for key in metrics["per_task"][0])
+
+
+def test_a_retried_rollout_counts_once_and_its_newer_line_wins() -> None:
+    # A resumed run appends a retried rollout's new line after its failed one.
+    failed = {"_ng_task_index": 0, "_ng_rollout_index": 1, "status": "failed", "failure": {"stage": "seed"}}
+    lines = [_line(0, 0, 1.0), failed, _line(1, 0, 0.0), _line(0, 1, 0.0)]
+    metrics = rollout_metrics(lines)
+    assert metrics["counts"] == {"lines": 3, "ok": 3, "failed": 0, "failed_by_stage": {}, "tasks": 2}
+    assert metrics["overall"]["mean/reward"] == pytest.approx(1 / 3)
+    per_task = {t["_ng_task_index"]: t for t in metrics["per_task"]}
+    assert (per_task[0]["num_rollouts"], per_task[0]["num_failed"]) == (2, 0)
+    # The other way round, a later failure replaces an earlier ok line too: the newer line always wins.
+    assert rollout_metrics([_line(0, 0, 1.0), {**failed, "_ng_rollout_index": 0}])["counts"]["failed"] == 1

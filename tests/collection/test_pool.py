@@ -205,3 +205,34 @@ def test_sigkill_then_resume_completes_with_no_duplicate_and_no_loss(tmp_path: P
     keys = Counter(line_key(line) for line in lines)
     assert len(keys) == 120 and max(keys.values()) == 1
     assert all(line["status"] == "ok" and line["reward"] == 1.0 for line in lines)
+
+
+async def test_resume_retries_retryable_failures_and_keeps_the_file_append_only(tmp_path: Path) -> None:
+    # (0, 0) failed retryably (a server that was down), (1, 0) for good; the rest passed.
+    out = tmp_path / "out.jsonl"
+    run, _ = make_runner({(0, 0): [True], (1, 0): [False]})
+    first = await collect(ROWS[:6], out, run, max_attempts=1)
+    assert (first.ok, first.failed) == (4, 2)
+    written = out.read_bytes()
+    run, state = make_runner()
+    stats = await collect(ROWS[:6], out, run, resume=True)
+    assert state["calls"] == Counter({(0, 0): 1})  # only the retryable failure ran again
+    assert out.read_bytes().startswith(written)  # appended, never rewritten
+    assert stats.before is not None and (stats.before.ok, stats.before.failed) == (4, 1)
+    assert (stats.ok, stats.failed, stats.skipped) == (1, 0, 5)
+    overall = stats.overall()
+    assert (overall.ok, overall.failed) == (5, 1)  # each rollout once: the retried row's newer line won
+    # A second resume has nothing left to retry: the newest line of (0, 0) is ok.
+    run, state = make_runner()
+    again = await collect(ROWS[:6], out, run, resume=True)
+    assert sum(state["calls"].values()) == 0 and again.skipped == 6
+
+
+async def test_keep_failures_resumes_without_retrying_failed_rows(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    run, _ = make_runner({(0, 0): [True]})
+    await collect(ROWS[:3], out, run, max_attempts=1)
+    run, state = make_runner()
+    stats = await collect(ROWS[:6], out, run, resume=True, keep_failures=True)
+    assert (0, 0) not in state["calls"] and sum(state["calls"].values()) == 3
+    assert stats.overall().failed == 1

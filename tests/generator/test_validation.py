@@ -121,3 +121,57 @@ def test_worked_examples_and_init_projects_pass_every_gate_and_their_own_tests_i
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "failed" not in done.stdout
     assert time.monotonic() - started < 90
+
+
+def _game_project(tmp_path: Path, edit_rows: Any) -> Path:
+    """`gymhall init`'s game starter with its dataset's rows changed by `edit_rows(rows)`."""
+    import orjson
+
+    project = scaffold("guesses", archetype="game", directory=tmp_path)[1]
+    dataset = project / "data" / "example.jsonl"
+    rows = [orjson.loads(line) for line in dataset.read_text().splitlines() if line.strip()]
+    edit_rows(rows)
+    dataset.write_text("".join(orjson.dumps(row).decode() + "\n" for row in rows))
+    return project
+
+
+def _only_failed(report: Any, gate: str) -> GateResult:
+    statuses = _statuses(report.results)
+    at = GATES.index(gate)
+    assert list(statuses.values())[:at] == ["passed"] * at, statuses
+    failed = report.result(gate)
+    assert failed.status == "failed" and failed.reason and failed.fix
+    for later in GATES[at + 1 :]:
+        assert report.result(later).reason == f"skipped: needs {GATES[GATES.index(later) - 1]}"
+    return failed
+
+
+def _first_call_out_of_range(rows: list[dict[str, Any]]) -> None:
+    rows[0]["reference_solution"]["tool_calls"][0]["arguments"] = {"number": 500}
+
+
+def _row_0_unsolved(rows: list[dict[str, Any]]) -> None:
+    rows[0]["reference_solution"]["tool_calls"] = rows[0]["reference_solution"]["tool_calls"][:1]
+
+
+def _row_1_unsolved(rows: list[dict[str, Any]]) -> None:
+    rows[1]["reference_solution"]["tool_calls"] = rows[1]["reference_solution"]["tool_calls"][:1]
+
+
+def test_a_first_tool_call_the_tool_refuses_fails_the_smoke_gate(tmp_path: Path) -> None:
+    failed = _only_failed(validate_project(_game_project(tmp_path, _first_call_out_of_range)), "smoke")
+    assert failed.reason.startswith("tool 'guess' (row 0's first call) failed")
+    assert "reference solution" in failed.fix
+
+
+def test_a_row_0_solution_that_does_not_solve_fails_the_rollout_gate(tmp_path: Path) -> None:
+    failed = _only_failed(validate_project(_game_project(tmp_path, _row_0_unsolved)), "rollout")
+    assert failed.reason == "row 0's reference solution scored 0, not 1.0"
+    assert "reference_solution" in failed.fix
+
+
+def test_a_later_row_that_does_not_solve_fails_the_conformance_gate(tmp_path: Path) -> None:
+    failed = _only_failed(validate_project(_game_project(tmp_path, _row_1_unsolved)), "conformance")
+    assert failed.reason.endswith("checks failed")
+    assert "reference solutions score 1.0: correct the reference_solution" in failed.fix
+    assert any(line.startswith("FAIL reference solutions score 1.0: 1 of") for line in failed.details)

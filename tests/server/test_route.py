@@ -319,3 +319,77 @@ async def test_aggregate_metrics_route(
         rows = [{"reward": 1.0, "_ng_task_index": 0}, {"reward": 0.0, "_ng_task_index": 0}]
         r = await c.post("/aggregate_metrics", json={"verify_responses": rows})
         assert r.json()["agent_metrics"]["mean/reward"] == 0.5
+
+
+@pytest.mark.parametrize("signature", ["\u00e9" * 22, "abc\u00ff", "\u00a0"])
+async def test_a_non_ascii_signature_gets_403_like_any_forged_handle(
+    signature: str,
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
+    # The attack: a non-ASCII byte in the signature crashed `hmac.compare_digest` into a 500.
+    async with client(make_app()) as c:
+        handle = await seeded(c)
+        forged = f"{handle.partition('.')[0]}.{signature}".encode("latin-1")
+        r = await c.post("/note", json={"text": "a"}, headers={SESSION_HEADER: forged})
+        assert r.status_code == 403
+        assert r.json()["error"] == "invalid_session_handle"
+        c.cookies.clear()
+        r = await c.post("/note", json={"text": "a"}, headers={SESSION_HEADER: handle})
+        assert r.json()["text"] == "a"
+
+
+async def test_a_tool_answer_over_max_answer_bytes_is_refused_for_the_model_to_read(
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
+    # The attack: one lookup answered 300 MiB. A tool's answer is bounded; verify's echo is not a tool answer.
+    async with client(make_app(max_answer_bytes=1000)) as c:
+        await seeded(c)
+        r = await c.post("/note", json={"text": "x" * 2000})
+        assert r.status_code == 400
+        data = r.json()
+        assert data["error"] == "answer_too_large"
+        assert "'note'" in data["detail"] and "max_answer_bytes" in data["detail"] and "Ask for less" in data["detail"]
+        assert (await c.post("/note", json={"text": "short"})).json()["text"] == "short"
+        verified = await c.post("/verify", json={**ROW, "response": {**RESPONSE, "id": "r" * 2000}})
+        assert verified.status_code == 200
+
+
+async def test_a_tool_body_is_bounded_by_max_tool_body_bytes(
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
+    # The attack: 40 calls with 15 MiB names grew one session's state by 1.3 GiB. Seed and verify keep
+    # max_body_bytes (a row, a whole episode).
+    async with client(make_app(max_tool_body_bytes=1000)) as c:
+        await seeded(c)
+        r = await c.post("/note", json={"text": "x" * 2000})
+        assert r.status_code == 413
+        assert "max_tool_body_bytes" in r.json()["detail"]
+        assert (await c.post("/verify", json={**ROW, "response": {**RESPONSE, "id": "r" * 2000}})).status_code == 200
+        assert (await c.post("/note", json={"text": "short"})).json()["text"] == "short"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(b"NaN", "nan"), (b"Infinity", "inf"), (b"-Infinity", "-inf"), (b"1e400", "inf")]
+)
+async def test_aggregate_metrics_refuses_a_non_finite_number_naming_the_field(
+    value: bytes,
+    shown: str,
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+) -> None:
+    # Such a number was dropped from the metrics silently; strict JSON has none of them.
+    async with client(make_app()) as c:
+        body = b'{"verify_responses": [{"reward": 1.0}, {"reward": 0.5, "reward_components": {"style": %s}}]}' % value
+        r = await c.post("/aggregate_metrics", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 422
+        data = r.json()
+        assert data["error"] == "validation_error"
+        assert f"verify_responses[1]['reward_components']['style'] is {shown}" in data["message"]
+        ok = await c.post("/aggregate_metrics", json={"verify_responses": [{"reward": 1.0}]})
+        assert ok.json()["agent_metrics"]["mean/reward"] == 1.0

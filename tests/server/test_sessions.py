@@ -147,3 +147,10 @@ def test_invalid_limits_are_refused() -> None:
         SessionStore(ttl_seconds=0)
     with pytest.raises(ValueError):
         SessionStore(max_sessions=0)
+
+
+@pytest.mark.parametrize("signature", ["\u00e9" * 22, "abc\u00ff", "\u4e2d"])
+def test_a_non_ascii_handle_is_refused_not_crashed(signature: str) -> None:
+    signer = HandleSigner()
+    with pytest.raises(InvalidSessionHandle):
+        signer.unsign(f"abc.{signature}")
