@@ -2,22 +2,28 @@
 
 `Sandbox` (gymhall.grading.sandbox) asks `child_command` for the command line of each run, and
 `bootstrap_config` for what the child must do to itself before running the code. The child is
-`python -I -S -c BOOTSTRAP CONFIG`: isolated mode imports nothing of gymhall, so the bootstrap is
-source text, not a module. It joins the run's cgroup, sets the rlimits, installs the audit hook,
-then executes `main.py` as `__main__`; limits are set there rather than in a `preexec_fn`, which is
-unsafe in a threaded server.
+`python -I -S -c BOOTSTRAP CONFIG`: isolated mode imports nothing of gymhall, so the bootstrap
+(gymhall/grading/bootstrap.py) is sent as source text. It joins the run's cgroup, builds the
+filesystem view, then forks one child per input, which sets the rlimits, drops to the sandbox user,
+installs the audit hook and executes `main.py` as `__main__`; limits are set there rather than in a
+`preexec_fn`, which is unsafe in a threaded server.
 
 Isolation is chosen once per interpreter by probing what the machine allows (`Sandbox.network_isolation`
 and `Sandbox.process_limit` report the choice):
 
-- Network. Preferred: `unshare --user --map-root-user --net --pid --fork` puts the child in new user,
-  network and PID namespaces. The network namespace has only a loopback interface, and it is down,
-  so nothing (not even the host's 127.0.0.1) can be reached. The PID namespace makes the child its
-  init: when it dies, or the group is killed, the kernel kills every process it started, including
-  ones that called setsid(). Fallback, where unprivileged user namespaces are off: an audit hook
-  (`sys.addaudithook`) installed before the code runs refuses socket creation, connect, bind and name
-  lookups, and ctypes. Audit hooks cannot be removed from Python, but they are a best effort, not a
-  security boundary.
+- Network and filesystem. Preferred: `unshare --mount --net --pid --fork` (plus `--user
+  --map-root-user` where gymhall is not root) puts the run in new mount, network and PID namespaces.
+  The network namespace has only a loopback interface, and it is down, so nothing (not even the
+  host's 127.0.0.1) can be reached. The PID namespace makes the supervisor its init: when it dies, or
+  the group is killed, the kernel kills every process it started, including ones that called
+  setsid(). The mount namespace gets a private tmpfs root (see gymhall.grading.bootstrap), so the
+  host's files, unix sockets and cgroup filesystem are out of sight. Where gymhall is root, the code
+  runs as `nobody` (`SANDBOX_UID`); without root, a user namespace maps only the server's user, so
+  the code keeps that user (root inside the namespace, the server's user outside it). Fallback,
+  where namespaces are off: an audit hook (`sys.addaudithook`) installed before the code runs
+  refuses socket creation, connect, bind and name lookups, ctypes, exec and spawn, and file access
+  outside the working directory and the standard library. Audit hooks cannot be removed from
+  Python, but they are a best effort, not a security boundary.
 - Processes (fork bombs). RLIMIT_NPROC counts every task of the *real user*, and the kernel ignores it
   for root. Inside a fresh user namespace owned by a non-root user, the count is per namespace, so
   the limit counts only the sandbox's own processes ("rlimit"). For root (as on the development VM
@@ -38,6 +44,7 @@ import itertools
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -50,60 +57,66 @@ import orjson
 
 __all__ = [
     "CPU_LIMIT_EXIT",
+    "SANDBOX_UID",
     "Cgroup",
     "bootstrap_config",
     "child_command",
     "child_env",
     "namespaces_available",
     "pids_cgroup_root",
+    "sandbox_user",
     "user_task_count",
+    "world_readable",
 ]
 
 #: Exit status the bootstrap uses when the CPU-time limit's warning signal (SIGXCPU) arrives.
 CPU_LIMIT_EXIT = 128 + signal.SIGXCPU
 
-_NAMESPACE_FLAGS = ("--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child")
 _PROBE = "import socket; print(len(socket.if_nameindex()))"  # a new network namespace has only `lo`
 
-# Runs in the child before the untrusted code: join the cgroup, set limits, install the audit hook,
-# then run main.py as __main__ with the bootstrap's own names out of reach.
-_BOOTSTRAP = r"""
-import json, os, resource, signal, sys
-def _boot(cfg):
-    if cfg["cgroup"]:
-        with open(cfg["cgroup"], "w") as f:
-            f.write("0")
-    for name, soft, hard in cfg["limits"]:
-        kind = getattr(resource, name)
-        ceiling = resource.getrlimit(kind)[1]
-        if ceiling != resource.RLIM_INFINITY:
-            hard = min(hard, ceiling)
-            soft = min(soft, hard)
-        resource.setrlimit(kind, (soft, hard))
-    signal.signal(signal.SIGXCPU, lambda *_: os._exit(cfg["cpu_exit"]))
-    refused = tuple(cfg["refuse_events"])
-    refused_imports = frozenset(cfg["refuse_imports"])
-    if refused or refused_imports:
-        def refuse(event, args):
-            if event.startswith(refused) or (event == "import" and args[0] in refused_imports):
-                raise PermissionError(f"{event} is not allowed in this sandbox")
-        sys.addaudithook(refuse)
-    import builtins, types
-    main = types.ModuleType("__main__")
-    main.__file__ = cfg["main"]
-    main.__builtins__ = builtins
-    sys.modules["__main__"] = main
-    sys.argv = [cfg["main"], *cfg["args"]]
-    sys.path.insert(0, os.getcwd())
-    with open(cfg["main"], "rb") as f:
-        code = compile(f.read(), cfg["main"], "exec")
-    exec(code, main.__dict__)
-_boot(json.loads(sys.argv[1]))
-"""
+# The sandbox's user where gymhall runs as root: `nobody`, which owns nothing (not the cgroup files).
+SANDBOX_UID = SANDBOX_GID = 65534
+
+
+@functools.cache
+def _bootstrap_source() -> str:
+    return (Path(__file__).parent / "bootstrap.py").read_text(encoding="utf-8")
+
+
+def _namespace_flags() -> tuple[str, ...]:
+    """Root needs no user namespace (and one mapping only root would keep the code root); others do."""
+    user = () if os.geteuid() == 0 else ("--user", "--map-root-user")
+    return (*user, "--mount", "--net", "--pid", "--fork", "--kill-child")
+
+
+def world_readable(path: str) -> bool:
+    """Whether a user with no rights of its own can read `path` (and search every directory above it)."""
+    try:
+        parts = os.path.realpath(path).split("/")
+        for depth in range(1, len(parts)):  # every directory above it
+            if not os.stat("/".join(parts[:depth]) or "/").st_mode & stat.S_IXOTH:
+                return False
+        return bool(os.stat(path).st_mode & stat.S_IROTH)
+    except OSError:
+        return False
+
+
+def _read_only_binds(python: str) -> list[str]:
+    """What the child's filesystem shows, read-only: /usr (and its links), and the interpreter's prefix."""
+    prefixes = {sys.base_prefix, sys.base_exec_prefix, os.path.dirname(os.path.dirname(os.path.realpath(python)))}
+    binds = ["/usr", "/bin", "/lib", "/lib64", "/lib32", "/libx32", "/sbin"]
+    for prefix in sorted(prefixes):
+        if not any(prefix == b or prefix.startswith(b + "/") for b in binds):
+            binds.append(prefix)
+    return [path for path in binds if os.path.lexists(path)]
+
 
 _NETWORK_EVENTS = ("socket.", "ctypes.")
 _PROCESS_EVENTS = ("os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn", "os.system", "subprocess.")
 _PROCESS_IMPORTS = ("_posixsubprocess", "_ctypes")  # fork_exec and ctypes reach fork/exec without events
+# A new interpreter has no audit hook: without a network namespace, exec and spawn are refused too.
+_EXEC_EVENTS = ("os.exec", "os.posix_spawn", "os.spawn", "os.system", "subprocess.", "pty.spawn")
+_EXEC_IMPORTS = ("_posixsubprocess",)
 
 
 @functools.cache
@@ -114,7 +127,7 @@ def namespaces_available(python: str = sys.executable) -> bool:
         return False
     try:
         probe = subprocess.run(
-            [unshare, *_NAMESPACE_FLAGS, python, "-I", "-S", "-c", _PROBE],
+            [unshare, *_namespace_flags(), python, "-I", "-S", "-c", _PROBE],
             capture_output=True,
             stdin=subprocess.DEVNULL,
             timeout=10,
@@ -229,7 +242,17 @@ class Cgroup:
             except OSError:
                 if time.monotonic() > deadline:
                     return  # left behind empty-ish; the kernel frees it when its last member dies
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(0.005)
+
+
+def sandbox_user(namespaced: bool) -> int | None:
+    """The uid the code runs as: `nobody` where gymhall runs as root (in a mount namespace, or where `nobody`
+    can read the standard library), else None (the server's own user, the mapped root of a user namespace)."""
+    if os.geteuid() != 0:
+        return None
+    if namespaced or world_readable(os.path.dirname(os.__file__)):
+        return SANDBOX_UID
+    return None
 
 
 def bootstrap_config(
@@ -240,37 +263,58 @@ def bootstrap_config(
     refuse_processes: bool,
     cgroup: Cgroup | None,
     args: Sequence[str],
+    python: str = sys.executable,
+    inputs: int = 1,
+    wall_seconds: float = 10.0,
+    output_bytes: int = 1 << 20,
+    disk_bytes: int = 64 << 20,
+    preload: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """What the bootstrap does before the code: `rlimits` (plus RLIMIT_NPROC where it counts), the cgroup to
-    join, and the audit events refused (the network's without a network namespace, the processes' when
-    `refuse_processes`). Scans /proc for a non-root user outside a namespace: call it off the event loop."""
+    """What the bootstrap does: `rlimits` (plus RLIMIT_NPROC where it counts), the cgroup to join, the
+    filesystem view (a mount namespace when `namespaced`, else the audit hook's path checks), the user,
+    and the audit events refused (the network's and exec's without a network namespace, fork's too when
+    `refuse_processes`); then `inputs` children, each limited to `wall_seconds` and `output_bytes` per
+    stream. Scans /proc for a non-root user outside a namespace: call it off the event loop."""
     limits = list(rlimits)
-    refuse_events: list[str] = [] if namespaced else list(_NETWORK_EVENTS)
-    refuse_imports: list[str] = []
+    refuse_events: list[str] = [] if namespaced else [*_NETWORK_EVENTS, *_EXEC_EVENTS]
+    refuse_imports: list[str] = [] if namespaced else list(_EXEC_IMPORTS)
     if os.geteuid() != 0:
-        # `unshare` itself counts as one task of the namespace; outside one, every task of the user counts.
-        base = 1 if namespaced else user_task_count(os.getuid())
+        # `unshare` and the supervisor count as tasks of the namespace; outside one, every task of the user.
+        base = 2 if namespaced else user_task_count(os.getuid()) + 1
         nproc = base + max_processes
         limits.append(("RLIMIT_NPROC", nproc, nproc))
     if refuse_processes:
         refuse_events += _PROCESS_EVENTS
         refuse_imports += _PROCESS_IMPORTS
+    uid = sandbox_user(namespaced)
     return {
         "cgroup": str(cgroup.procs) if cgroup is not None else None,
         "limits": limits,
         "cpu_exit": CPU_LIMIT_EXIT,
-        "refuse_events": refuse_events,
-        "refuse_imports": refuse_imports,
+        "refuse_events": sorted(set(refuse_events)),
+        "refuse_imports": sorted(set(refuse_imports)),
         "main": "main.py",
         "args": list(args),
+        "uid": uid,
+        "gid": SANDBOX_GID if uid is not None else None,
+        "mount": namespaced,
+        "binds": _read_only_binds(python) if namespaced else [],
+        "disk_bytes": disk_bytes,
+        "confine_paths": not namespaced,
+        "readable": [],
+        "writable": [],
+        "preload": list(preload),
+        "inputs": inputs,
+        "wall_seconds": wall_seconds,
+        "output_bytes": output_bytes,
     }
 
 
 def child_command(python: str, config: Mapping[str, Any], *, namespaced: bool) -> list[str]:
     """The command line of one run: the bootstrap under `python`, inside new namespaces when `namespaced`."""
-    command = [python, "-I", "-S", "-c", _BOOTSTRAP, orjson.dumps(config).decode()]
+    command = [python, "-I", "-S", "-c", _bootstrap_source(), orjson.dumps(config).decode()]
     if namespaced:
         unshare = shutil.which("unshare")
         assert unshare is not None  # namespaces_available found it
-        command = [unshare, *_NAMESPACE_FLAGS, *command]
+        command = [unshare, *_namespace_flags(), *command]
     return command

@@ -6,26 +6,38 @@
 
 Every run gets a fresh temporary working directory (removed afterwards), an environment holding only
 PATH, HOME, TMPDIR and a UTF-8 locale (nothing of the server's, so no secrets), and the interpreter in
-isolated mode (`python -I -S`: no site-packages, no user site, no PYTHON* variables). A tiny bootstrap
-runs first inside the child, sets the limits, then executes the code as `__main__`.
+isolated mode (`python -I -S`: no site-packages, no user site, no PYTHON* variables). A supervisor
+(gymhall.grading.bootstrap, trusted: it runs no untrusted code) confines the run once, then starts a
+fresh child per input; the child sets the limits, drops to the sandbox user and executes the code as
+`__main__`. `run_each(code, inputs)` runs the code once per input, each child holding only its own
+input, on its stdin; `run` is `run_each` with one input.
 
-Limits (`SandboxLimits`): CPU time (RLIMIT_CPU), memory (RLIMIT_AS and RLIMIT_DATA), file size
-(RLIMIT_FSIZE), open files, no core dumps, a wall-clock timeout after which the whole process group is
-killed with SIGKILL, and an output cap (at most `output_bytes` of stdout and of stderr are read; more
-kills the run). A non-zero exit, a crash or a kill is a `SandboxResult`, never an exception.
+Limits (`SandboxLimits`, per child): CPU time (RLIMIT_CPU), memory (RLIMIT_AS and RLIMIT_DATA), file
+size (RLIMIT_FSIZE), open files, no core dumps, a wall-clock limit after which the supervisor kills the
+child and everything it started, and an output cap (at most `output_bytes` of stdout and of stderr; more
+kills it). The whole run also has one wall budget, enforced from this process by killing the sandbox's
+process group (and cgroup). A non-zero exit, a crash or a kill is a `SandboxResult`, never an exception.
 
-Isolation (new user, network and PID namespaces where the machine allows them, else an audit hook;
-RLIMIT_NPROC, a pids cgroup or the audit hook against fork bombs) is chosen once per interpreter by
-probing the machine; gymhall.grading.isolation holds those mechanics and explains each choice, and
-`network_isolation`, `process_limit` report it.
+Isolation is chosen once per interpreter by probing the machine (gymhall.grading.isolation holds the
+mechanics and explains each choice; `describe()` reports it):
+
+- "namespace": new mount, network and PID namespaces (and a user namespace unless gymhall runs as root).
+  The filesystem is a private tmpfs of `disk_bytes` holding the working directory (at its host path)
+  and /tmp, with read-only, nosuid views of /usr and the interpreter's prefix, four /dev nodes and a
+  /proc of the sandbox's own processes: no dataset, no gymhall source, no /etc, no /sys (so no
+  cgroup files), no host unix sockets; everything written is gone when the run ends. Where gymhall
+  runs as root the code runs as `nobody` (uid 65534), which owns nothing of the host's.
+- "audit-hook" (the fallback where namespaces are off): an audit hook refuses sockets, ctypes, exec
+  and spawn (a new interpreter would have no hook), and file access outside the working directory
+  and the standard library. Writes are limited per file (RLIMIT_FSIZE), not in total; the code runs
+  as `nobody` only where gymhall runs as root and `nobody` can read the standard library. Audit hooks
+  are a best effort, not a security boundary: run hostile code with namespaces, or in a container.
+
+Fork bombs: RLIMIT_NPROC, a pids cgroup, or the audit hook refusing fork (see isolation).
 
 Concurrency: at most `pool_size` runs at once (an `asyncio.Semaphore` per event loop), all I/O is
 asyncio subprocess pipes, and file-system clean-up runs in a worker thread, so a server's event loop
 never blocks on a sandbox.
-
-What this is not: a container. The code can read whatever the server's user can read, and write
-where that user can write (within RLIMIT_FSIZE), though only inside the temporary directory is
-cleaned up. Run the server as an unprivileged user, or use a container sandbox, for hostile code.
 """
 
 from __future__ import annotations
@@ -35,7 +47,6 @@ import contextlib
 import functools
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -44,7 +55,6 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from gymhall.exceptions import ConfigError
@@ -56,11 +66,23 @@ from gymhall.grading.isolation import (
     child_env,
     namespaces_available,
     pids_cgroup_root,
+    sandbox_user,
+)
+from gymhall.grading.supervision import (
+    Frames,
+    Protocol,
+    feed,
+    input_frames,
+    kill,
+    read_capped,
+    remove_tree,
+    write_files,
 )
 
 __all__ = ["Sandbox", "SandboxLimits", "SandboxResult", "namespaces_available", "pids_cgroup_root"]
 
 MiB = 1024 * 1024
+_STARTUP_SECONDS = 5.0  # the sandbox's own start (namespaces, interpreter, supervisor) on a loaded machine
 
 Isolation = Literal["auto", "namespace", "audit-hook"]
 
@@ -76,9 +98,10 @@ class SandboxLimits:
     file_size_bytes: int = 16 * MiB  # RLIMIT_FSIZE: the largest file the code may write
     open_files: int = 256  # RLIMIT_NOFILE
     output_bytes: int = 1 * MiB  # per stream; more kills the run
+    disk_bytes: int = 64 * MiB  # the private tmpfs holding the working directory (mount namespace only)
 
     def __post_init__(self) -> None:
-        for name in ("wall_seconds", "cpu_seconds", "memory_bytes", "max_processes", "file_size_bytes", "open_files"):
+        for name in "wall_seconds cpu_seconds memory_bytes max_processes file_size_bytes open_files disk_bytes".split():
             if getattr(self, name) <= 0:
                 raise ValueError(f"SandboxLimits.{name} must be positive, not {getattr(self, name)!r}.")
         if self.output_bytes < 0:
@@ -105,52 +128,6 @@ class SandboxResult:
     def text(self, stream: Literal["stdout", "stderr"] = "stdout") -> str:
         """A stream decoded as UTF-8 (invalid bytes replaced)."""
         return getattr(self, stream).decode("utf-8", errors="replace")  # type: ignore[no-any-return]
-
-
-def _remove_tree(path: str) -> None:
-    def retry_writable(function: Any, failed: str, _: Any) -> None:
-        # The code may have made its files read-only; give the owner write access back and retry once.
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(failed), 0o700)
-            os.chmod(failed, 0o700)
-            function(failed)
-
-    shutil.rmtree(path, onerror=retry_writable)
-    if os.path.exists(path):
-        shutil.rmtree(path, ignore_errors=True)
-
-
-async def _read_capped(
-    stream: asyncio.StreamReader | None,
-    cap: int,
-    overflow: asyncio.Event,
-    on_chunk: Callable[[bytes], None] | None = None,
-) -> bytes:
-    if stream is None:
-        return b""
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await stream.read(64 * 1024):
-        if size + len(chunk) > cap:
-            chunk = chunk[: cap - size]
-            overflow.set()
-        chunks.append(chunk)
-        size += len(chunk)
-        if on_chunk is not None:
-            on_chunk(chunk)
-        if overflow.is_set():
-            break
-    return b"".join(chunks)
-
-
-async def _feed(process: asyncio.subprocess.Process, data: bytes) -> None:
-    assert process.stdin is not None
-    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-        if data:
-            process.stdin.write(data)
-            await process.stdin.drain()
-        process.stdin.close()
-        await process.stdin.wait_closed()
 
 
 class Sandbox:
@@ -212,6 +189,8 @@ class Sandbox:
         return {
             "network_isolation": self.network_isolation,
             "process_limit": self.process_limit,
+            "filesystem": "mount-namespace" if self.network_isolation == "namespace" else "audit-hook",
+            "user": "nobody" if sandbox_user(self.network_isolation == "namespace") is not None else "server's",
             "pool_size": self.pool_size,
         }
 
@@ -226,7 +205,9 @@ class Sandbox:
         async with semaphore:
             yield
 
-    def _bootstrap_config(self, limits: SandboxLimits, cgroup: Cgroup | None, args: Sequence[str]) -> dict[str, Any]:
+    def _bootstrap_config(
+        self, limits: SandboxLimits, cgroup: Cgroup | None, args: Sequence[str], inputs: int, preload: Sequence[str]
+    ) -> dict[str, Any]:
         cpu = max(1, math.ceil(limits.cpu_seconds))
         rlimits: list[tuple[str, int, int]] = [
             ("RLIMIT_CPU", cpu, cpu + 1),
@@ -243,10 +224,13 @@ class Sandbox:
             refuse_processes=self.process_limit == "audit-hook",
             cgroup=cgroup,
             args=args,
+            python=self.python,
+            inputs=inputs,
+            wall_seconds=limits.wall_seconds,
+            output_bytes=limits.output_bytes,
+            disk_bytes=limits.disk_bytes,
+            preload=preload,
         )
-
-    def _command(self, config: Mapping[str, Any]) -> list[str]:
-        return child_command(self.python, config, namespaced=self.network_isolation == "namespace")
 
     async def run(
         self,
@@ -261,119 +245,151 @@ class Sandbox:
         """Run `code` as a script (`main.py` in a fresh directory, with `files` beside it) and report what it did.
 
         `stdin` is fed to the program; `args` become `sys.argv[1:]`; `limits` override the sandbox's own;
-        `on_stdout` is called with each chunk of stdout as it arrives (e.g. to time a program's progress).
+        `on_stdout` is called with the program's stdout once it has ended.
         Waits for a free slot when `pool_size` runs are under way.
+        """
+        (result,) = await self.run_each(code, [stdin], files=files, args=args, limits=limits)
+        if on_stdout is not None:
+            on_stdout(result.stdout)
+        return result
+
+    async def run_each(
+        self,
+        code: str,
+        inputs: Sequence[bytes],
+        *,
+        files: Mapping[str, str | bytes] | None = None,
+        args: Sequence[str] = (),
+        limits: SandboxLimits | None = None,
+        budget_seconds: float | None = None,
+        preload: Sequence[str] = (),
+        stop: Callable[[SandboxResult], bool] | None = None,
+    ) -> list[SandboxResult]:
+        """Run `code` once per input, each in a fresh child that holds only that input (on its stdin).
+
+        `limits` apply to each child (`wall_seconds` enforced by the run's supervisor, which runs no
+        untrusted code). `budget_seconds` (default: every input's wall time, plus start-up) is the whole
+        run's wall budget, enforced from this process by killing the sandbox: the inputs it leaves
+        unrun get no result. `preload` names standard-library modules imported once, before the first
+        fork. `stop(result)` returning True ends the run after that input. The results are in input order.
         """
         limits = limits or self.limits
         if "process_limit" not in self.__dict__:
             # Probing runs a subprocess once per interpreter; keep it off the event loop.
             await asyncio.to_thread(lambda: self.process_limit)
+        if budget_seconds is None:
+            budget_seconds = limits.wall_seconds * len(inputs) + _STARTUP_SECONDS
         async with self._slot():
             workdir = await asyncio.to_thread(tempfile.mkdtemp, prefix="gymhall-sandbox-")
             try:
-                await asyncio.to_thread(_write_files, workdir, code, files or {})
-                return await self._run_in(workdir, limits, stdin, args, on_stdout)
+                await asyncio.to_thread(write_files, workdir, code, files or {})
+                run = _Run(self, workdir, limits, len(inputs), stop)
+                return await run.execute(input_frames(inputs), args, budget_seconds, preload)
             finally:
-                await asyncio.to_thread(_remove_tree, workdir)
+                await asyncio.to_thread(remove_tree, workdir)
 
-    async def _run_in(
+
+class _Run:
+    """One sandboxed process: its supervisor's frames become results, until done, stopped or out of budget."""
+
+    def __init__(
         self,
+        sandbox: Sandbox,
         workdir: str,
         limits: SandboxLimits,
-        stdin: bytes,
-        args: Sequence[str],
-        on_stdout: Callable[[bytes], None] | None,
-    ) -> SandboxResult:
-        root = pids_cgroup_root() if self.process_limit == "cgroup" else None
+        inputs: int,
+        stop: Callable[[SandboxResult], bool] | None,
+    ) -> None:
+        self.sandbox, self.workdir, self.limits, self.inputs, self.stop = sandbox, workdir, limits, inputs, stop
+        self.results: list[SandboxResult] = []
+        self.finished = asyncio.Event()  # every input answered, or `stop` said so
+        self.frames = Frames(self._on_frame)
+
+    def _on_frame(self, header: dict[str, Any], stdout: bytes, stderr: bytes) -> None:
+        code, killed = header["exit"], header["killed"]
+        if killed is None and code in (CPU_LIMIT_EXIT, -signal.SIGXCPU):
+            killed = "cpu_limit"
+        result = SandboxResult(
+            exit_code=code,
+            stdout=stdout,
+            stderr=stderr,
+            timed_out=killed == "timeout",
+            killed=killed,
+            duration=float(header["duration"]),
+            isolation=self.sandbox.network_isolation,
+        )
+        self.results.append(result)
+        if len(self.results) >= self.inputs or (self.stop is not None and self.stop(result)):
+            self.finished.set()
+
+    async def execute(
+        self, frames: bytes, args: Sequence[str], budget: float, preload: Sequence[str]
+    ) -> list[SandboxResult]:
+        sandbox, limits = self.sandbox, self.limits
+        root = pids_cgroup_root() if sandbox.process_limit == "cgroup" else None
         cgroup = Cgroup(root, limits.max_processes) if root is not None else None
         process: asyncio.subprocess.Process | None = None
         try:
-            config = await asyncio.to_thread(self._bootstrap_config, limits, cgroup, args)
+            config = await asyncio.to_thread(sandbox._bootstrap_config, limits, cgroup, args, self.inputs, preload)
             loop = asyncio.get_running_loop()
             started = time.monotonic()
             transport, protocol = await loop.subprocess_exec(
-                lambda: _Protocol(loop),
-                *self._command(config),
+                lambda: Protocol(loop),
+                *child_command(sandbox.python, config, namespaced=sandbox.network_isolation == "namespace"),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                cwd=workdir,
-                env=child_env(workdir),
+                cwd=self.workdir,
+                env=child_env(self.workdir),
                 start_new_session=True,  # its own process group, so one killpg reaches every descendant
             )
             process = asyncio.subprocess.Process(transport, protocol, loop)
             overflow = asyncio.Event()
+            cap = self.inputs * (2 * limits.output_bytes + 4096)
             readers = [
-                asyncio.create_task(_read_capped(process.stdout, limits.output_bytes, overflow, on_stdout)),
-                asyncio.create_task(_read_capped(process.stderr, limits.output_bytes, overflow)),
+                asyncio.create_task(read_capped(process.stdout, cap, overflow, self.frames.feed)),
+                asyncio.create_task(read_capped(process.stderr, limits.output_bytes, overflow)),
             ]
-            feeder = asyncio.create_task(_feed(process, stdin))
+            feeder = asyncio.create_task(feed(process, frames))
             # Not `process.wait()`: it also waits for the pipes, which a leftover descendant may hold open.
-            exited = asyncio.create_task(protocol.exited.wait())
-            overflowed = asyncio.create_task(overflow.wait())
-            await asyncio.wait({exited, overflowed}, timeout=limits.wall_seconds, return_when=asyncio.FIRST_COMPLETED)
-            duration = time.monotonic() - started
-            killed: str | None = None
-            if overflow.is_set():
-                killed = "output_limit"
-            elif not exited.done():
-                killed = "timeout"
-            # Always: descendants may outlive the first process (outside a PID namespace) and hold the pipes.
-            _kill(process, cgroup)
+            waits = [asyncio.create_task(event.wait()) for event in (protocol.exited, overflow, self.finished)]
+            await asyncio.wait(waits, timeout=budget, return_when=asyncio.FIRST_COMPLETED)
+            if not protocol.exited.is_set() and not overflow.is_set() and not self.finished.is_set():
+                killed: str | None = "timeout"
+            else:
+                killed = "output_limit" if overflow.is_set() and not self.finished.is_set() else None
+            if self.finished.is_set() and len(self.results) < self.inputs:
+                kill(process, cgroup)  # stopped early: the supervisor may be mid-way through the next input
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(exited, 5.0)
-            overflowed.cancel()
-            feeder.cancel()
+                await asyncio.wait_for(protocol.exited.wait(), 0 if killed else 5.0)
+            kill(process, cgroup)  # descendants may outlive the first process and hold the pipes
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(protocol.exited.wait(), 5.0)
+            for waiter in (*waits, feeder):
+                waiter.cancel()
             done, pending = await asyncio.wait(readers, timeout=2.0)
             for task in pending:
                 task.cancel()
-            stdout, stderr = (task.result() if task in done else b"" for task in readers)
-            code = process.returncode
-            if killed is None and code in (CPU_LIMIT_EXIT, -signal.SIGXCPU):
-                killed = "cpu_limit"
-            return SandboxResult(
-                exit_code=code,
-                stdout=stdout,
-                stderr=stderr,
-                timed_out=killed == "timeout",
-                killed=killed,
-                duration=duration,
-                isolation=self.network_isolation,
-            )
+            if len(self.results) < self.inputs and not self.finished.is_set():
+                # The supervisor did not answer this input: the budget, or a crash of the sandbox itself.
+                stderr = readers[1].result() if readers[1] in done else b""
+                self.results.append(
+                    SandboxResult(
+                        exit_code=process.returncode,
+                        stdout=b"",
+                        stderr=stderr,
+                        timed_out=killed == "timeout",
+                        killed=killed,
+                        duration=time.monotonic() - started,
+                        isolation=sandbox.network_isolation,
+                    )
+                )
+            return self.results
         finally:
             if process is not None:
                 if process.returncode is None:
-                    _kill(process, cgroup)  # cancelled mid-run: leave nothing running
+                    kill(process, cgroup)  # cancelled mid-run: leave nothing running
                 # Pipes left unread after an overflow would otherwise stay open until garbage collection.
                 transport.close()
             if cgroup is not None:
                 await cgroup.remove()
-
-
-class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
-    """The stream protocol of `asyncio.create_subprocess_exec`, plus an event set when the process exits."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(limit=64 * 1024, loop=loop)
-        self.exited = asyncio.Event()
-
-    def process_exited(self) -> None:
-        super().process_exited()
-        self.exited.set()
-
-
-def _write_files(workdir: str, code: str, files: Mapping[str, str | bytes]) -> None:
-    base = Path(workdir)
-    for name, content in {**files, "main.py": code}.items():
-        target = (base / name).resolve()
-        if base.resolve() not in target.parents:
-            raise ValueError(f"Sandbox file {name!r} is outside the working directory; use a relative path.")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content.encode() if isinstance(content, str) else content)
-
-
-def _kill(process: asyncio.subprocess.Process, cgroup: Cgroup | None) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    if cgroup is not None:
-        cgroup.kill()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +21,7 @@ from gymhall.envs.code.comparison import program_output_matches, return_value_ma
 from gymhall.envs.code.config import CodeConfig
 from gymhall.envs.code.rows import UnitTests
 from gymhall.envs.code.server import CodeGen
+from gymhall.grading.sandbox import namespaces_available
 from gymhall.testing import client_for, make_response, make_row
 
 ENV_DIR = Path(__file__).resolve().parents[2] / "gymhall" / "envs" / "code"
@@ -161,17 +164,16 @@ async def test_catching_the_time_limit_does_not_help() -> None:
 
 async def test_a_forged_late_verdict_counts_as_a_timeout() -> None:
     # The harness shares the solution's process, so a solution can find it and write a record itself,
-    # after the alarm is switched off; the server times records on arrival and refuses late ones.
+    # after the alarm is switched off; the sandbox's supervisor kills it at the time limit regardless.
     forger = (
-        "import __main__, gc, os, signal, time\n"
+        "import gc, os, signal, sys, time\n"
         "signal.setitimer(signal.ITIMER_REAL, 0)\n"
-        "harness = next(o for o in gc.get_objects() if isinstance(o, __main__.Harness))\n"
+        "harness = next(o for o in gc.get_objects() if type(o).__name__ == 'Harness')\n"
         "time.sleep(1.6)\n"
-        "for i, text in enumerate(harness.job['inputs']):\n"
-        "    harness.report({'i': i, 'status': 'ok', 'output': str(int(text) ** 2), 'error': ''})\n"
+        "harness.report({'status': 'ok', 'output': str(int(sys.stdin.read()) ** 2), 'error': '', 'seconds': 0.1})\n"
         "os._exit(0)\n"
     )
-    result = await grade(fenced(forger), time_limit_s=0.3)  # allowed: 0.3 s plus 1 s of slack
+    result = await grade(fenced(forger), time_limit_s=0.3)  # allowed: 0.3 s plus the harness's grace
     assert result["reward"] == 0.0 and result["result"][0] == -3
 
 
@@ -323,3 +325,88 @@ async def test_collect_with_replay_scores_one(tmp_path: Path) -> None:
     options = CollectOptions(input=DATASET, output=tmp_path / "out.jsonl", configs=[str(CONFIG)], limit=12)
     stats = await run_collect(options)
     assert (stats.ok, stats.failed, stats.mean_reward) == (12, 0, 1.0)
+
+
+# -- attacks (issue 11) ------------------------------------------------------------------------------
+
+ISOLATIONS = [
+    "audit-hook",
+    pytest.param(
+        "namespace",
+        marks=pytest.mark.skipif(not namespaces_available(), reason="unshare --user --net --pid does not work here"),
+    ),
+]
+
+# Finds the dataset from sys.executable, and the harness's job through the stack frames (or the heap),
+# then prints the expected output of whatever test it is given: the reward hack of issue 11.
+REWARD_HACK = """
+import gc, json, os, sys
+def dataset():
+    for start in {os.path.dirname(sys.executable), os.path.dirname(os.path.realpath(sys.executable))}:
+        path = start
+        for _ in range(8):
+            candidate = os.path.join(path, "gymhall", "envs", "code", "data", "code.jsonl")
+            try:
+                return [json.loads(line) for line in open(candidate)]
+            except OSError:
+                path = os.path.dirname(path)
+    return []
+def job():
+    frame, found = sys._getframe(), []
+    while frame:
+        found += [v for v in frame.f_locals.values() if isinstance(getattr(v, "job", None), dict)]
+        frame = frame.f_back
+    found += [o for o in gc.get_objects() if isinstance(o, dict) and "inputs" in o and "token" in o]
+    return next((getattr(o, "job", o) for o in found), None)
+text = sys.stdin.read()
+rows = dataset()
+current = job()
+for row in rows:
+    tests = row["verifier_metadata"]["unit_tests"]
+    if current is not None and current["inputs"] == tests["inputs"]:
+        answers = tests["outputs"][tests["inputs"].index(text)] if text in tests["inputs"] else None
+        print(answers if answers is not None else tests["outputs"][0])
+        break
+    if text in tests["inputs"]:
+        print(tests["outputs"][tests["inputs"].index(text)])
+        break
+"""
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+async def test_a_solution_cannot_read_the_dataset_or_the_harness_job(isolation: str) -> None:
+    rows = [row for row in ROWS if row["verifier_metadata"]["unit_tests"]["fn_name"] is None][:3]
+    for row in rows:
+        result = await grade(fenced(REWARD_HACK), row["verifier_metadata"], isolation=isolation)
+        assert result["reward"] == 0.0, (row["id"], result.get("metadata"))
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+async def test_a_solution_sees_only_its_own_test_input(isolation: str) -> None:
+    secrets = [f"hidden-{i}-{uuid.uuid4().hex}\n" for i in range(3)]
+    peek = (
+        "import gc, sys\n"
+        "mine, found = sys.stdin.read().strip(), set()\n"
+        "for o in gc.get_objects():\n"
+        "    items = o if isinstance(o, (list, tuple)) else o.values() if isinstance(o, dict) else ()\n"
+        "    found.update(x.strip() for x in items if isinstance(x, str) and x.startswith('hidden-') and len(x) > 9)\n"
+        "print(len(found - {mine}))\n"
+    )
+    metadata = {"unit_tests": {"inputs": secrets, "outputs": ["0"] * 3, "fn_name": None}}
+    result = await grade(fenced(peek), metadata, isolation=isolation)
+    assert result["reward"] == 1.0, result.get("metadata")
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+async def test_catching_the_alarm_and_sleeping_holds_the_slot_for_one_test_only(isolation: str) -> None:
+    sleeper = (
+        "import signal, time\n"
+        "signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+        "signal.setitimer(signal.ITIMER_REAL, 0)\n"
+        "time.sleep(60)\n"
+    )
+    metadata = {"unit_tests": {"inputs": ["1\n"] * 4, "outputs": ["1"] * 4, "fn_name": None}}
+    started = time.monotonic()
+    result = await grade(fenced(sleeper), metadata, time_limit_s=0.5, isolation=isolation)
+    assert result["reward"] == 0.0 and result["result"] == [-3]
+    assert time.monotonic() - started < 3.0  # was 0.5 x (4 + 1) + 5 s: the whole run's wall timeout

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gymhall import ConfigError
-from gymhall.grading.sandbox import Sandbox, SandboxLimits, namespaces_available
+from gymhall.grading.sandbox import Sandbox, SandboxLimits, namespaces_available, pids_cgroup_root
 
 MODES = [
     "audit-hook",
@@ -218,3 +220,151 @@ def test_refuses_bad_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_files_must_stay_inside_the_workdir() -> None:
     with pytest.raises(ValueError, match="outside the working directory"):
         await Sandbox().run("pass", files={"../escape.py": "x"})
+
+
+# -- attacks (issue 11): each contained in every isolation mode this machine has --------------------
+
+
+async def test_cannot_write_the_cgroup_filesystem(sandbox: Sandbox) -> None:
+    # Raising its own pids.max, or moving itself to the root cgroup, would undo the fork-bomb limit.
+    root = pids_cgroup_root() or Path("/sys/fs/cgroup/pids")
+    code = (
+        "import glob, os\n"
+        f"targets = glob.glob({str(root)!r} + '/gymhall-sandbox-*/pids.max')\n"
+        f"moves = [{str(root)!r} + '/cgroup.procs', '/sys/fs/cgroup/pids/cgroup.procs']\n"
+        "moves.append('/sys/fs/cgroup/cgroup.procs')\n"
+        "for path, text in [(t, 'max') for t in targets] + [(m, str(os.getpid())) for m in moves]:\n"
+        "    try:\n"
+        "        with open(path, 'w') as f:\n"
+        "            f.write(text)\n"
+        "        print('wrote', path)\n"
+        "    except OSError as exc:\n"
+        "        print('refused', path, type(exc).__name__)\n"
+    )
+    result = await sandbox.run(code)
+    assert result.ok, result
+    assert b"wrote" not in result.stdout, result.stdout
+
+
+async def test_filesystem_unix_sockets_are_unreachable(sandbox: Sandbox, tmp_path: Path) -> None:
+    path = tmp_path / "host.sock"
+    tmp_path.chmod(0o755)
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(path))
+        path.chmod(0o777)
+        listener.listen()
+        listener.setblocking(False)
+        code = (
+            "import socket\n"
+            "try:\n"
+            "    s = socket.socket(socket.AF_UNIX)\n"
+            f"    s.connect({str(path)!r})\n"
+            "    print('connected')\n"
+            "except Exception as exc:\n"
+            "    print('refused', type(exc).__name__)\n"
+        )
+        result = await sandbox.run(code)
+        assert result.stdout.startswith(b"refused"), result
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+
+
+async def test_host_files_are_out_of_reach(sandbox: Sandbox) -> None:
+    import gymhall
+
+    outside = Path(tempfile.gettempdir()) / f"gymhall-escape-{uuid.uuid4().hex}"
+    readable = ["/etc/shadow", gymhall.__file__, f"/proc/{os.getpid()}/cmdline"]  # the server's source and process
+    code = (
+        "import os\n"
+        f"for path in {readable!r}:\n"
+        "    try:\n"
+        "        data = open(path, 'rb').read()\n"
+        "        print('read', path, b'pytest' in data or b'gymhall' in data or b'root:' in data)\n"
+        "    except OSError as exc:\n"
+        "        print('refused', path, type(exc).__name__)\n"
+        "try:\n"
+        f"    open({str(outside)!r}, 'wb').write(b'x' * 1000)\n"
+        "except OSError as exc:\n"
+        "    print('refused', type(exc).__name__)\n"
+        "print('uid', os.getuid())\n"
+    )
+    result = await sandbox.run(code)
+    assert result.ok, result
+    lines = result.text().splitlines()
+    assert not [line for line in lines if line.startswith("read") and line.endswith("True")], lines
+    assert not outside.exists()  # refused, or written to the sandbox's private /tmp, gone with it
+    if os.geteuid() == 0 and sandbox.describe()["user"] == "nobody":
+        assert "uid 65534" in lines  # unprivileged: owns nothing of the host's
+
+
+@pytest.mark.skipif(not namespaces_available(), reason="the private tmpfs needs a mount namespace")
+async def test_writable_space_is_private_and_size_limited() -> None:
+    sandbox = Sandbox(isolation="namespace", limits=SandboxLimits(disk_bytes=4 * 1024 * 1024))
+    code = (
+        "written = 0\n"
+        "try:\n"
+        "    for i in range(100):\n"
+        "        with open(f'f{i}', 'wb') as f:\n"
+        "            f.write(b'x' * 1024 * 1024)\n"
+        "        written += 1\n"
+        "except OSError as exc:\n"
+        "    print('full', written, exc.errno)\n"
+    )
+    result = await sandbox.run(code)
+    assert result.stdout.startswith(b"full") and int(result.stdout.split()[1]) < 5, result
+
+
+async def test_child_interpreters_get_no_network_either(sandbox: Sandbox) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        probe = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2); print('connected')"
+        code = (
+            "import os, subprocess, sys\n"
+            "try:\n"
+            f"    print(subprocess.run([sys.executable, '-c', {probe!r}], capture_output=True).stdout)\n"
+            "except Exception as exc:\n"
+            "    print('refused', type(exc).__name__)\n"
+            "try:\n"
+            f"    os.system(sys.executable + ' -c \"' + {probe!r} + '\"')\n"
+            "except Exception as exc:\n"
+            "    print('refused', type(exc).__name__)\n"
+        )
+        result = await sandbox.run(code)
+        assert b"connected" not in result.stdout.replace(b"b''", b""), result
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+
+
+async def test_each_input_runs_in_a_child_holding_only_that_input(sandbox: Sandbox) -> None:
+    secrets = [f"hidden-{i}-{uuid.uuid4().hex}".encode() for i in range(3)]
+    code = (
+        "import gc, sys\n"
+        "mine = sys.stdin.buffer.read()\n"
+        "seen = {o for o in gc.get_objects() if isinstance(o, (str, bytes))}\n"
+        "for f in [sys._getframe()]:\n"
+        "    while f:\n"
+        "        seen.update(str(v) for v in f.f_locals.values())\n"
+        "        f = f.f_back\n"
+        "others = [s for s in seen if ('hidden-' in str(s)) and mine.decode() not in str(s)]\n"
+        "print(len(others))\n"
+    )
+    results = await sandbox.run_each(code, secrets)
+    assert [r.stdout for r in results] == [b"0\n"] * 3, results
+
+
+async def test_one_wall_budget_is_enforced_from_outside(sandbox: Sandbox) -> None:
+    stubborn = (
+        "import signal, time\n"
+        "for s in (signal.SIGALRM, signal.SIGTERM, signal.SIGINT):\n"
+        "    signal.signal(s, signal.SIG_IGN)\n"
+        "time.sleep(60)\n"
+    )
+    started = time.monotonic()
+    results = await sandbox.run_each(
+        stubborn, [b""] * 5, limits=SandboxLimits(wall_seconds=0.5, cpu_seconds=5), budget_seconds=1.2
+    )
+    assert time.monotonic() - started < 4
+    assert all(r.killed == "timeout" for r in results) and 1 <= len(results) <= 3, results

@@ -1,22 +1,22 @@
-"""Grading one run of a row's tests: the harness's output records, and the verdict drawn from them.
+"""Grading one row's tests: each test's sandboxed run, and the verdict drawn from them.
 
-The harness (`harness.py`) runs every test of a row in one sandboxed process and prints what each
-produced; the expected outputs never leave the server, so the comparison happens here.
+The harness (`harness.py`) runs each test in its own sandboxed child, which holds only that test's
+input, and prints one JSON record; the expected outputs never leave the server, so the comparison
+happens here.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from gymhall import SandboxResult
 from gymhall.envs.code.comparison import parse_json, program_output_matches, return_value_matches
 from gymhall.envs.code.rows import UnitTests
 
-__all__ = ["PASSED", "RUNTIME_ERROR", "TIME_LIMIT", "WRONG_ANSWER", "Grade", "Records", "grade"]
+__all__ = ["PASSED", "RUNTIME_ERROR", "TIME_LIMIT", "WRONG_ANSWER", "Grade", "grade", "record_of", "stops"]
 
 PASSED, WRONG_ANSWER, TIME_LIMIT, RUNTIME_ERROR = True, -2, -3, -4  # NeMo Gym's per-test result codes
 _TRUNCATE = 300
@@ -27,42 +27,28 @@ def _truncate(value: Any) -> str:
     return text if len(text) <= _TRUNCATE else text[: _TRUNCATE // 2] + "...(truncated)..." + text[-_TRUNCATE // 2 :]
 
 
-@dataclass
-class Records:
-    """The harness's output lines, each timed on arrival: the sandbox's stdout, read as it streams.
+def record_of(run: SandboxResult) -> dict[str, Any] | None:
+    """The harness's record: the last line of the child's stdout that is a JSON object."""
+    for line in reversed(run.stdout.splitlines()):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            return record
+    return None
 
-    Lines are kept raw here (this runs on the event loop) and parsed by `parse` in a worker thread.
+
+def stops(run: SandboxResult, stop_on_error: bool) -> bool:
+    """Whether the remaining tests need not run: the solution cannot start, or (`stop_on_error`) a test failed.
+
+    Runs on the event loop after each test, so it reads only the record's first bytes (`status` comes first).
     """
-
-    lines: list[tuple[float, bytes]] = field(default_factory=list)
-    _partial: list[bytes] = field(default_factory=list)
-
-    def feed(self, chunk: bytes) -> None:
-        if b"\n" not in chunk:
-            self._partial.append(chunk)
-            return
-        now = time.monotonic()
-        first, *rest = chunk.split(b"\n")
-        self._partial.append(first)
-        self.lines.append((now, b"".join(self._partial)))
-        *complete, last = rest
-        self.lines.extend((now, line) for line in complete)
-        self._partial = [last]
-
-    def parse(self, token: bytes) -> list[tuple[float, dict[str, Any]]]:
-        """The records: lines holding `token`, followed by a JSON object."""
-        records = []
-        for arrived, line in self.lines:
-            start = line.find(token)
-            if start < 0:
-                continue
-            try:
-                record = json.loads(line[start + len(token) :])
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                records.append((arrived, record))
-        return records
+    head = run.stdout.rsplit(b"\n", 2)[-2:]
+    last = next((line for line in reversed(head) if line.strip()), b"")
+    if last.startswith(b'{"setup"'):
+        return True
+    return stop_on_error and (not run.ok or not last.startswith(b'{"status": "ok"'))
 
 
 @dataclass
@@ -75,24 +61,15 @@ class Grade:
     metadata: dict[str, Any]
 
 
-def grade(
-    records: Sequence[tuple[float, Mapping[str, Any]]], tests: UnitTests, run: SandboxResult, time_limit: float
-) -> Grade:
-    """Compare the harness's records with the expected outputs.
+def grade(runs: Sequence[SandboxResult], tests: UnitTests, time_limit: float) -> Grade:
+    """Compare each test's record with its expected output; a test that ran out of time is a time limit.
 
-    A test's record must arrive within its time limit (plus slack for the harness) of the previous
-    one: the harness runs in the solution's process, so its own clock cannot be trusted alone.
+    The time each child took is measured by the sandbox's supervisor, outside the solution's process.
     """
     slack = max(1.0, 0.25 * time_limit)
-    by_index: dict[int, tuple[float, Mapping[str, Any]]] = {}
-    setup: tuple[float, Mapping[str, Any]] | None = None
-    for arrived, record in records:
-        if "setup" in record and setup is None:
-            setup = (arrived, record)
-        elif isinstance(record.get("i"), int) and record["i"] not in by_index:
-            by_index[record["i"]] = (arrived, record)
-    if setup is None or setup[1].get("setup") != "ok":
-        error = str(setup[1].get("error", "")) if setup else _crash(run)
+    records = [record_of(run) for run in runs]
+    if records and records[0] is not None and "setup" in records[0]:
+        error = str(records[0].get("error", ""))
         return Grade(
             [RUNTIME_ERROR],
             0,
@@ -101,20 +78,17 @@ def grade(
         )
     result: list[bool | int] = []
     metadata: dict[str, Any] = {}
-    previous = setup[0]
-    for index, (test_input, expected) in enumerate(zip(tests.inputs, tests.outputs, strict=True)):
-        found = by_index.get(index)
-        if found is None:
-            if not metadata:  # no earlier failure stopped the harness: the run itself died here
-                code = TIME_LIMIT if run.killed in ("timeout", "cpu_limit") else RUNTIME_ERROR
-                result.append(code)
-                metadata = _failure(code, test_input, expected, error=_crash(run))
-            break
-        arrived, record = found
-        code, details = _verdict(record, expected, tests.fn_name is not None)
-        if code is PASSED and arrived - previous > time_limit + slack:
+    cases = zip(tests.inputs, tests.outputs, runs, records, strict=False)
+    for test_input, expected, run, record in cases:
+        code: bool | int
+        if run.killed in ("timeout", "cpu_limit"):
             code, details = TIME_LIMIT, {"error": f"no result within {time_limit:g} s"}
-        previous = arrived
+        elif record is None or "setup" in record:
+            code, details = RUNTIME_ERROR, {"error": str((record or {}).get("error", "")) or _crash(run)}
+        else:
+            code, details = _verdict(record, expected, tests.fn_name is not None)
+            if code is PASSED and run.duration > time_limit + slack:
+                code, details = TIME_LIMIT, {"error": f"no result within {time_limit:g} s"}
         result.append(code)
         if code is not PASSED and not metadata:
             metadata = _failure(code, test_input, expected, **details)

@@ -1,13 +1,17 @@
-"""Test harness run *inside* the sandbox: runs a solution on each test input and reports what it produced.
+"""Test harness run *inside* the sandbox: runs a solution on one test input and reports what it produced.
 
-Standard library only; the server sends this file's text to `Sandbox.run` and never imports it.
-It reads a JSON job from stdin: `code`, `fn_name` (None for stdin/stdout programs), `inputs`,
-`time_limit` (seconds per test), `stop_on_error`, `output_limit` (bytes per test) and `token`.
-For each test it writes one line, `<token>{json}`, to the original stdout: the program's stdout
-(stdin/stdout tests) or the JSON of the function's return value (function tests), and a status.
+Standard library only; the server sends this file's text to `Sandbox.run_each` (as `gymhall_harness.py`,
+which the sandbox's supervisor imports once, before it forks the children) and never imports it.
+Each test runs in a fresh sandboxed child (`Sandbox.run_each`) that holds only that test's input, on
+its stdin. Beside this file are `solution.py` (the code) and `job.json`: `fn_name` (None for
+stdin/stdout programs), `time_limit` (seconds) and `output_limit` (bytes). The child writes one JSON
+line to its stdout: the program's stdout (stdin/stdout tests) or the JSON of the function's return
+value (function tests), and a status; `{"setup": "error", ...}` when the solution cannot be run.
 
-The expected outputs never enter the sandbox: the server compares, so a solution cannot read them
-or forge a verdict; the most it can forge is an output it could have printed anyway.
+Neither the expected outputs nor the other tests' inputs ever enter the child: the server compares,
+and the sandbox's supervisor starts each child before its input is read, so a solution cannot read
+them, find them in its frames, or forge a verdict; the most it can forge is an output it could have
+printed anyway. The dataset and gymhall's files are out of its filesystem view (see `Sandbox`).
 """
 
 from __future__ import annotations
@@ -52,32 +56,29 @@ def _prelude() -> dict[str, Any]:
     return names
 
 
-class Harness:
-    """Runs one job's tests and reports each on the result channel."""
+# Built once, where the sandbox's supervisor imports this module before forking each test's child.
+_BASE = _prelude()
 
-    def __init__(self, job: dict[str, Any], results: int) -> None:
-        self.job = job
+
+class Harness:
+    """Runs the solution on this child's one test and reports it on the result channel."""
+
+    def __init__(self, settings: dict[str, Any], code: str, results: int) -> None:
+        self.fn_name: str | None = settings["fn_name"]
+        self.limit = float(settings["time_limit"])
+        self.output_limit = int(settings["output_limit"])
+        self.code = code
         self.results = results
-        self.token: str = job["token"]
-        self.limit = float(job["time_limit"])
-        self.output_limit = int(job["output_limit"])
-        self.base = _prelude()
+        self.base = _BASE
 
     def report(self, record: dict[str, Any]) -> None:
-        os.write(self.results, (self.token + json.dumps(record) + "\n").encode())
+        os.write(self.results, (json.dumps(record) + "\n").encode())
 
-    def _redirect(self, test_input: str) -> None:
-        """Point fd 0 at this test's input and fd 1 at a fresh capture file, and sys.stdin/stdout at them."""
-        with open("stdin.txt", "w", encoding="utf-8") as f:
-            f.write(test_input)
-        for fd, path, flags in (
-            (0, "stdin.txt", os.O_RDONLY),
-            (1, "stdout.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
-        ):
-            opened = os.open(path, flags, 0o600)
-            os.dup2(opened, fd)
-            os.close(opened)
-        sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
+    def _capture_stdout(self) -> None:
+        """Point fd 1 at a fresh capture file, and sys.stdout at it."""
+        opened = os.open("stdout.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(opened, 1)
+        os.close(opened)
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
 
     def _captured(self) -> tuple[str, bool]:
@@ -117,43 +118,31 @@ class Harness:
 
     def run(self) -> None:
         try:
-            code = compile(self.job["code"], "solution.py", "exec")
+            code = compile(self.code, "solution.py", "exec")
         except BaseException as exc:
             self.report({"setup": "error", "error": "".join(traceback.format_exception_only(type(exc), exc)).strip()})
             return
-        if self.job["fn_name"] is None:
-            self.report({"setup": "ok"})
-            self._run_programs(code)
+        if self.fn_name is None:
+            self._run_program(code)
         else:
-            self._run_functions(code, str(self.job["fn_name"]))
+            self._run_function(code, self.fn_name)
 
-    def _run_programs(self, code: Any) -> None:
-        for index, test_input in enumerate(self.job["inputs"]):
-            self._redirect(test_input)
-            namespace = self._namespace()
-            status, _, error, seconds = self._timed(exec, code, namespace)
-            output, truncated = self._captured()
-            self.report(
-                {
-                    "i": index,
-                    "status": status,
-                    "output": output,
-                    "truncated": truncated,
-                    "error": error,
-                    "seconds": seconds,
-                }
-            )
-            if status != "ok" and self.job["stop_on_error"]:
-                return
+    def _run_program(self, code: Any) -> None:
+        self._capture_stdout()
+        status, _, error, seconds = self._timed(exec, code, self._namespace())
+        output, truncated = self._captured()
+        self.report({"status": status, "output": output, "truncated": truncated, "error": error, "seconds": seconds})
 
-    def _run_functions(self, code: Any, fn_name: str) -> None:
-        self._redirect("")
+    def _run_function(self, code: Any, fn_name: str) -> None:
+        test_input = sys.stdin.read()
+        sys.stdin = io.StringIO("")
+        self._capture_stdout()
         namespace = self._namespace()
         status, _, error, _ = self._timed(exec, code, namespace)
         function = None
         if status == "ok":
             solution = namespace.get("Solution")
-            if isinstance(solution, type) and "class Solution" in self.job["code"]:
+            if isinstance(solution, type) and "class Solution" in self.code:
                 try:
                     function = getattr(solution(), fn_name, None)
                 except BaseException as exc:
@@ -166,37 +155,34 @@ class Harness:
         if not callable(function):
             self.report({"setup": "error", "error": error or f"the solution timed out before defining {fn_name!r}"})
             return
-        self.report({"setup": "ok"})
-        for index, test_input in enumerate(self.job["inputs"]):
-            self._redirect("")
+        try:
+            arguments = [json.loads(line) for line in test_input.split("\n")]
+        except ValueError as exc:
+            self.report({"status": "error", "error": f"bad test input: {exc}", "seconds": 0.0})
+            return
+        status, value, error, seconds = self._timed(function, *arguments)
+        record: dict[str, Any] = {"status": status, "error": error, "seconds": seconds}
+        if status == "ok":
             try:
-                arguments = [json.loads(line) for line in test_input.split("\n")]
-            except ValueError as exc:
-                self.report({"i": index, "status": "error", "error": f"bad test input: {exc}", "seconds": 0.0})
-                continue
-            status, value, error, seconds = self._timed(function, *arguments)
-            record: dict[str, Any] = {"i": index, "status": status, "error": error, "seconds": seconds}
-            if status == "ok":
-                try:
-                    # A tuple is as good as a list (JSON has only lists), as in NeMo Gym's grader.
-                    record["output"] = json.dumps(list(value) if isinstance(value, tuple) else value)
-                except (TypeError, ValueError) as exc:
-                    record.update(status="unserializable", error=f"the return value is not JSON: {exc}")
-            self.report(record)
-            if status != "ok" and self.job["stop_on_error"]:
-                return
+                # A tuple is as good as a list (JSON has only lists), as in NeMo Gym's grader.
+                record["output"] = json.dumps(list(value) if isinstance(value, tuple) else value)
+            except (TypeError, ValueError) as exc:
+                record.update(status="unserializable", error=f"the return value is not JSON: {exc}")
+        self.report(record)
 
 
 def main() -> None:
-    """Read the job from stdin, keep a private copy of stdout for results, then run the tests."""
-    job = json.loads(sys.stdin.buffer.read())
+    """Read the settings and the solution, keep a private copy of stdout for the result, then run the test."""
+    with open("job.json", encoding="utf-8") as f:
+        settings = json.load(f)
+    with open("solution.py", encoding="utf-8") as f:
+        code = f.read()
     results = os.dup(1)
     sys.setrecursionlimit(_RECURSION_LIMIT)
     sys.set_int_max_str_digits(0)
     signal.signal(signal.SIGALRM, _alarm)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over the file-size limit: an error, not a kill
-    Harness(job, results).run()
-    os.write(results, (job["token"] + json.dumps({"done": True}) + "\n").encode())
+    Harness(settings, code, results).run()
 
 
 if __name__ == "__main__":

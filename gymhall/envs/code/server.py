@@ -6,9 +6,10 @@ work unchanged and get the same rewards: `verifier_metadata.unit_tests` holds `i
 a JSON argument of `fn_name` (a method of `Solution` when the code defines that class) and the output
 is the JSON of its return value. The code is the last fenced block of the model's final answer.
 
-All tests of a row run in one sandboxed process (`harness.py`); the expected outputs stay on the
-server (`grade.py`). The settings are in `config.py`, the row's shape in `rows.py`, reading the
-answer in `answer.py`, and the output comparisons in `comparison.py`.
+Each test of a row runs in its own sandboxed child (`harness.py`, through `Sandbox.run_each`) that
+holds only that test's input; the expected outputs stay on the server (`grade.py`). The settings are
+in `config.py`, the row's shape in `rows.py`, reading the answer in `answer.py`, and the output
+comparisons in `comparison.py`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import asyncio
 import functools
 import json
 import math
-import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -25,13 +25,16 @@ from typing import Any
 from gymhall import BaseResourcesServerConfig, Environment, Sandbox, SandboxLimits
 from gymhall.envs.code.answer import extract_code, reasoning_format_violation
 from gymhall.envs.code.config import CodeConfig, MiB
-from gymhall.envs.code.grade import Grade, Records, grade
+from gymhall.envs.code.grade import Grade, grade, stops
 from gymhall.envs.code.rows import CodeVerifyRequest, UnitTests
 
 # CodeConfig, CodeVerifyRequest, UnitTests and extract_code are re-exported: they were this module's API.
 __all__ = ["CodeConfig", "CodeGen", "CodeVerifyRequest", "UnitTests", "extract_code"]
 
 _STARTUP_SECONDS = 5.0  # interpreter start and imports, on a loaded machine
+_GRACE_SECONDS = 0.5  # past a test's time limit, for the harness to report it, before the child is killed
+# Imported once by the sandbox's supervisor, before it forks each test's child: the harness and its prelude.
+_PRELOAD = ("gymhall_harness",)
 
 
 @functools.cache
@@ -111,31 +114,34 @@ class CodeGen(Environment):
 
     async def _run_tests(self, code: str, tests: UnitTests) -> Grade:
         settings = self.settings
-        token = "@@gymhall-" + secrets.token_hex(8) + "@@"
         job = {
-            "code": code,
             "fn_name": tests.fn_name,
-            "inputs": tests.inputs,
             "time_limit": settings.time_limit_s,
-            "stop_on_error": settings.reward_mode == "all",
             "output_limit": settings.output_limit_bytes,
-            "token": token,
         }
-        budget = settings.time_limit_s * (len(tests.inputs) + 1) + _STARTUP_SECONDS
+        # Each test in its own child, killed by the sandbox's supervisor at its time limit plus a grace for
+        # the harness; the whole verify has one wall budget, enforced from this process.
+        wall = settings.time_limit_s + _GRACE_SECONDS
         limits = SandboxLimits(
-            wall_seconds=budget,
-            cpu_seconds=math.ceil(budget),
+            wall_seconds=wall,
+            cpu_seconds=math.ceil(wall),
             memory_bytes=self.sandbox.limits.memory_bytes,
             file_size_bytes=self.sandbox.limits.file_size_bytes,
             output_bytes=self.sandbox.limits.output_bytes,
         )
-        lines = Records()
-        run = await self.sandbox.run(
-            _harness_source(), stdin=json.dumps(job).encode(), limits=limits, on_stdout=lines.feed
+        stop_on_error = settings.reward_mode == "all"
+        runs = await self.sandbox.run_each(
+            "import gymhall_harness\ngymhall_harness.main()\n",
+            [text.encode() for text in tests.inputs],
+            files={"gymhall_harness.py": _harness_source(), "solution.py": code, "job.json": json.dumps(job)},
+            limits=limits,
+            budget_seconds=wall * len(tests.inputs) + _STARTUP_SECONDS,
+            preload=_PRELOAD,
+            stop=lambda run: stops(run, stop_on_error),
         )
 
         def judge() -> Grade:
-            return grade(lines.parse(token.encode()), tests, run, settings.time_limit_s)
+            return grade(runs, tests, settings.time_limit_s)
 
-        # Parsing and comparing large outputs line by line is CPU work: keep it off the event loop.
+        # Parsing and comparing large outputs is CPU work: keep it off the event loop.
         return await asyncio.to_thread(judge)
