@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from gymhall import SESSION_HEADER, ServerError
+from gymhall import SESSION_HEADER, Environment, ServerError
 from gymhall.client.resources import AsyncResourcesClient, ResourcesClient
+from gymhall.client.sessions import AsyncResourcesSession
 from gymhall.testing import client_for, make_response, make_row, serve_in_thread
 
 COOKIE = "gymhall-session-Counter"
@@ -213,3 +214,42 @@ def test_cookie_only_server_over_loopback_with_the_sync_client() -> None:
         with client.seed_session({"initial_count": 5}) as session:
             assert session.call("increment", by=1) == {"value": 6}
             assert session.verify(make_response("6"))["reward"] == 1.0
+
+
+async def test_two_thousand_sessions_of_eight_calls_never_cross(counter_type: type[Environment]) -> None:
+    # Issue 11's "what held": 2,000 live sessions, 8 interleaved calls each, no call sees another's state.
+    async with client_for(counter_type()) as env:
+        sessions = await asyncio.gather(*(env.seed_session(make_row(initial_count=i * 1000)) for i in range(2000)))
+
+        async def play(index: int) -> list[int]:
+            seen = []
+            for _ in range(8):
+                seen.append((await sessions[index].call("increment", by=1))["value"])
+                await asyncio.sleep(0)
+            return seen
+
+        async with asyncio.timeout(120):
+            results = await asyncio.gather(*(play(i) for i in range(2000)))
+        assert all(seen == [i * 1000 + step for step in range(1, 9)] for i, seen in enumerate(results))
+        assert all(await asyncio.gather(*(s.close() for s in sessions)))
+
+
+async def test_close_racing_tool_calls_answers_each_call_whole_or_refuses_it(counter_type: type[Environment]) -> None:
+    # Issue 11's "what held": a close that lands among a session's calls never yields a 5xx or a lost update.
+    async with client_for(counter_type()) as env:
+        for _ in range(20):
+            session = await env.seed_session(make_row(initial_count=0))
+
+            async def call(session: AsyncResourcesSession = session) -> int | None:
+                try:
+                    return int((await session.call("increment", by=1))["value"])
+                except ServerError as exc:
+                    assert exc.status_code == 404, exc  # closed: refused as an unknown session, never a 5xx
+                    return None
+
+            calls = [asyncio.ensure_future(call()) for _ in range(10)]
+            await asyncio.sleep(0)
+            closed = await session.close()
+            values = [v for v in await asyncio.gather(*calls) if v is not None]
+            assert closed is True
+            assert sorted(values) == list(range(1, len(values) + 1))  # calls run one at a time, none lost
