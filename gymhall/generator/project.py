@@ -10,6 +10,8 @@ replaced without `force`.
 
 from __future__ import annotations
 
+import ast
+import copy
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -19,7 +21,7 @@ from typing import Any
 
 from gymhall.exceptions import port_error
 from gymhall.generator.server_source import default_domain, server_source
-from gymhall.generator.spec import DomainSpec
+from gymhall.generator.spec import Action, DomainSpec
 from gymhall.generator.templates import template
 
 __all__ = [
@@ -154,8 +156,46 @@ def _starter_rows(spec: DomainSpec) -> list[dict[str, Any]]:
             row[argument.name] = None
     if spec.grader.kind == "answer":
         row["expected_answer"] = ""
-    row["reference_solution"] = {"tool_calls": [], "answer": ""}
+    # One call of the first tool, so that the project's tests that need a call run; the author replaces it.
+    calls = [{"name": action.name, "arguments": _placeholder_arguments(action)} for action in spec.actions[:1]]
+    row["reference_solution"] = {"tool_calls": calls, "answer": ""}
     return [row]
+
+
+# A placeholder for a required argument, by its annotation's outer type; None for the others.
+_PLACEHOLDERS: dict[str, Any] = {"int": 0, "float": 0.0, "str": "", "bool": False, "list": [], "dict": {}}
+
+
+def _placeholder(annotation: str) -> Any:
+    """A value of the type `annotation` (Python source) names: a Literal's first choice, a zero, or None."""
+    try:
+        tree = ast.parse(annotation, mode="eval").body
+    except SyntaxError:
+        return None
+    outer = tree.value if isinstance(tree, ast.Subscript) else tree
+    name = outer.attr if isinstance(outer, ast.Attribute) else getattr(outer, "id", "")
+    if name == "Literal" and isinstance(tree, ast.Subscript):
+        choices = tree.slice.elts if isinstance(tree.slice, ast.Tuple) else [tree.slice]
+        return choices[0].value if isinstance(choices[0], ast.Constant) else None
+    return copy.deepcopy(_PLACEHOLDERS.get(name))
+
+
+def _placeholder_arguments(action: Action) -> dict[str, Any]:
+    """Arguments for the starter row's one tool call: each literal default, else a placeholder.
+
+    The call is there so that the project's own tests that need a tool call (sessions do not share
+    state, doing nothing scores below 1) run from the start; the author replaces it with a real solution.
+    """
+    arguments: dict[str, Any] = {}
+    for argument in action.arguments:
+        if argument.default is None:
+            arguments[argument.name] = _placeholder(argument.annotation)
+            continue
+        try:
+            arguments[argument.name] = ast.literal_eval(argument.default)
+        except (ValueError, TypeError, SyntaxError):
+            pass  # not a literal: the tool's own default applies
+    return arguments
 
 
 def _in_context(project: Path, context: Path | None) -> str:

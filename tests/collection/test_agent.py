@@ -15,7 +15,7 @@ from gymhall.collection.agent import Agent
 from gymhall.collection.datasets import read_rows
 from gymhall.config.loading import load_config
 from gymhall.config.registry import get_env, list_envs
-from gymhall.exceptions import ModelError, ToolError
+from gymhall.exceptions import ModelError, ServerBusy, ToolError
 from gymhall.models.base import Model, ModelRequest
 from gymhall.models.replay import ReplayModel
 from gymhall.server.entrypoints import build_server_app
@@ -471,3 +471,115 @@ async def test_a_tool_refusing_with_4xx_is_text_for_the_model() -> None:
     assert line["status"] == "ok" and line["reward"] == 1.0
     outputs = [item["output"] for item in line["response"]["output"] if item["type"] == "function_call_output"]
     assert len(outputs) == 1 and "by must be below 2" in outputs[0]
+
+
+class RewardlessVerify(TallyEnv):
+    async def verify(self, state: Tally, body: BaseVerifyRequest) -> Any:
+        return {"tally": state.value}  # a verifier that forgot its reward
+
+
+async def test_a_gymhall_verify_without_a_reward_is_a_500_and_a_failed_line_at_verify() -> None:
+    agent, app = agent_for(RewardlessVerify(), ReplayModel())
+    line = await agent.run({**ROW, "reference_solution": SOLVED})
+    assert line["status"] == "failed" and "reward" not in line
+    assert line["failure"]["stage"] == "verify" and line["failure"]["retryable"] is False
+    assert "POST /verify failed with status 500" in line["failure"]["error"]
+    assert "a mapping with a 'reward' key" in line["failure"]["error"]
+    assert len(app.store) == 0  # the session is still closed
+
+
+class RewritesVerify:
+    """An ASGI app in front of `app` whose /verify answers `rewrite(request body, answer)`: a resources
+    server gymhall did not build (NeMo Gym's echo the request), or one with a verifier bug."""
+
+    def __init__(self, app: Any, rewrite: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]) -> None:
+        self.app, self.rewrite = app, rewrite
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http" or scope["path"] != "/verify":
+            await self.app(scope, receive, send)
+            return
+        request, started, body = bytearray(), {}, bytearray()
+
+        async def read() -> dict[str, Any]:
+            message: dict[str, Any] = await receive()
+            request.extend(message.get("body", b""))
+            return message
+
+        async def rewrite(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                started.update(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            assert started["status"] == 200
+            content = orjson.dumps(self.rewrite(orjson.loads(bytes(request)), orjson.loads(bytes(body))))
+            headers = [(k, v) for k, v in started["headers"] if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(content)).encode()))
+            await send({**started, "headers": headers})
+            await send({"type": "http.response.body", "body": content})
+
+        await self.app(scope, read, rewrite)
+
+
+def without_reward(request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    assert answer.pop("reward") == 1.0
+    return answer
+
+
+async def test_a_verify_answer_without_a_reward_is_a_failed_line_at_verify_and_never_scored() -> None:
+    app = build_app(TallyEnv())
+    agent = Agent(AsyncResourcesClient.for_app(RewritesVerify(app, without_reward)), ReplayModel())
+    line = await agent.run({**ROW, "reference_solution": SOLVED})
+    assert line["status"] == "failed" and "reward" not in line
+    assert line["failure"]["stage"] == "verify" and line["failure"]["retryable"] is False
+    assert line["failure"]["error"] == "POST /verify answered without a 'reward'."
+    assert len(app.store) == 0  # the session is still closed
+
+
+async def test_outcome_fields_a_nemo_gym_verify_echoes_from_a_retried_failed_line_are_not_a_verdict() -> None:
+    # NeMo Gym's verify answers its request plus the reward, so a retried failed line's mask_sample comes back.
+    app = build_app(TallyEnv())
+    echoing = RewritesVerify(app, lambda request, answer: {**request, "reward": answer["reward"]})
+    agent = Agent(AsyncResourcesClient.for_app(echoing), ReplayModel())
+    retried = {**ROW, "mask_sample": True, "failure_kind": "gymhall:model_failed", "failure_reason": "401"}
+    line = await agent.run({**retried, "reference_solution": SOLVED})
+    assert line["status"] == "ok" and line["reward"] == 1.0
+    assert (line["mask_sample"], line["failure_kind"], line["failure_reason"]) == (False, None, None)
+
+
+class BuggyModel(Model):
+    async def respond(self, request: ModelRequest) -> Response:
+        raise KeyError("an adapter's bug")
+
+
+async def test_an_unexpected_exception_is_a_failed_line_at_agent_not_retryable_and_the_session_closed() -> None:
+    agent, app = agent_for(TallyEnv(), BuggyModel())
+    line = await agent.run(ROW)
+    assert line["status"] == "failed" and "reward" not in line
+    assert line["failure"]["stage"] == "agent" and line["failure"]["retryable"] is False
+    assert line["failure"]["error"] == 'KeyError: "an adapter\'s bug"'
+    assert len(app.store) == 0
+
+
+class OverloadedVerify(TallyEnv):
+    async def verify(self, state: Tally, body: BaseVerifyRequest) -> Any:
+        raise ServerBusy("the grader's queue is full; retry later")
+
+
+class OverloadedTool(TallyEnv):
+    @tool
+    async def add(self, state: Tally, by: int) -> dict[str, int]:
+        """Add `by` to the tally."""
+        raise ServerBusy("the tally's store is busy; retry later")
+
+
+@pytest.mark.parametrize(("env", "stage"), [(OverloadedTool(), "tool"), (OverloadedVerify(), "verify")])
+async def test_a_503_at_tool_or_verify_is_a_retryable_failed_line(env: TallyEnv, stage: str) -> None:
+    agent, app = agent_for(env, ReplayModel())
+    line = await agent.run({**ROW, "reference_solution": SOLVED})
+    assert line["status"] == "failed" and "reward" not in line
+    assert line["failure"]["stage"] == stage and line["failure"]["retryable"] is True
+    assert "status 503" in line["failure"]["error"] and "retry later" in line["failure"]["error"]
+    assert len(app.store) == 0

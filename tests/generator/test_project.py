@@ -3,6 +3,7 @@ overwritten without force."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -60,3 +61,45 @@ def test_the_written_code_is_ruff_clean(worked: tuple[str, Path]) -> None:
     assert check.returncode == 0, check.stdout.decode()
     formatted = subprocess.run([ruff, "format", "--check", *options, "."], capture_output=True, cwd=project)
     assert formatted.returncode == 0, formatted.stdout.decode()
+
+
+def test_a_project_without_a_dataset_has_a_starter_row_with_one_tool_call_its_tests_collect(
+    tmp_path: Path, write_module: Callable[[Path, str, str], Path]
+) -> None:
+    domain = write_module(
+        tmp_path,
+        "dial",
+        """
+        from typing import Literal
+
+
+        class Dial:
+            def __init__(self, start: int = 0) -> None:
+                self.value = start
+
+            def turn(self, way: Literal["left", "right"], by: int, note: str = "x", scale: float = 2.5) -> int:
+                self.value += by if way == "right" else -by
+                return self.value
+
+            def peek(self) -> int:
+                return self.value
+
+            def is_solved(self) -> bool:
+                return self.value == 3
+        """,
+    )
+    _, project, _ = port(str(domain))
+    rows = [json.loads(line) for line in (project / "data" / "example.jsonl").read_text().splitlines()]
+    # the first tool, with a Literal's first choice, a zero for a required int, and the defaults
+    expected = [{"name": "turn", "arguments": {"way": "left", "by": 0, "note": "x", "scale": 2.5}}]
+    assert len(rows) == 1 and rows[0]["reference_solution"] == {"tool_calls": expected, "answer": ""}
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    assert "tests/test_server.py::test_sessions_do_not_share_state" in collected.stdout
+    assert "tests/test_server.py::test_doing_nothing_scores_below_1[0]" in collected.stdout

@@ -175,3 +175,29 @@ def test_a_later_row_that_does_not_solve_fails_the_conformance_gate(tmp_path: Pa
     assert failed.reason.endswith("checks failed")
     assert "reference solutions score 1.0: correct the reference_solution" in failed.fix
     assert any(line.startswith("FAIL reference solutions score 1.0: 1 of") for line in failed.details)
+
+
+def _server_main(project: Path, main: str) -> None:
+    """Replaces what `python server.py` runs; importing it (the import gate) is unchanged."""
+    server = project / "server.py"
+    source = server.read_text()
+    assert source.count("    GuessesEnvironment.run_webserver()\n") == 1
+    server.write_text(source.replace("    GuessesEnvironment.run_webserver()\n", main))
+
+
+def test_a_server_that_exits_on_start_fails_the_server_gate(tmp_path: Path) -> None:
+    project = _game_project(tmp_path, lambda rows: None)
+    _server_main(project, '    print("no port for guesses today", flush=True)\n    raise SystemExit(3)\n')
+    failed = _only_failed(validate_project(project), "server")
+    assert failed.reason == "server 'guesses_resources_server' (server.py) exited with code 3 before it was ready"
+    assert failed.fix.startswith("correct the error in its output; to run it alone:") and "server.py" in failed.fix
+    assert "no port for guesses today" in "\n".join(failed.details)
+
+
+def test_a_server_that_never_answers_get_fails_the_server_gate(tmp_path: Path) -> None:
+    project = _game_project(tmp_path, lambda rows: None)
+    _server_main(project, "    import time\n\n    time.sleep(60)\n")
+    failed = _only_failed(validate_project(project, ready_timeout=2.0), "server")
+    assert failed.reason.startswith("server 'guesses_resources_server' did not answer GET http://")
+    assert failed.reason.endswith("/ with 200 within 2 s")
+    assert "raise --ready-timeout" in failed.fix

@@ -154,3 +154,53 @@ def test_a_non_ascii_handle_is_refused_not_crashed(signature: str) -> None:
     signer = HandleSigner()
     with pytest.raises(InvalidSessionHandle):
         signer.unsign(f"abc.{signature}")
+
+
+# Boundaries found by the mutation run (bench/mutation.py): each test fails if its line is changed.
+
+
+@pytest.mark.parametrize("handle", [".signature", "no-dot", "\u00e9.signature"])
+def test_a_malformed_handle_is_named_malformed_not_a_bad_signature(handle: str) -> None:
+    with pytest.raises(InvalidSessionHandle, match="malformed"):
+        HandleSigner().unsign(handle)
+
+
+def test_a_handle_of_256_characters_is_accepted_and_257_refused_as_malformed() -> None:
+    signer = HandleSigner()
+    longest = signer.sign("x" * 233)
+    assert len(longest) == 256 and signer.unsign(longest) == "x" * 233
+    too_long = signer.sign("x" * 234)
+    with pytest.raises(InvalidSessionHandle, match="malformed"):
+        signer.unsign(too_long)
+
+
+def test_a_lease_ends_exactly_ttl_seconds_after_its_last_use() -> None:
+    clock = FakeClock()
+    store = SessionStore(ttl_seconds=10, clock=clock)
+    kept, expired = store.create(), store.create()
+    clock.now += 9.5
+    store.get(kept.id)  # renewed until 1019.5
+    clock.now += 0.5  # exactly 10 s after `expired` was created
+    with pytest.raises(SessionNotFound):
+        store.get(expired.id)
+    assert store.get(kept.id) is kept
+    clock.now += 10  # exactly 10 s after `kept` was last used
+    assert store.reap() == 1 and len(store) == 0
+
+
+@pytest.mark.parametrize(("elapsed", "retry_after"), [(10.5, "20"), (29.5, "1")])
+def test_retry_after_is_the_seconds_until_the_oldest_lease_ends_rounded_up(elapsed: float, retry_after: str) -> None:
+    clock = FakeClock()
+    store = SessionStore(ttl_seconds=30, max_sessions=2, clock=clock)
+    store.create(), store.create()
+    clock.now += elapsed
+    with pytest.raises(ServerBusy) as info:
+        store.create()
+    assert info.value.headers["Retry-After"] == retry_after
+
+
+def test_a_store_of_one_session_is_allowed() -> None:
+    store = SessionStore(max_sessions=1)
+    store.create()
+    with pytest.raises(ServerBusy, match="maximum of 1"):
+        store.create()
