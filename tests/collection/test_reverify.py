@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 COUNTER = ROOT / "examples" / "counter"
 COUNTER_DATA = COUNTER / "data" / "example.jsonl"
 COUNTER_CONFIG = str(COUNTER / "configs" / "counter.yaml")
+
+QUIZ_ENV = Path(__file__).resolve().parents[1] / "fixtures" / "envs" / "quiz.py"
 
 
 def read_lines(path: Path) -> list[dict[str, Any]]:
@@ -205,20 +208,8 @@ def test_only_the_first_line_probes_stateless_verify(tmp_path: Path, import_file
     assert counting.paths["/increment"] == recorded_calls and counting.paths["/close_session"] == 12
 
 
-QUIZ_ENV = """
-from gymhall import BaseVerifyRequest, Environment
-
-class Answer(BaseVerifyRequest):
-    expected_answer: str
-
-class Quiz(Environment):
-    async def verify(self, state: None, body: Answer) -> float:
-        return float(body.response.output_text.strip() == body.expected_answer)
-"""
-
-
 def test_stateless_verify_stays_the_fast_path_and_replay_can_be_forced(tmp_path: Path) -> None:
-    (tmp_path / "quiz.py").write_text(QUIZ_ENV)
+    shutil.copy(QUIZ_ENV, tmp_path / "quiz.py")
     config = tmp_path / "quiz.yaml"
     config.write_text("quiz:\n  resources_servers:\n    quiz:\n      entrypoint: quiz.py\n      domain: knowledge\n")
     rows = [

@@ -1,5 +1,6 @@
 """`gymhall collect`, `metrics` and `reverify` end to end through the CLI, in-process."""
 
+import shutil
 from pathlib import Path
 
 import orjson
@@ -11,6 +12,8 @@ from gymhall.cli.main import app
 ROOT = Path(__file__).resolve().parents[2]
 DATA = str(ROOT / "examples" / "counter" / "data" / "example.jsonl")
 CONFIG = str(ROOT / "examples" / "counter" / "configs" / "counter.yaml")
+
+QUIZ_ENV = Path(__file__).resolve().parents[1] / "fixtures" / "envs" / "quiz.py"
 
 
 def lines(path: Path) -> list[dict]:
@@ -75,20 +78,8 @@ def test_metrics_command_recomputes_the_metrics_file(tmp_path: Path) -> None:
     assert (tmp_path / "out_metrics.json").exists()
 
 
-STATELESS_ENV = """
-from gymhall import BaseVerifyRequest, Environment
-
-class Answer(BaseVerifyRequest):
-    expected_answer: str
-
-class Quiz(Environment):
-    async def verify(self, state: None, body: Answer) -> float:
-        return float(body.response.output_text.strip() == body.expected_answer)
-"""
-
-
 def test_reverify_recomputes_a_stateless_verifier(tmp_path: Path) -> None:
-    (tmp_path / "quiz.py").write_text(STATELESS_ENV)
+    shutil.copy(QUIZ_ENV, tmp_path / "quiz.py")
     config = tmp_path / "quiz.yaml"
     config.write_text("quiz:\n  resources_servers:\n    quiz:\n      entrypoint: quiz.py\n      domain: knowledge\n")
     rows = [
