@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from gymhall.cli.collect import ROWS_FAILED
+from gymhall.collection.datasets import iter_jsonl
 from gymhall.wire.lines import line_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +54,8 @@ def collect_command(out: Path, url: str, *extra: str, repeats: int = REPEATS, co
 
 
 def lines_of(out: Path) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for line in out.read_bytes().splitlines()] if out.exists() else []
+    """The lines written so far; a last line the collector is still writing (or was killed writing) is skipped."""
+    return [line for _, line in iter_jsonl(out, tolerate_torn_tail=True)] if out.exists() else []
 
 
 def wait_for_lines(out: Path, count: int, child: subprocess.Popen[bytes], timeout: float = 60) -> None:
