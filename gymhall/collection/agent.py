@@ -11,10 +11,11 @@ tool's 5xx, seeding or verification becomes a typed failed line, never a reward 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -36,7 +37,7 @@ from gymhall.wire.lines import (
 )
 from gymhall.wire.responses import add_usage, build_validators
 
-__all__ = ["Agent", "RemoteAgent", "RolloutError", "agent_answer", "checked_verdict", "close_quietly"]
+__all__ = ["Agent", "RemoteAgent", "RolloutError", "agent_answer", "call_failures", "checked_verdict", "close_quietly"]
 
 logger = logging.getLogger("gymhall.agent")
 
@@ -162,12 +163,8 @@ class Agent:
 
     async def _seed(self, row: Mapping[str, Any], timings: dict[str, float]) -> AsyncResourcesSession:
         start = time.monotonic()
-        try:
+        with call_failures("seed"):
             session = await self.resources.seed_session(row)
-        except ServerError as exc:
-            raise RolloutError("seed", str(exc), retryable=retryable_status(exc.status_code, exc.body)) from None
-        except httpx.HTTPError as exc:
-            raise RolloutError("seed", f"{type(exc).__name__}: {exc}", retryable=True) from None
         timings["seed_s"] = time.monotonic() - start
         return session
 
@@ -256,12 +253,10 @@ class Agent:
         answer = agent_answer(name, arguments, known)
         if answer is not None:
             return answer
-        try:  # a 2xx, or a 4xx refusal (bad arguments, a ToolError) the model can read
+        # A 2xx, or a 4xx refusal (bad arguments, a ToolError) the model can read; a 5xx (`ServerError`) is the
+        # environment failing, not the model's call: never shown to it, never scored.
+        with call_failures("tool", f"calling {name!r}: "):
             return await session.call_text(name, arguments)
-        except ServerError as exc:  # a 5xx: the environment broke, not the model's call; never shown, never scored
-            raise RolloutError("tool", str(exc), retryable=retryable_status(exc.status_code, exc.body)) from None
-        except httpx.HTTPError as exc:
-            raise RolloutError("tool", f"calling {name!r}: {type(exc).__name__}: {exc}", retryable=True) from None
 
     async def _verify(
         self,
@@ -271,14 +266,25 @@ class Agent:
         timings: dict[str, float],
     ) -> dict[str, Any]:
         start = time.monotonic()
-        try:
+        with call_failures("verify"):
             verified = await session.verify(response)
-        except ServerError as exc:
-            raise RolloutError("verify", str(exc), retryable=retryable_status(exc.status_code, exc.body)) from None
-        except httpx.HTTPError as exc:
-            raise RolloutError("verify", f"{type(exc).__name__}: {exc}", retryable=True) from None
         timings["verify_s"] = time.monotonic() - start
         return checked_verdict(row, verified)
+
+
+@contextlib.contextmanager
+def call_failures(stage: FailureStage, context: str = "") -> Iterator[None]:
+    """Turn a failed call to the resources server into the rollout's typed failure at `stage`.
+
+    A refusal (`ServerError`) may be retried when its status says so (`wire.contract.retryable_status`);
+    a transport error always may. `context` prefixes the error (which call failed).
+    """
+    try:
+        yield
+    except ServerError as exc:
+        raise RolloutError(stage, f"{context}{exc}", retryable=retryable_status(exc.status_code, exc.body)) from None
+    except httpx.HTTPError as exc:
+        raise RolloutError(stage, f"{context}{type(exc).__name__}: {exc}", retryable=True) from None
 
 
 def agent_answer(name: str, arguments: Any, known: set[str]) -> str | None:

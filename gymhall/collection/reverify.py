@@ -29,12 +29,11 @@ import httpx
 import orjson
 
 from gymhall.client.resources import AsyncResourcesClient, AsyncResourcesSession
-from gymhall.collection.agent import RolloutError, agent_answer, checked_verdict, close_quietly
+from gymhall.collection.agent import RolloutError, agent_answer, call_failures, checked_verdict, close_quietly
 from gymhall.collection.datasets import iter_jsonl, latest_lines
 from gymhall.collection.pool import CollectStats, rollouts
 from gymhall.collection.runs import resources_client, write_metrics
 from gymhall.exceptions import DatasetError, ServerError
-from gymhall.wire.contract import retryable_status
 from gymhall.wire.lines import failed_line
 
 __all__ = ["ReverifyMode", "ReverifyStats", "reverify_file"]
@@ -168,14 +167,13 @@ class _Reverifier:
 
     async def _stateless(self, body: dict[str, Any], timings: dict[str, float]) -> dict[str, Any]:
         start = time.monotonic()
-        try:
-            verified = await self.resources.verify(body)
-        except ServerError as exc:
-            if _needs_session(exc):
-                raise _NeedsSession from None
-            raise RolloutError("verify", str(exc)) from None
-        except httpx.HTTPError as exc:
-            raise RolloutError("verify", f"{type(exc).__name__}: {exc}", retryable=True) from None
+        with call_failures("verify"):
+            try:
+                verified = await self.resources.verify(body)
+            except ServerError as exc:
+                if _needs_session(exc):
+                    raise _NeedsSession from None
+                raise
         timings["verify_s"] = time.monotonic() - start
         return checked_verdict(body, verified)
 
@@ -190,22 +188,14 @@ class _Reverifier:
         calls = [item for item in items if item.get("type") == "function_call"]
         row = {key: value for key, value in body.items() if key != "response"}
         start = time.monotonic()
-        try:
+        with call_failures("seed"):
             session = await self.resources.seed_session(row)
-        except ServerError as exc:
-            raise RolloutError("seed", str(exc)) from None
-        except httpx.HTTPError as exc:
-            raise RolloutError("seed", f"{type(exc).__name__}: {exc}", retryable=True) from None
         timings["seed_s"] = time.monotonic() - start
         try:
             drift = await self._replay_calls(session, row, calls, recorded, timings)
             start = time.monotonic()
-            try:
+            with call_failures("verify"):
                 verified = await session.verify(response)
-            except ServerError as exc:
-                raise RolloutError("verify", str(exc)) from None
-            except httpx.HTTPError as exc:
-                raise RolloutError("verify", f"{type(exc).__name__}: {exc}", retryable=True) from None
             timings["verify_s"] = time.monotonic() - start
         finally:
             await close_quietly(session)
@@ -231,18 +221,8 @@ class _Reverifier:
             arguments = call.get("arguments") or "{}"
             if agent_answer(name, arguments, known) is not None:
                 continue  # the agent answered this call itself (unknown tool, malformed arguments)
-            try:
+            with call_failures("tool", f"replaying call {index} ({name!r}): "):  # a 5xx fails, as in the agent
                 output = await session.call_text(name, arguments)
-            except ServerError as exc:  # the environment failed (5xx), as the agent treats it
-                raise RolloutError(
-                    "tool",
-                    f"replaying call {index} ({name!r}): {exc}",
-                    retryable=retryable_status(exc.status_code, exc.body),
-                ) from None
-            except httpx.HTTPError as exc:
-                raise RolloutError(
-                    "tool", f"replaying call {index} ({name!r}): {type(exc).__name__}: {exc}", retryable=True
-                ) from None
             want = recorded.get(call.get("call_id"))
             if drift is None and want is not None and not _same_output(want, output):
                 drift = {"call": index, "name": name, "recorded": _shown(want), "replayed": _shown(output)}
