@@ -5,6 +5,7 @@ __version__: str
 
 from .checks.conformance import CheckResult as CheckResult
 from .checks.conformance import check_environment as check_environment
+from .checks.probe import Probe as Probe
 from .client.resources import (
     AsyncResourcesClient as AsyncResourcesClient,
 )

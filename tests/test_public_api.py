@@ -13,7 +13,7 @@ PUBLIC_NAMES = {
     "Agent", "AgentServer", "AsyncResourcesClient", "AsyncResourcesSession", "BaseMultiRewardVerifyResponse",
     "BaseResourcesServerConfig", "BaseRunRequest", "BaseSeedSessionRequest", "BaseSeedSessionResponse",
     "BaseServerConfig", "BaseVerifyRequest", "BaseVerifyResponse", "BodyTooLarge", "ChatCompletionsModel",
-    "CheckResult", "ConfigError", "DatasetError", "Domain", "EnvSpec", "Environment", "FakeModel", "GymApp",
+    "CheckResult", "ConfigError", "DatasetError", "Domain", "EnvSpec", "Environment", "FakeModel", "GymApp", "Probe",
     "GymConfig", "GymhallError", "InvalidBody", "InvalidSessionHandle", "Judge", "JudgeError", "Model",
     "ModelError", "ModelRequest", "ModelServer", "OpenAIResponsesModel", "PortError", "RemoteAgent",
     "ReplayModel", "RequestError", "ResourcesClient", "ResourcesSession", "Response", "ResponseCreateParams",
