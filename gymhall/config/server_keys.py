@@ -39,6 +39,8 @@ COMMON_SERVER_KEYS = frozenset(
         "skip_verification_reward",
         # gymhall's registry: a bundled environment's dataset file (`gymhall.config.registry`).
         "dataset",
+        # `gymhall check`: the environment's own reward probes, `module:function` (`gymhall.checks.probe`).
+        "probes",
     }
 )
 """Keys a server block may carry whatever its config class: NeMo Gym's, and the registry's `dataset`."""
