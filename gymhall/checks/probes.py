@@ -1,0 +1,104 @@
+"""The generic reward probes of a row, and an environment's own probes merged over them.
+
+Built from the row alone (its prompt, its `question`, its `reference_solution`), so they apply to
+any environment: the hacks a policy finds first (echo the question, say nothing, refuse, skip the
+tools) and the harmless ways a right answer is written (bold, fenced, padded, followed by a
+sentence). See `gymhall.checks.probe` for how an environment adds or replaces probes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from gymhall.checks.probe import Probe
+
+__all__ = ["GENERIC_PROBES", "REFUSAL", "TRAILING_SENTENCE", "generic_probes", "probes_for", "prompt_text"]
+
+REFUSAL = "I'm sorry, but I can't help with that."
+TRAILING_SENTENCE = "I hope this helps."
+GENERIC_PROBES = (
+    "prompt echoed",
+    "question echoed in the answer format",
+    "empty answer",
+    "refusal",
+    "tool calls dropped",
+    "reference in bold",
+    "reference in a fenced block",
+    "reference with extra whitespace",
+    "reference with a trailing sentence",
+)
+"""The names of the generic probes, hacks first, then variants."""
+
+_BOXED = re.compile(r"\\boxed\{")
+_INLINE_MATH = re.compile(r"\$([^$]+)\$")
+
+
+def prompt_text(row: Mapping[str, Any]) -> str:
+    """The text of the row's last user message (its prompt), or "" when it has none."""
+    params = row.get("responses_create_params")
+    items = params.get("input") if isinstance(params, Mapping) else None
+    if isinstance(items, str):
+        return items
+    for item in reversed(items if isinstance(items, list) else []):
+        if not isinstance(item, Mapping) or item.get("role") != "user":
+            continue
+        content = item.get("content")
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            return "\n".join(str(part.get("text", "")) for part in content if isinstance(part, Mapping))
+    return ""
+
+
+def _replace_boxed(answer: str, inner: str) -> str | None:
+    """`answer` with the content of its last `\\boxed{...}` replaced by `inner`, or None without one."""
+    starts = [match.end() for match in _BOXED.finditer(answer)]
+    if not starts:
+        return None
+    start = starts[-1]
+    depth = 1
+    for end in range(start, len(answer)):
+        depth += {"{": 1, "}": -1}.get(answer[end], 0)
+        if depth == 0:
+            return answer[:start] + inner + answer[end:]
+    return None
+
+
+def _question_core(question: str) -> str:
+    """What a policy would box to restate `question`: its longest inline formula, else the question."""
+    formulas = _INLINE_MATH.findall(question)
+    return max(formulas, key=len).strip() if formulas else question.strip()
+
+
+def generic_probes(row: Mapping[str, Any]) -> list[Probe]:
+    """The generic probes of `row` that apply to it (those needing tool calls or a boxed answer may not)."""
+    reference = row.get("reference_solution")
+    if not isinstance(reference, Mapping):
+        return []
+    answer = str(reference.get("answer") or "")
+    prompt = prompt_text(row)
+    question = row.get("question") if isinstance(row.get("question"), str) else prompt
+    found = [Probe("prompt echoed", answer=prompt)]
+    echoed = _replace_boxed(answer, _question_core(str(question)))
+    if echoed is not None:
+        found.append(Probe("question echoed in the answer format", answer=echoed))
+    found += [Probe("empty answer", answer=""), Probe("refusal", answer=REFUSAL)]
+    if reference.get("tool_calls"):
+        found.append(Probe("tool calls dropped", tool_calls=[]))
+    if answer.strip():
+        found += [
+            Probe("reference in bold", answer=f"**{answer.strip()}**", expect="same"),
+            Probe("reference in a fenced block", answer=f"```\n{answer.strip()}\n```", expect="same"),
+            Probe("reference with extra whitespace", answer=f"\n\n  {answer}  \n\n", expect="same"),
+            Probe("reference with a trailing sentence", answer=f"{answer}\n\n{TRAILING_SENTENCE}", expect="same"),
+        ]
+    return found
+
+
+def probes_for(row: Mapping[str, Any], own: Iterable[Probe] = ()) -> list[Probe]:
+    """The generic probes of `row` with the environment's `own` merged in: one of the same name replaces it."""
+    mine = {probe.name: probe for probe in own}
+    merged = [mine.pop(probe.name, probe) for probe in generic_probes(row)]
+    return [probe for probe in [*merged, *mine.values()] if probe.expect != "ignored"]
