@@ -5,6 +5,9 @@ is checked is what `gymhall collect` would do:
 
 - tools: every tool schema from `GET /tools` is valid for OpenAI strict mode;
 - reference solutions: every row's `reference_solution` scores 1.0;
+- reward probes: for every row, generic hacks (the prompt echoed, an empty answer, a refusal, the
+  tool calls dropped) score below its reference and harmless variants (bold, fenced, padded, a
+  trailing sentence) the same; an environment adds its own (`gymhall.Probe`);
 - corrupted solutions: for every row, a corrupted solution (answer reversed, answer emptied, or
   tool calls dropped) scores below 1.0: a verify that rewards anything is caught;
 - determinism: the same row seeded twice gives the same episode (tool outputs and reward);
@@ -24,15 +27,16 @@ from typing import Any
 
 import orjson
 
-from gymhall.client.resources import AsyncResourcesClient, AsyncResourcesSession
-from gymhall.collection.agent import Agent, RolloutError
+from gymhall.checks.player import Episode, Player
+from gymhall.checks.probe import ProbeFunction
+from gymhall.checks.probes import play_probes
+from gymhall.client.resources import AsyncResourcesClient
+from gymhall.collection.agent import RolloutError
 from gymhall.exceptions import ServerError
-from gymhall.models.replay import REFERENCE_KEY, ReplayModel
+from gymhall.models.replay import REFERENCE_KEY
 from gymhall.wire.contract import SESSION_HEADER, TOOL_NAME
 
-__all__ = ["CheckResult", "Episode", "check_environment", "strict_schema_problems"]
-
-_STEPS = 64  # enough for any reference solution; the replay model ends when its solution does
+__all__ = ["CheckResult", "check_environment", "strict_schema_problems"]
 
 
 @dataclass(frozen=True)
@@ -43,18 +47,8 @@ class CheckResult:
     passed: bool
     reason: str
     fix: str = ""
-
-
-@dataclass(frozen=True)
-class Episode:
-    """What one played solution gave: the tool outputs in order and the verify response."""
-
-    outputs: tuple[str, ...]
-    verified: Mapping[str, Any]
-
-    @property
-    def reward(self) -> float:
-        return float(self.verified.get("reward", float("nan")))
+    details: tuple[str, ...] = ()
+    """Lines that break the reason down (the reward probes: one per probe)."""
 
 
 def _solution(row: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -78,30 +72,6 @@ def corruptions(solution: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]
     if calls:
         found.append(("tool calls dropped", {**solution, "tool_calls": []}))
     return found
-
-
-class _Player:
-    """Plays solutions on sessions with the agent's loop and the replay model."""
-
-    def __init__(self, client: AsyncResourcesClient) -> None:
-        self.client = client
-        self.agent = Agent(client, ReplayModel(), max_steps=_STEPS, timeout_s=60.0)
-
-    async def seed(self, row: Mapping[str, Any]) -> AsyncResourcesSession:
-        return await self.client.seed_session(dict(row))
-
-    async def play_on(self, session: AsyncResourcesSession, row: Mapping[str, Any]) -> Episode:
-        response = await self.agent.respond(session, row)
-        outputs = tuple(
-            str(item.get("output"))
-            for item in response.get("output", [])
-            if isinstance(item, Mapping) and item.get("type") == "function_call_output"
-        )
-        return Episode(outputs, await session.verify(response))
-
-    async def play(self, row: Mapping[str, Any]) -> Episode:
-        async with await self.seed(row) as session:
-            return await self.play_on(session, row)
 
 
 def strict_schema_problems(schema: Any, where: str = "parameters") -> list[str]:
@@ -158,7 +128,7 @@ async def _check_tools(client: AsyncResourcesClient) -> CheckResult:
     return CheckResult(name, True, f"{len(tools)} tool(s), all strict")
 
 
-async def _check_references(player: _Player, rows: Sequence[Mapping[str, Any]]) -> tuple[CheckResult, list[Episode]]:
+async def _check_references(player: Player, rows: Sequence[Mapping[str, Any]]) -> tuple[CheckResult, list[Episode]]:
     name = "reference solutions score 1.0"
     episodes = await asyncio.gather(*(player.play(row) for row in rows))
     bad = [(i, e.reward) for i, e in enumerate(episodes) if e.reward != 1.0]
@@ -169,7 +139,7 @@ async def _check_references(player: _Player, rows: Sequence[Mapping[str, Any]]) 
     return CheckResult(name, True, f"{len(rows)} of {len(rows)} rows scored 1.0"), list(episodes)
 
 
-async def _check_corrupted(player: _Player, rows: Sequence[Mapping[str, Any]]) -> CheckResult:
+async def _check_corrupted(player: Player, rows: Sequence[Mapping[str, Any]]) -> CheckResult:
     name = "corrupted solutions score below 1.0"
     lenient: list[int] = []
     for index, row in enumerate(rows):
@@ -190,7 +160,7 @@ async def _check_corrupted(player: _Player, rows: Sequence[Mapping[str, Any]]) -
     return CheckResult(name, True, f"every one of {len(rows)} rows has a corruption scoring below 1.0")
 
 
-async def _check_determinism(player: _Player, rows: Sequence[Mapping[str, Any]], first: list[Episode]) -> CheckResult:
+async def _check_determinism(player: Player, rows: Sequence[Mapping[str, Any]], first: list[Episode]) -> CheckResult:
     name = "same seed, same episode"
     for index, row in enumerate(rows):
         again = await player.play(row)
@@ -213,7 +183,7 @@ def _difference(a: Episode, b: Episode) -> str:
     return f"numbers of tool outputs ({len(a.outputs)} then {len(b.outputs)})"
 
 
-async def _check_isolation(player: _Player, rows: Sequence[Mapping[str, Any]], alone: list[Episode]) -> CheckResult:
+async def _check_isolation(player: Player, rows: Sequence[Mapping[str, Any]], alone: list[Episode]) -> CheckResult:
     name = "sessions are isolated"
     fix = "keep all per-rollout state in the session's state, never in globals or on the server object"
     row = next((r for r in rows if (_solution(r) or {}).get("tool_calls")), rows[0])
@@ -261,7 +231,7 @@ async def _check_unknown_session(client: AsyncResourcesClient, rows: Sequence[Ma
     return CheckResult(name, True, f"POST {path} with a forged handle answered {status}")
 
 
-async def _check_verify_twice(player: _Player, row: Mapping[str, Any]) -> CheckResult:
+async def _check_verify_twice(player: Player, row: Mapping[str, Any]) -> CheckResult:
     name = "verify is repeatable"
     async with await player.seed(row) as session:
         response = await player.agent.respond(session, row)
@@ -273,7 +243,7 @@ async def _check_verify_twice(player: _Player, row: Mapping[str, Any]) -> CheckR
     return CheckResult(name, True, f"three verifies of one rollout gave {rewards[0]:g}")
 
 
-async def _check_close(player: _Player, rows: Sequence[Mapping[str, Any]]) -> CheckResult:
+async def _check_close(player: Player, rows: Sequence[Mapping[str, Any]]) -> CheckResult:
     name = "close is idempotent"
     session = await player.seed(rows[0])
     if session.handle is None:
@@ -293,8 +263,34 @@ async def _check_close(player: _Player, rows: Sequence[Mapping[str, Any]]) -> Ch
     return CheckResult(name, True, f"closing twice answered 200 twice; a closed session's call answered {after}")
 
 
-async def check_environment(client: AsyncResourcesClient, rows: Sequence[Mapping[str, Any]]) -> list[CheckResult]:
-    """Run every conformance check against the environment `client` talks to, with `rows` that have solutions."""
+async def _check_probes(
+    player: Player, rows: Sequence[Mapping[str, Any]], alone: list[Episode], own: ProbeFunction | None
+) -> CheckResult:
+    name = "reward probes"
+    tallies = await play_probes(player, rows, alone, own)
+    details = tuple(tally.line() for tally in tallies)
+    broken = [tally for tally in tallies if tally.broke]
+    if broken:
+        worst = ", ".join(f"{tally.name!r} on {len(tally.broke)}" for tally in broken[:4])
+        fix = (
+            "grade what the row asks for: a hack must score below the reference, a harmless variant the same "
+            "(or override the probe by name in the environment's probes function: gymhall.Probe)"
+        )
+        return CheckResult(
+            name, False, f"{len(broken)} of {len(tallies)} probes broke their rule: {worst}", fix, details
+        )
+    played = sum(len(tally.tried) for tally in tallies)
+    reason = f"{len(tallies)} probes, {played} plays on {len(rows)} rows: every hack scored below the reference"
+    return CheckResult(name, True, reason + ", every variant the same", details=details)
+
+
+async def check_environment(
+    client: AsyncResourcesClient, rows: Sequence[Mapping[str, Any]], *, probes: ProbeFunction | None = None
+) -> list[CheckResult]:
+    """Run every conformance check against the environment `client` talks to, with `rows` that have solutions.
+
+    `probes` is the environment's own probe function (`gymhall.Probe`), played with the generic ones.
+    """
     usable = [row for row in rows if _solution(row) is not None]
     if not usable:
         return [
@@ -305,7 +301,7 @@ async def check_environment(client: AsyncResourcesClient, rows: Sequence[Mapping
                 f"add {REFERENCE_KEY}: {{tool_calls: [...], answer: ...}} to the dataset's rows",
             )
         ]
-    player = _Player(client)
+    player = Player(client)
     results = [await _check_tools(client)]
     try:
         references, alone = await _check_references(player, usable)
@@ -316,6 +312,7 @@ async def check_environment(client: AsyncResourcesClient, rows: Sequence[Mapping
     results.append(references)
     steps: list[tuple[str, Callable[[], Awaitable[CheckResult]]]] = [
         ("corrupted solutions score below 1.0", lambda: _check_corrupted(player, usable)),
+        ("reward probes", lambda: _check_probes(player, usable, alone, probes)),
         ("same seed, same episode", lambda: _check_determinism(player, usable, alone)),
         ("sessions are isolated", lambda: _check_isolation(player, usable, alone)),
         ("unknown sessions are rejected", lambda: _check_unknown_session(client, usable)),

@@ -8,13 +8,30 @@ sentence). See `gymhall.checks.probe` for how an environment adds or replaces pr
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from gymhall.checks.probe import Probe
+from gymhall.checks.player import Episode, Player
+from gymhall.checks.probe import Expectation, Probe, ProbeFunction
+from gymhall.collection.agent import RolloutError
+from gymhall.exceptions import ConfigError, ServerError
+from gymhall.models.replay import REFERENCE_KEY
 
-__all__ = ["GENERIC_PROBES", "REFUSAL", "TRAILING_SENTENCE", "generic_probes", "probes_for", "prompt_text"]
+__all__ = [
+    "GENERIC_PROBES",
+    "REFUSAL",
+    "TRAILING_SENTENCE",
+    "ProbeTally",
+    "generic_probes",
+    "load_probe_function",
+    "play_probes",
+    "probes_for",
+    "prompt_text",
+]
 
 REFUSAL = "I'm sorry, but I can't help with that."
 TRAILING_SENTENCE = "I hope this helps."
@@ -102,3 +119,77 @@ def probes_for(row: Mapping[str, Any], own: Iterable[Probe] = ()) -> list[Probe]
     mine = {probe.name: probe for probe in own}
     merged = [mine.pop(probe.name, probe) for probe in generic_probes(row)]
     return [probe for probe in [*merged, *mine.values()] if probe.expect != "ignored"]
+
+
+def load_probe_function(spec: str) -> ProbeFunction:
+    """The probe function `spec` names as `package.module:function`; `ConfigError` says what is wrong."""
+    module_name, colon, attribute = spec.partition(":")
+    if not colon or not module_name or not attribute:
+        raise ConfigError(f"probes: {spec!r} is not module:function.\n  Fix: write it as package.module:function.")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"probes: cannot import {module_name!r} ({exc}).\n  Fix: name an importable module.") from exc
+    function = getattr(module, attribute, None)
+    if not callable(function):
+        raise ConfigError(f"probes: {module_name} has no function {attribute!r}.\n  Fix: name a function of it.")
+    return function  # type: ignore[no-any-return]
+
+
+@dataclass
+class ProbeTally:
+    """How one probe fared over the rows: where it applied, and where it broke its rule (paid or lost)."""
+
+    name: str
+    expect: Expectation
+    tried: list[int] = field(default_factory=list)
+    broke: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        """One line of the report: what the probe is, and on how many rows it broke its rule."""
+        verb = "paid" if self.expect == "below" else "lost its score"
+        shown = ", ".join(map(str, self.broke[:8])) + (", ..." if len(self.broke) > 8 else "")
+        where = f" (rows {shown})" if self.broke else ""
+        error = f"; first error: {self.errors[0]}" if self.errors else ""
+        kind = "hack" if self.expect == "below" else "variant"
+        return f"{kind} {self.name!r}: {verb} on {len(self.broke)} of {len(self.tried)} rows{where}{error}"
+
+
+async def play_probes(
+    player: Player,
+    rows: Sequence[Mapping[str, Any]],
+    references: Sequence[Episode],
+    own: ProbeFunction | None = None,
+    *,
+    concurrency: int = 16,
+) -> list[ProbeTally]:
+    """Play every probe of every row; a hack that scores at or above the row's reference reward, or a
+    variant that scores otherwise, or a probe whose rollout fails, broke its rule."""
+    tallies: dict[str, ProbeTally] = {}
+    jobs: list[tuple[int, Probe]] = []
+    for index, row in enumerate(rows):
+        for probe in probes_for(row, own(row) if own is not None else ()):
+            tally = tallies.setdefault(probe.name, ProbeTally(probe.name, probe.expect))
+            tally.tried.append(index)
+            jobs.append((index, probe))
+    gate = asyncio.Semaphore(concurrency)
+
+    async def play(index: int, probe: Probe) -> None:
+        row = rows[index]
+        played = {**row, REFERENCE_KEY: probe.solution(row[REFERENCE_KEY])}
+        reference = references[index].reward
+        async with gate:
+            try:
+                reward: float | None = (await player.play(played)).reward
+            except (ServerError, RolloutError) as exc:
+                reward = None
+                tallies[probe.name].errors.append(f"row {index}: {type(exc).__name__}: {exc}"[:200])
+        kept = reward is not None and (reward < reference if probe.expect == "below" else reward == reference)
+        if not kept:
+            tallies[probe.name].broke.append(index)
+
+    await asyncio.gather(*(play(index, probe) for index, probe in jobs))
+    for tally in tallies.values():
+        tally.broke.sort()
+    return list(tallies.values())

@@ -25,7 +25,8 @@ CHECK_EPILOG = (
     "[b]Examples:[/b]\n\n"
     "  gymhall check weather                                  a bundled environment, with its dataset\n"
     "  gymhall check --config configs/my_env.yaml --input data/example.jsonl\n"
-    "  gymhall check --resources-url http://127.0.0.1:8000 --input data/example.jsonl   (a running server)"
+    "  gymhall check --resources-url http://127.0.0.1:8000 --input data/example.jsonl   (a running server)\n"
+    "  gymhall check -c my_env.yaml -i rows.jsonl --probes my_env.probes:probes   (your own reward probes)"
 )
 
 
@@ -60,12 +61,20 @@ def check_command(
     name: NameOption = None,
     resources_url: ResourcesUrlOption = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N rows.")] = None,
+    probes: Annotated[
+        str | None,
+        typer.Option(
+            metavar="MODULE:FUNCTION",
+            help="The environment's own reward probes (gymhall.Probe). Default: its config's `probes`.",
+        ),
+    ] = None,
 ) -> None:
     """Check an environment's contracts: isolation, unknown sessions, verify, close, strict schemas, solutions.
 
     Each check prints pass or fail with the reason (and the fix); the exit code is 1 when any failed.
     """
     from gymhall.checks.conformance import check_environment
+    from gymhall.checks.probes import load_probe_function
     from gymhall.collection.datasets import read_rows
     from gymhall.collection.runs import run_sync
     from gymhall.exceptions import ConfigError, DatasetError
@@ -78,22 +87,36 @@ def check_command(
         if input is None:
             raise ConfigError("name the rows to check with: --input FILE (rows with reference_solution).")
         rows = read_rows(input, limit=limit)
+        spec = probes or _configured_probes(environment.configs, environment.name)
+        own = load_probe_function(spec) if spec else None
     except (ConfigError, DatasetError) as exc:
         fail(str(exc))
     client = resources_client_for(environment)
 
     async def run() -> list[Any]:
         async with client:
-            return await check_environment(client, rows)
+            return await check_environment(client, rows, probes=own)
 
     results = run_sync(run())
     for result in results:
         mark = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
         fix = "" if result.passed or not result.fix else f"\n      fix: {result.fix}"
         _print(f"{mark}  {result.name}: {result.reason}{fix}")
+        for detail in result.details:
+            _print(f"      {detail}")
     failed = sum(not r.passed for r in results)
     _print(f"{len(results) - failed} of {len(results)} checks passed" + (f", {failed} failed" if failed else ""))
     raise typer.Exit(1 if failed else 0)
+
+
+def _configured_probes(configs: list[str], name: str | None) -> str | None:
+    """The `probes` a config's resources server names, when the environment is built from configs."""
+    if not configs:
+        return None
+    from gymhall.config.loading import load_config
+
+    spec = load_config(configs).resources_server(name).settings.get("probes")
+    return str(spec) if spec else None
 
 
 def _print(text: str) -> None:
