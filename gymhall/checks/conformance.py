@@ -5,9 +5,6 @@ is checked is what `gymhall collect` would do:
 
 - tools: every tool schema from `GET /tools` is valid for OpenAI strict mode;
 - reference solutions: every row's `reference_solution` scores 1.0;
-- reward probes: for every row, generic hacks (the prompt echoed, an empty answer, a refusal, the
-  tool calls dropped) score below its reference and harmless variants (bold, fenced, padded, a
-  trailing sentence) the same; an environment adds its own (`gymhall.Probe`);
 - corrupted solutions: for every row, a corrupted solution (answer reversed, answer emptied, or
   tool calls dropped) scores below 1.0: a verify that rewards anything is caught;
 - determinism: the same row seeded twice gives the same episode (tool outputs and reward);
@@ -15,7 +12,10 @@ is checked is what `gymhall collect` would do:
   give the episodes they give alone;
 - unknown session: a tool call with a forged handle is refused (4xx);
 - verify: calling it twice gives the same reward (no side effects);
-- close: closing twice is fine, and a closed session is refused afterwards.
+- close: closing twice is fine, and a closed session is refused afterwards;
+- reward probes: for every row, generic hacks (the prompt echoed, an empty answer, a refusal, the
+  tool calls dropped) score below its reference and harmless variants (bold, fenced, padded, a
+  trailing sentence) the same; an environment adds its own (`gymhall.Probe`).
 """
 
 from __future__ import annotations
@@ -312,12 +312,13 @@ async def check_environment(
     results.append(references)
     steps: list[tuple[str, Callable[[], Awaitable[CheckResult]]]] = [
         ("corrupted solutions score below 1.0", lambda: _check_corrupted(player, usable)),
-        ("reward probes", lambda: _check_probes(player, usable, alone, probes)),
         ("same seed, same episode", lambda: _check_determinism(player, usable, alone)),
         ("sessions are isolated", lambda: _check_isolation(player, usable, alone)),
         ("unknown sessions are rejected", lambda: _check_unknown_session(client, usable)),
         ("verify is repeatable", lambda: _check_verify_twice(player, usable[0])),
         ("close is idempotent", lambda: _check_close(player, usable)),
+        # Last: it seeds each row many times, and no other check's counts should depend on it.
+        ("reward probes", lambda: _check_probes(player, usable, alone, probes)),
     ]
     for name, step in steps:
         try:

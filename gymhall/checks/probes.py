@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from gymhall.checks.player import Episode, Player
@@ -97,11 +100,12 @@ def generic_probes(row: Mapping[str, Any]) -> list[Probe]:
     answer = str(reference.get("answer") or "")
     prompt = prompt_text(row)
     question = row.get("question") if isinstance(row.get("question"), str) else prompt
-    found = [Probe("prompt echoed", answer=prompt)]
+    # A policy that echoes, says nothing or refuses has done none of the work: these hacks make no tool calls.
+    found = [Probe("prompt echoed", answer=prompt, tool_calls=[])]
     echoed = _replace_boxed(answer, _question_core(str(question)))
     if echoed is not None:
-        found.append(Probe("question echoed in the answer format", answer=echoed))
-    found += [Probe("empty answer", answer=""), Probe("refusal", answer=REFUSAL)]
+        found.append(Probe("question echoed in the answer format", answer=echoed, tool_calls=[]))
+    found += [Probe("empty answer", answer="", tool_calls=[]), Probe("refusal", answer=REFUSAL, tool_calls=[])]
     if reference.get("tool_calls"):
         found.append(Probe("tool calls dropped", tool_calls=[]))
     if answer.strip():
@@ -121,19 +125,32 @@ def probes_for(row: Mapping[str, Any], own: Iterable[Probe] = ()) -> list[Probe]
     return [probe for probe in [*merged, *mine.values()] if probe.expect != "ignored"]
 
 
-def load_probe_function(spec: str) -> ProbeFunction:
-    """The probe function `spec` names as `package.module:function`; `ConfigError` says what is wrong."""
-    module_name, colon, attribute = spec.partition(":")
+def load_probe_function(spec: str, base_dir: Path | None = None) -> ProbeFunction:
+    """The probe function `spec` names: `package.module:function`, or `file.py:function` (relative to
+    `base_dir`, the config's folder, else the working directory); `ConfigError` says what is wrong."""
+    module_name, colon, attribute = spec.rpartition(":")
     if not colon or not module_name or not attribute:
         raise ConfigError(f"probes: {spec!r} is not module:function.\n  Fix: write it as package.module:function.")
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
+        if module_name.endswith(".py") or "/" in module_name:
+            module = _import_file((base_dir or Path.cwd()) / module_name)
+        else:
+            module = importlib.import_module(module_name)
+    except (ImportError, OSError) as exc:
         raise ConfigError(f"probes: cannot import {module_name!r} ({exc}).\n  Fix: name an importable module.") from exc
     function = getattr(module, attribute, None)
     if not callable(function):
         raise ConfigError(f"probes: {module_name} has no function {attribute!r}.\n  Fix: name a function of it.")
     return function  # type: ignore[no-any-return]
+
+
+def _import_file(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"gymhall_probes_{path.stem}", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ImportError(f"no Python file at {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @dataclass

@@ -87,8 +87,8 @@ def check_command(
         if input is None:
             raise ConfigError("name the rows to check with: --input FILE (rows with reference_solution).")
         rows = read_rows(input, limit=limit)
-        spec = probes or _configured_probes(environment.configs, environment.name)
-        own = load_probe_function(spec) if spec else None
+        spec, base_dir = (probes, None) if probes else _configured_probes(environment.configs, environment.name)
+        own = load_probe_function(spec, base_dir) if spec else None
     except (ConfigError, DatasetError) as exc:
         fail(str(exc))
     client = resources_client_for(environment)
@@ -109,14 +109,15 @@ def check_command(
     raise typer.Exit(1 if failed else 0)
 
 
-def _configured_probes(configs: list[str], name: str | None) -> str | None:
-    """The `probes` a config's resources server names, when the environment is built from configs."""
+def _configured_probes(configs: list[str], name: str | None) -> tuple[str | None, Path | None]:
+    """The `probes` a config's resources server names, and the folder a file in it is relative to."""
     if not configs:
-        return None
+        return None, None
     from gymhall.config.loading import load_config
 
-    spec = load_config(configs).resources_server(name).settings.get("probes")
-    return str(spec) if spec else None
+    instance = load_config(configs).resources_server(name)
+    spec = instance.settings.get("probes")
+    return (str(spec), instance.base_dir) if spec else (None, None)
 
 
 def _print(text: str) -> None:

@@ -1,5 +1,6 @@
 """`gymhall check`: each conformance check passes a sound environment and catches the fault it names."""
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ class Tally:
 def rows(count: int = 4) -> list[dict[str, Any]]:
     return [
         {
-            "responses_create_params": {"input": f"Add 2 to {i}, then say the total."},
+            "responses_create_params": {"input": "Add two to the tally, then say the total."},
             "start": i,
             "reference_solution": {"tool_calls": [{"name": "add", "arguments": {"by": 2}}], "answer": str(i + 2)},
         }
@@ -44,7 +45,9 @@ class Sound(Environment):
         return {"value": state.value}
 
     async def verify(self, state: Tally, body: BaseVerifyRequest) -> float:
-        return float(body.response.output_text.strip() == str(state.value))
+        # The last number said is the answer: bold, padding or a closing sentence do not change it.
+        numbers = re.findall(r"-?\d+", body.response.output_text)
+        return float(bool(numbers) and numbers[-1] == str(state.value))
 
 
 class SharedTally(Sound):
@@ -130,7 +133,7 @@ async def check(env: Environment | Fronted, data: list[dict[str, Any]] | None = 
 
 async def test_a_sound_environment_passes_every_check() -> None:
     results = await check(Sound())
-    assert len(results) == 8
+    assert len(results) == 9
     failed = [r for r in results.values() if not r.passed]
     assert failed == []
     assert "403" in results["unknown sessions are rejected"].reason
@@ -315,4 +318,5 @@ class KeyedByRow(Sound):
         return {"value": self.tallies[state.value]}
 
     async def verify(self, state: Tally, body: BaseVerifyRequest) -> float:
-        return float(body.response.output_text.strip() == str(self.tallies[state.value]))
+        numbers = re.findall(r"-?\d+", body.response.output_text)
+        return float(bool(numbers) and numbers[-1] == str(self.tallies[state.value]))
