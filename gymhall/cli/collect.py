@@ -266,7 +266,11 @@ def _summary(console: Any, stats: Any, seconds: float, output: Path, metrics: Pa
     table.add_row("ok", str(overall.ok))
     stages = ", ".join(f"{stage} {count}" for stage, count in sorted(overall.failed_by_stage.items()))
     table.add_row("failed", f"{overall.failed}" + (f" ({stages})" if stages else ""))
-    table.add_row("mean reward", "-" if overall.mean_reward is None else f"{overall.mean_reward:.4f}")
+    # The mean covers the ok lines only: say how many, so "1.0000" over 5 of 10 is not read as 1.0 over 10.
+    mean = "-" if overall.mean_reward is None else f"{overall.mean_reward:.4f}"
+    if overall.coverage is not None:
+        mean += f" over {overall.ok} of {overall.ok + overall.failed} rollouts (coverage {overall.coverage:.1%})"
+    table.add_row("mean reward", mean)
     ran = stats.ok + stats.failed
     table.add_row("wall time", f"{seconds:.1f} s ({ran / max(seconds, 1e-9):.1f} rollouts/s)")
     table.add_row("output", str(output))

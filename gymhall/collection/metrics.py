@@ -21,7 +21,7 @@ import orjson
 
 from gymhall.collection.datasets import rollout_key
 from gymhall.exceptions import DatasetError
-from gymhall.wire.aggregation import numeric_fields, summarize
+from gymhall.wire.aggregation import coverage, numeric_fields, summarize
 from gymhall.wire.lines import ROLLOUT_KEY, TASK_KEY
 
 __all__ = ["pass_at_k", "read_rollouts", "rollout_metrics"]
@@ -237,8 +237,10 @@ def rollout_metrics(
     For each k from 1 to the most ok rollouts any task has, pass@k and majority@k average over the
     tasks with at least k ok rollouts (`num_tasks@k` says how many). majority@k, computed only with
     `answer_key`, votes on that field over a task's first k ok rollouts by `_ng_rollout_index`.
-    All values are fractions in [0, 1]. `inputs` names the dataset rows' fields, which are not metrics
-    (a `world_seed` is never averaged; see `gymhall.wire.aggregation`).
+    `key_metrics` puts the coverage of the statistics beside them (`gymhall.wire.aggregation.coverage`:
+    ok rollouts / all, and the counts). All other values are fractions in [0, 1]. `inputs` names the
+    dataset rows' fields, which are not metrics (a `world_seed` is never averaged; see
+    `gymhall.wire.aggregation`).
 
     Returns `{"counts", "key_metrics", "overall", "pass@k", "num_tasks@k", ["majority@k"],
     "success_threshold", "per_task"}`; `per_task` is a list sorted by `_ng_task_index`.
@@ -270,6 +272,8 @@ def rollout_metrics(
         if answer_key is not None:
             key_metrics[f"majority@{highest_k}"] = at_k["majority@k"][f"majority@{highest_k}"]
     key_metrics["failure_rate"] = num_failed / counts["lines"] if counts["lines"] else 0.0
+    measured_tasks = sum(1 for task in tasks if task.ok)
+    key_metrics.update(coverage(num_ok, num_failed, measured_tasks, len(tasks)))
 
     per_task = [
         {

@@ -162,6 +162,12 @@ class CollectStats:
         """Mean reward of the ok lines so far, or None before the first."""
         return sum(self.rewards) / len(self.rewards) if self.rewards else None
 
+    @property
+    def coverage(self) -> float | None:
+        """The fraction of finished lines the mean reward covers (ok / ok + failed), or None before the first."""
+        done = self.ok + self.failed
+        return self.ok / done if done else None
+
     def add(self, line: Mapping[str, Any]) -> None:
         """Count one finished line."""
         if line.get("status") == "ok":

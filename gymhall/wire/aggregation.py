@@ -7,6 +7,13 @@ the dataset row, so its numeric task fields (a `world_seed`, an id) would look l
 names as `inputs` and they are left out. Without `inputs` every numeric field counts, as in NeMo Gym's
 default `/aggregate_metrics`. Each is summarized per task (`_ng_task_index`) and overall as
 `mean/<field>`, `min/`, `max/`, `median/`, `std/`.
+
+Masked rows (`mask_sample` true, as NeMo Gym 0.7 marks a rollout not to be scored, or a failed
+gymhall line: `status` other than "ok") are left out of every statistic and counted beside them:
+`coverage` (measured rollouts / all), `coverage/measured_rollouts`, `coverage/masked_rollouts`,
+`coverage/measured_tasks`, `coverage/fully_masked_tasks`, in `agent_metrics` and `key_metrics`, so a
+mean is never read without what it covers. NeMo Gym 0.7 reports the same keys only when something
+was masked; gymhall always does.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from typing import Any
 
 from gymhall.wire.lines import MASK_SAMPLE_KEY, ROLLOUT_KEY, TASK_KEY
 
-__all__ = ["aggregate_metrics", "numeric_fields", "summarize"]
+__all__ = ["aggregate_metrics", "coverage", "is_masked", "numeric_fields", "summarize"]
 
 # Indices, ids and NeMo Gym 0.7's outcome flag (on every line) are not metrics.
 _SKIP = frozenset({TASK_KEY, ROLLOUT_KEY, "_ng_attempt_index", "id", MASK_SAMPLE_KEY})
@@ -69,6 +76,23 @@ def summarize(rows: Iterable[Mapping[str, Any]], *, inputs: Collection[str] = ()
     return summary
 
 
+def is_masked(row: Mapping[str, Any]) -> bool:
+    """Whether a verify response or line is left out of the statistics: masked, or a failed line."""
+    return row.get(MASK_SAMPLE_KEY) is True or row.get("status", "ok") != "ok"
+
+
+def coverage(measured: int, masked: int, measured_tasks: int, tasks: int) -> dict[str, float]:
+    """The coverage keys: what fraction of the rollouts (and tasks) the statistics beside them measure."""
+    total = measured + masked
+    return {
+        "coverage": measured / total if total else 0.0,
+        "coverage/measured_rollouts": float(measured),
+        "coverage/masked_rollouts": float(masked),
+        "coverage/measured_tasks": float(measured_tasks),
+        "coverage/fully_masked_tasks": float(tasks - measured_tasks),
+    }
+
+
 def aggregate_metrics(verify_responses: list[dict[str, Any]], *, inputs: Collection[str] = ()) -> dict[str, Any]:
     """Per-task and overall metrics: `{"agent_metrics", "key_metrics", "group_level_metrics"}`.
 
@@ -77,9 +101,16 @@ def aggregate_metrics(verify_responses: list[dict[str, Any]], *, inputs: Collect
     groups: dict[Any, list[dict[str, Any]]] = {}
     for position, row in enumerate(verify_responses):
         groups.setdefault(row.get(TASK_KEY, position), []).append(row)
-    group_level = [
-        {TASK_KEY: task, "num_rollouts": len(rows), **summarize(rows, inputs=inputs)} for task, rows in groups.items()
-    ]
-    agent_metrics = summarize(verify_responses, inputs=inputs)
-    key_metrics = {k: v for k, v in agent_metrics.items() if k.startswith("mean/")}
+    group_level = []
+    for task, rows in groups.items():
+        measured = [row for row in rows if not is_masked(row)]
+        entry = {TASK_KEY: task, "num_rollouts": len(rows), **summarize(measured, inputs=inputs)}
+        if len(measured) < len(rows):
+            entry["missing_num_rollouts"] = len(rows) - len(measured)
+        group_level.append(entry)
+    measured = [row for row in verify_responses if not is_masked(row)]
+    measured_tasks = sum(1 for rows in groups.values() if any(not is_masked(row) for row in rows))
+    covered = coverage(len(measured), len(verify_responses) - len(measured), measured_tasks, len(groups))
+    agent_metrics = {**summarize(measured, inputs=inputs), **covered}
+    key_metrics = {k: v for k, v in agent_metrics.items() if k.startswith(("mean/", "coverage"))}
     return {"agent_metrics": agent_metrics, "key_metrics": key_metrics, "group_level_metrics": group_level}

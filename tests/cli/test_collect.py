@@ -73,6 +73,17 @@ def test_a_resume_of_an_output_with_failed_rows_still_exits_1(tmp_path: Path) ->
     assert resumed.exit_code == ROWS_FAILED and "1 x model: The replay model needs" in resumed.output
 
 
+def test_the_summary_puts_the_coverage_beside_the_mean_reward(tmp_path: Path) -> None:
+    rows = counter_rows()[:4]
+    del rows[0]["reference_solution"]  # this row fails; the mean covers the other three
+    data = write_rows(tmp_path / "d.jsonl", rows)
+    args = ["collect", "-i", str(data), "-o", str(tmp_path / "o.jsonl"), "-c", CONFIG, "--allow-failures"]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    cells = [" ".join(line.replace("│", " ").split()) for line in result.output.splitlines()]
+    assert "mean reward 1.0000 over 3 of 4 rollouts (coverage 75.0%)" in cells, result.output
+    assert "failed 1 (model 1)" in cells
+
+
 def test_a_usage_error_still_exits_2(tmp_path: Path) -> None:
     args = ["collect", "-i", str(DATA), "-o", str(tmp_path / "o.jsonl"), "-c", CONFIG, "--resume", "--overwrite"]
     result = CliRunner().invoke(app, args)

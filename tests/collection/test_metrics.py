@@ -9,6 +9,10 @@ import pytest
 
 from gymhall import DatasetError
 from gymhall.collection.metrics import pass_at_k, read_rollouts, rollout_metrics
+from gymhall.wire.aggregation import coverage
+
+# Three tasks of four rollouts, all measured.
+FULL_COVERAGE = coverage(12, 0, 3, 3)
 
 
 def _brute_force_pass_at_k(n: int, c: int, k: int) -> float:
@@ -94,7 +98,7 @@ def test_rollout_metrics_hand_computed_pass_and_majority() -> None:
         "no_answer": 1,
     }
     assert metrics["key_metrics"] == pytest.approx(
-        {"mean/reward": 0.5, "pass@1": 0.5, "pass@4": 1.0, "majority@4": 0.5, "failure_rate": 0.0}
+        {"mean/reward": 0.5, "pass@1": 0.5, "pass@4": 1.0, "majority@4": 0.5, "failure_rate": 0.0, **FULL_COVERAGE}
     )
     per_task = metrics["per_task"]
     assert [t["_ng_task_index"] for t in per_task] == [0, 1, 2]
@@ -106,7 +110,7 @@ def test_rollout_metrics_hand_computed_pass_and_majority() -> None:
 def test_rollout_metrics_without_answer_key_has_no_majority() -> None:
     metrics = rollout_metrics(_three_tasks_four_repeats())
     assert "majority@k" not in metrics and "no_answer" not in metrics["counts"]
-    assert set(metrics["key_metrics"]) == {"mean/reward", "pass@1", "pass@4", "failure_rate"}
+    assert set(metrics["key_metrics"]) == {"mean/reward", "pass@1", "pass@4", "failure_rate", *FULL_COVERAGE}
 
 
 def test_success_threshold_binarizes_continuous_rewards() -> None:
@@ -153,6 +157,10 @@ def test_failed_rows_are_counted_per_stage_but_not_scored() -> None:
     assert metrics["pass@k"] == pytest.approx({"pass@1": 0.25, "pass@2": 1.0})
     assert metrics["num_tasks@k"] == {"1": 2, "2": 1}
     assert metrics["key_metrics"]["failure_rate"] == pytest.approx(4 / 7)
+    # The headline mean covers 3 of 7 rollouts, and 2 of 3 tasks: the key metrics say so beside it.
+    assert metrics["key_metrics"]["coverage"] == pytest.approx(3 / 7)
+    assert metrics["key_metrics"]["coverage/masked_rollouts"] == 4
+    assert metrics["key_metrics"]["coverage/fully_masked_tasks"] == 1
     per_task = {t["_ng_task_index"]: t for t in metrics["per_task"]}
     assert (per_task[0]["num_rollouts"], per_task[0]["num_failed"]) == (3, 1)
     assert (per_task[1]["num_rollouts"], per_task[1]["num_failed"]) == (3, 2)
@@ -163,7 +171,7 @@ def test_failed_rows_are_counted_per_stage_but_not_scored() -> None:
 def test_rollout_metrics_of_nothing() -> None:
     metrics = rollout_metrics([])
     assert metrics["counts"]["lines"] == 0 and metrics["pass@k"] == {} and metrics["per_task"] == []
-    assert metrics["key_metrics"] == {"failure_rate": 0.0}
+    assert metrics["key_metrics"] == {"failure_rate": 0.0, **coverage(0, 0, 0, 0)}
 
 
 def test_lines_without_status_count_as_ok() -> None:

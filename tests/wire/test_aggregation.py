@@ -42,7 +42,14 @@ def test_aggregate_groups_by_task() -> None:
     ]
     result = aggregate_metrics(rows)
     assert result["agent_metrics"]["mean/reward"] == pytest.approx(2 / 3)
-    assert result["key_metrics"] == {"mean/reward": pytest.approx(2 / 3)}
+    assert result["key_metrics"] == {
+        "mean/reward": pytest.approx(2 / 3),
+        "coverage": 1.0,
+        "coverage/measured_rollouts": 3,
+        "coverage/masked_rollouts": 0,
+        "coverage/measured_tasks": 2,
+        "coverage/fully_masked_tasks": 0,
+    }
     groups = {g["_ng_task_index"]: g for g in result["group_level_metrics"]}
     assert groups[0]["mean/reward"] == 0.5 and groups[0]["num_rollouts"] == 2
     assert groups[1]["mean/reward"] == 1.0
@@ -68,3 +75,25 @@ def test_the_07_outcome_flag_on_every_line_is_not_a_metric() -> None:
     from gymhall.wire.aggregation import numeric_fields
 
     assert numeric_fields({"reward": 1.0, "mask_sample": False, "failure_kind": None}) == {"reward": 1.0}
+
+
+def test_masked_and_failed_rows_are_left_out_of_the_mean_and_counted_as_coverage() -> None:
+    rows = [
+        {"reward": 1.0, "_ng_task_index": 0},
+        {"reward": 0.0, "_ng_task_index": 0, "mask_sample": True},  # NeMo Gym 0.7: not to be scored
+        {"_ng_task_index": 1, "status": "failed", "failure": {"stage": "judge"}},  # a gymhall failed line
+        {"reward": 0.0, "_ng_task_index": 2, "mask_sample": False},
+    ]
+    result = aggregate_metrics(rows)
+    assert result["key_metrics"] == {
+        "mean/reward": 0.5,  # the two measured rows, not 1/4 nor 1/3
+        "coverage": 0.5,
+        "coverage/measured_rollouts": 2,
+        "coverage/masked_rollouts": 2,
+        "coverage/measured_tasks": 2,
+        "coverage/fully_masked_tasks": 1,
+    }
+    groups = {group["_ng_task_index"]: group for group in result["group_level_metrics"]}
+    assert groups[0]["mean/reward"] == 1.0 and groups[0]["missing_num_rollouts"] == 1
+    assert "mean/reward" not in groups[1] and groups[1]["num_rollouts"] == 1
+    assert "missing_num_rollouts" not in groups[2]
