@@ -21,6 +21,7 @@ from .client.resources import (
 from .collection.agent import Agent as Agent
 from .collection.agent import RemoteAgent as RemoteAgent
 from .collection.agent_server import build_agent_app as build_agent_app
+from .collection.curriculum import Curriculum as Curriculum
 from .collection.datasets import expand_rows as expand_rows
 from .collection.datasets import read_rows as read_rows
 from .collection.metrics import (

@@ -71,6 +71,13 @@ def collect_command(
     repeats: Annotated[int, typer.Option("--repeats", "-n", help="Rollouts per row.")] = 1,
     concurrency: Annotated[int, typer.Option(help="Rollouts in flight at once.")] = 64,
     limit: Annotated[int | None, typer.Option(help="Use only the first N rows.")] = None,
+    difficulty: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TIERS",
+            help="Only rows of these difficulty tiers, comma-separated (easy,medium); --limit counts the rows kept.",
+        ),
+    ] = None,
     resume: Annotated[
         bool,
         typer.Option(
@@ -130,6 +137,7 @@ def collect_command(
         repeats=repeats,
         concurrency=concurrency,
         limit=limit,
+        difficulty=tuple(tier.strip() for tier in (difficulty or "").split(",") if tier.strip()),
         resume=resume,
         keep_failures=keep_failures,
         overwrite=overwrite,

@@ -19,6 +19,7 @@ import orjson
 
 from gymhall.client.resources import AsyncResourcesClient
 from gymhall.collection.agent import Agent, RemoteAgent
+from gymhall.collection.curriculum import filter_by_difficulty
 from gymhall.collection.datasets import expand_rows, read_rows
 from gymhall.collection.fingerprints import check_fingerprint, input_fields, write_fingerprint
 from gymhall.collection.pool import CollectStats, Runner, check_output, collect
@@ -42,6 +43,8 @@ class CollectOptions:
     repeats: int = 1
     concurrency: int = 64
     limit: int | None = None
+    difficulty: Sequence[str] = ()
+    """Only the rows of these `difficulty` tiers (`--limit` then counts the rows kept)."""
     resume: bool = False
     keep_failures: bool = False
     overwrite: bool = False
@@ -129,7 +132,10 @@ async def run_collect(options: CollectOptions, *, progress: Any = None) -> Colle
     run ends, and when it is stopped (Ctrl-C, a cancelled task): the metrics of what is done.
     """
     check_output(options.output, resume=options.resume, overwrite=options.overwrite)
-    input_rows = read_rows(options.input, limit=options.limit)
+    if options.difficulty:
+        input_rows = filter_by_difficulty(read_rows(options.input), options.difficulty)[: options.limit]
+    else:
+        input_rows = read_rows(options.input, limit=options.limit)
     resuming = options.resume and options.output.exists()
     if resuming:
         check_fingerprint(options.output, options.input, input_rows)

@@ -84,6 +84,27 @@ def test_the_summary_puts_the_coverage_beside_the_mean_reward(tmp_path: Path) ->
     assert "failed 1 (model 1)" in cells
 
 
+def test_difficulty_runs_only_those_tiers_and_a_resume_with_others_adds_their_rows(tmp_path: Path) -> None:
+    rows = [{**row, "difficulty": "hard" if i % 3 == 0 else "easy"} for i, row in enumerate(counter_rows()[:6])]
+    data, out = write_rows(tmp_path / "d.jsonl", rows), tmp_path / "o.jsonl"
+    args = ["collect", "-i", str(data), "-o", str(out), "-c", CONFIG]
+    assert CliRunner().invoke(app, [*args, "--difficulty", "hard"]).exit_code == 0
+    tasks = [orjson.loads(line)["_ng_task_index"] for line in out.read_bytes().splitlines()]
+    assert sorted(tasks) == [0, 3]  # the hard rows, under their places in the file
+    resumed = CliRunner().invoke(app, [*args, "--difficulty", "easy, hard", "--limit", "5", "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    tasks = [orjson.loads(line)["_ng_task_index"] for line in out.read_bytes().splitlines()]
+    assert sorted(tasks) == [0, 1, 2, 3, 4]  # five rows kept by the filter, the two done before not run again
+
+
+def test_a_difficulty_no_row_has_is_a_usage_error_naming_the_tiers(tmp_path: Path) -> None:
+    data = write_rows(tmp_path / "d.jsonl", [{**row, "difficulty": "easy"} for row in counter_rows()[:2]])
+    args = ["collect", "-i", str(data), "-o", str(tmp_path / "o.jsonl"), "-c", CONFIG, "--difficulty", "hard"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == USAGE_ERROR and "the rows have easy" in result.output
+    assert not (tmp_path / "o.jsonl").exists()
+
+
 def test_a_usage_error_still_exits_2(tmp_path: Path) -> None:
     args = ["collect", "-i", str(DATA), "-o", str(tmp_path / "o.jsonl"), "-c", CONFIG, "--resume", "--overwrite"]
     result = CliRunner().invoke(app, args)
