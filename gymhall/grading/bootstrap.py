@@ -14,7 +14,8 @@ needs, /dev's harmless nodes, a fresh /proc), imports `preload`, then for each i
    `stderr` lengths) and the two outputs.
 
 The supervisor never reads the inputs: each child reads its own, so a child forked later holds no
-earlier input in its memory, and untrusted code never holds the pipe the next inputs travel on.
+earlier input in its memory, and untrusted code never holds the pipe the next inputs travel on. When
+the server dies (SIGKILL), its end of our stdout closes: the supervisor kills the child and exits.
 """
 
 from __future__ import annotations
@@ -292,6 +293,7 @@ def _supervise(cfg: dict[str, Any], code: Any, index: int) -> None:
     poller = select.poll()
     for fd in (out_r, err_r, pidfd):
         poller.register(fd, select.POLLIN)
+    poller.register(1, 0)  # POLLERR once the server, which reads our stdout, is gone
     cap, killed, exited, open_fds = cfg["output_bytes"], None, False, {out_r, err_r}
     deadline = started + cfg["wall_seconds"]
     while not exited and killed is None:
@@ -300,6 +302,9 @@ def _supervise(cfg: dict[str, Any], code: Any, index: int) -> None:
             killed = "timeout"
             break
         for fd, _ in poller.poll(remaining * 1000):
+            if fd == 1:  # orphaned: stop the code now rather than at its wall limit, for nobody
+                _kill_rest(cfg, pid)
+                os._exit(0)
             if fd == pidfd:
                 exited = True
                 poller.unregister(pidfd)

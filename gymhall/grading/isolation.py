@@ -57,6 +57,7 @@ import orjson
 
 __all__ = [
     "CPU_LIMIT_EXIT",
+    "LEFTOVER_PREFIX",
     "SANDBOX_UID",
     "Cgroup",
     "bootstrap_config",
@@ -65,6 +66,7 @@ __all__ = [
     "namespaces_available",
     "pids_cgroup_root",
     "sandbox_user",
+    "sweep_leftovers",
     "user_task_count",
     "world_readable",
 ]
@@ -212,7 +214,7 @@ class Cgroup:
     _ids = itertools.count()
 
     def __init__(self, root: Path, max_processes: int) -> None:
-        self.path = root / f"gymhall-sandbox-{os.getpid()}-{next(self._ids)}"
+        self.path = root / f"{LEFTOVER_PREFIX}{os.getpid()}-{next(self._ids)}"
         self.path.mkdir()
         (self.path / "pids.max").write_text(str(max_processes))
 
@@ -243,6 +245,30 @@ class Cgroup:
                 if time.monotonic() > deadline:
                     return  # left behind empty-ish; the kernel frees it when its last member dies
                 await asyncio.sleep(0.005)
+
+
+LEFTOVER_PREFIX = "gymhall-sandbox-"
+"""The name of each run's working directory and cgroup begins with this, then the server's pid and a dash."""
+
+
+@functools.cache
+def sweep_leftovers() -> int:
+    """Remove the working directories and cgroups of gymhall servers that died without removing them
+    (killed with SIGKILL; their sandboxes stop on their own, see the bootstrap), once per process.
+    Returns how many were removed. A cgroup that still holds a process is refused by the kernel and kept."""
+    removed = 0
+    for root in [Path(tempfile.gettempdir()), *filter(None, [pids_cgroup_root()])]:
+        for path in root.glob(f"{LEFTOVER_PREFIX}*-*"):
+            pid = path.name.removeprefix(LEFTOVER_PREFIX).split("-", 1)[0]
+            if not pid.isdigit() or int(pid) == os.getpid() or Path(f"/proc/{pid}").exists():
+                continue
+            with contextlib.suppress(OSError):
+                if (path / "cgroup.procs").exists():
+                    path.rmdir()
+                else:
+                    shutil.rmtree(path)
+                removed += 1
+    return removed
 
 
 def sandbox_user(namespaced: bool) -> int | None:

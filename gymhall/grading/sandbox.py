@@ -60,6 +60,7 @@ from typing import Any, Literal
 from gymhall.exceptions import ConfigError
 from gymhall.grading.isolation import (
     CPU_LIMIT_EXIT,
+    LEFTOVER_PREFIX,
     Cgroup,
     bootstrap_config,
     child_command,
@@ -67,6 +68,7 @@ from gymhall.grading.isolation import (
     namespaces_available,
     pids_cgroup_root,
     sandbox_user,
+    sweep_leftovers,
 )
 from gymhall.grading.supervision import (
     Frames,
@@ -279,8 +281,9 @@ class Sandbox:
             await asyncio.to_thread(lambda: self.process_limit)
         if budget_seconds is None:
             budget_seconds = limits.wall_seconds * len(inputs) + _STARTUP_SECONDS
+        await asyncio.to_thread(sweep_leftovers)  # once per process: what killed servers left behind
         async with self._slot():
-            workdir = await asyncio.to_thread(tempfile.mkdtemp, prefix="gymhall-sandbox-")
+            workdir = await asyncio.to_thread(tempfile.mkdtemp, prefix=f"{LEFTOVER_PREFIX}{os.getpid()}-")
             try:
                 await asyncio.to_thread(write_files, workdir, code, files or {})
                 run = _Run(self, workdir, limits, len(inputs), stop)

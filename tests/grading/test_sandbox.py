@@ -368,3 +368,38 @@ async def test_one_wall_budget_is_enforced_from_outside(sandbox: Sandbox) -> Non
     )
     assert time.monotonic() - started < 4
     assert all(r.killed == "timeout" for r in results) and 1 <= len(results) <= 3, results
+
+
+async def test_killing_the_server_stops_its_sandboxes_and_the_next_server_sweeps_up(sandbox: Sandbox) -> None:
+    import subprocess
+    import sys
+
+    from gymhall.grading.isolation import LEFTOVER_PREFIX, sweep_leftovers
+
+    marker = f"gymhall-orphan-{uuid.uuid4().hex}"
+    script = (
+        "import asyncio, sys\n"
+        "from gymhall.grading.sandbox import Sandbox, SandboxLimits\n"
+        f"sandbox = Sandbox(isolation={sandbox.network_isolation!r}, limits=SandboxLimits(wall_seconds=60))\n"
+        "print('ready', flush=True)\n"
+        f"asyncio.run(sandbox.run('import time; time.sleep(60)', args=[{marker!r}, '0'], ))\n"
+    )
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    try:
+        assert server.stdout is not None and server.stdout.readline() == b"ready\n"
+        deadline = time.monotonic() + 20
+        while len(processes_mentioning(marker)) < 2 and time.monotonic() < deadline:  # supervisor and code
+            await asyncio.sleep(0.05)
+        assert processes_mentioning(marker), "the sandboxed code never started"
+    finally:
+        server.kill()  # SIGKILL: no clean-up of its own runs
+        server.wait(10)
+    deadline = time.monotonic() + 5
+    while processes_mentioning(marker) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert processes_mentioning(marker) == [], "the sandbox outlived the server that started it"
+    roots = [Path(tempfile.gettempdir()), *filter(None, [pids_cgroup_root()])]
+    left = [path for root in roots for path in root.glob(f"{LEFTOVER_PREFIX}{server.pid}-*")]
+    assert left, "the killed server left nothing behind to sweep (its working directory at least)"
+    assert sweep_leftovers.__wrapped__() >= len(left)
+    assert not any(path.exists() for path in left)

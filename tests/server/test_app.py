@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import subprocess
@@ -139,3 +140,85 @@ def test_a_kept_alive_connection_that_starts_a_request_and_stalls_is_closed() ->
     finally:
         child.terminate()
         child.wait(10)
+
+
+def test_pipelined_requests_on_one_connection_are_answered_whole_and_in_order() -> None:
+    import h11
+    import orjson
+
+    child, url = _start_counter()
+    host, port = url.removeprefix("http://").split(":")
+    seed = orjson.dumps({"responses_create_params": {"input": "count"}, "initial_count": 3})
+    requests = [
+        b"POST /seed_session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(seed)}\r\n\r\n".encode()
+        + seed,
+        b"GET /tools HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /increment HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    ]
+    try:
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(b"".join(requests))  # all four before reading any answer
+            parser = h11.Connection(h11.CLIENT)
+            answers: list[tuple[int, bytes]] = []
+            while len(answers) < len(requests):
+                # h11 reads one answer at a time: a client sends a request per answer it expects.
+                parser.send(h11.Request(method="GET", target="/", headers=[("Host", "x")]))
+                parser.send(h11.EndOfMessage())
+                status, body = 0, b""
+                while True:
+                    event = parser.next_event()
+                    if event is h11.NEED_DATA:
+                        parser.receive_data(sock.recv(65536))
+                    elif isinstance(event, h11.Response):
+                        status = event.status_code
+                    elif isinstance(event, h11.Data):
+                        body += bytes(event.data)
+                    elif isinstance(event, h11.EndOfMessage):
+                        break
+                answers.append((status, body))
+                parser.start_next_cycle()
+    finally:
+        child.terminate()
+        child.wait(10)
+    assert [status for status, _ in answers] == [200, 200, 400, 200]
+    assert orjson.loads(answers[0][1])["session"]  # the seed's handle, in its own answer
+    assert [tool["name"] for tool in orjson.loads(answers[1][1])] == ["increment"]
+    assert b"session" in answers[2][1]  # no handle sent: refused, as alone, with its own reason
+    assert orjson.loads(answers[3][1]) == {"status": "ok"}
+
+
+async def test_seed_and_close_cycles_leave_memory_flat() -> None:
+    """The standing part of issue 11's 50,000-cycle run (bench/idle_sessions.py measures the rest)."""
+    import gc
+    import tracemalloc
+
+    from gymhall.bench.counters import short_style_app
+    from gymhall.testing import client_for
+
+    app = short_style_app()
+    row = {"responses_create_params": {"input": "count"}, "initial_count": 0}
+
+    async def cycles(count: int) -> None:
+        for _ in range(count):
+            async with await client.seed_session(row) as session:
+                await session.call("increment", {"by": 1})
+        await asyncio.sleep(0)
+
+    async with client_for(app) as client:
+        await cycles(200)  # caches and pools reach their steady size first
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            await cycles(3000)
+            # In process, a cycle may never give the loop a turn; the loop drops cancelled timers on its turn.
+            await asyncio.sleep(0)
+            gc.collect()
+            grown = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        assert len(app.store) == 0  # every closed session was freed, none left for the reaper
+    # A leak of even 100 bytes a cycle would be 300 KB here.
+    assert grown < 64 * 1024, f"{grown} bytes held after 3,000 seed/close cycles"
