@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
+from collections import Counter
 from collections.abc import Callable
+from itertools import combinations
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ConfigDict
 
 from gymhall import ServerError, get_env, load_config
+from gymhall.checks.probes import probes_for
 from gymhall.collection.runs import CollectOptions, run_collect
+from gymhall.envs.instruction_following.conflicts import (
+    CONFLICTS,
+    CONSTRAINED_FRIENDLY,
+    JSON_FRIENDLY,
+    TWO_RESPONSES_FRIENDLY,
+    conflicts_of,
+    may_combine,
+)
+from gymhall.envs.instruction_following.instructions import build_instruction
+from gymhall.envs.instruction_following.probes import probes
 from gymhall.envs.instruction_following.server import (
     InstructionFollowing,
     InstructionFollowingConfig,
@@ -193,14 +209,230 @@ def test_the_generator_reproduces_the_dataset_byte_for_byte(import_file: Callabl
     assert generator.render(generator.generate_rows()).encode() == DATASET.read_bytes()
 
 
-def test_the_dataset_has_50_rows_of_1_to_3_varied_instructions() -> None:
-    assert len(ROWS) >= 50
-    ids = [row["verifier_metadata"]["instruction_id_list"] for row in ROWS]
-    assert all(1 <= len(row_ids) <= 3 for row_ids in ids)
-    assert len({i for row_ids in ids for i in row_ids}) >= 15
+def test_the_dataset_has_500_rows_of_1_to_4_varied_instructions_in_three_tiers() -> None:
+    assert len(ROWS) >= 500
+    ids = [row["instruction_id_list"] for row in ROWS]
+    assert all(1 <= len(row_ids) <= 4 for row_ids in ids)
+    assert len({i for row_ids in ids for i in row_ids}) >= 30
+    tiers = Counter(row["difficulty"] for row in ROWS)
+    assert set(tiers) == {"easy", "medium", "hard"} and min(tiers.values()) >= len(ROWS) // 5
     for row in ROWS:
-        assert row["responses_create_params"]["input"][0]["content"] == row["verifier_metadata"]["prompt"]
+        assert row["responses_create_params"]["input"][0]["content"] == row["prompt"]
         assert row["reference_solution"]["tool_calls"] == []
+
+
+class NemoGym04Row(BaseModel):
+    """NeMo Gym 0.4.0's `InstructionFollowingRunRequest`, strict: what its server needs of a row."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    id: int
+    instruction_id_list: list[str]
+    prompt: str
+    kwargs: list[dict[str, Any] | None]
+    responses_create_params: dict[str, Any]
+
+
+NEMO_GYM_FIELDS = {"id", "responses_create_params", "instruction_id_list", "prompt", "kwargs", "grading_mode"}
+GYMHALL_FIELDS = {"difficulty", "reference_solution"}
+
+
+def test_every_row_has_exactly_nemo_gyms_shape() -> None:
+    for row in ROWS:
+        assert set(row) == NEMO_GYM_FIELDS | GYMHALL_FIELDS, row["id"]  # no verifier_metadata: one source of truth
+        loaded = NemoGym04Row.model_validate(row)
+        assert type(row["id"]) is int and loaded.id == row["id"]
+        assert len(loaded.kwargs) == len(loaded.instruction_id_list)
+        assert row["grading_mode"] in ("binary", "fraction")
+        assert set(row["reference_solution"]) == {"tool_calls", "answer"}
+    assert [row["id"] for row in ROWS] == list(range(1, len(ROWS) + 1))
+
+
+def test_no_row_combines_conflicting_instructions() -> None:
+    for row in ROWS:
+        assert conflicts_of(row["instruction_id_list"], row["kwargs"]) == [], row["id"]
+
+
+@pytest.mark.parametrize(
+    ("ids", "kwargs"),
+    [
+        (["combination:two_responses", "detectable_format:number_bullet_lists"], [{}, {"num_bullets": 2}]),
+        (
+            ["detectable_format:multiple_sections", "detectable_format:constrained_response"],
+            [{"section_spliter": "Section", "num_sections": 3}, {}],
+        ),
+        (["combination:repeat_prompt", "change_case:english_lowercase"], [{"prompt_to_repeat": "Hi there."}, {}]),
+        (
+            ["detectable_content:postscript", "startend:end_checker"],
+            [{"postscript_marker": "P.S."}, {"end_phrase": "Bye."}],
+        ),
+        (
+            ["combination:repeat_prompt", "length_constraints:number_words"],
+            [{"prompt_to_repeat": "Hi."}, {"num_words": 50, "relation": "less than"}],
+        ),
+        (["keywords:existence", "keywords:forbidden_words"], [{"keywords": ["tea"]}, {"forbidden_words": ["TEA"]}]),
+    ],
+    ids=["two-responses+bullets", "sections+constrained", "repeat+lowercase", "ps+end", "repeat+less-than", "kw"],
+)
+def test_the_conflict_table_names_the_contradictory_pairs(ids: list[str], kwargs: list[dict[str, Any]]) -> None:
+    assert len(conflicts_of(ids, kwargs)) == 1
+    assert len(conflicts_of(ids[::-1], kwargs[::-1])) == 1  # read in both directions
+    conditional = "repeat_prompt" in ids[0] and "number_words" in ids[1] or ids[0] == "keywords:existence"
+    assert may_combine(ids[:1], ids[1]) is conditional  # drawn, then refused for these kwargs; or never drawn
+
+
+def test_conditional_conflicts_only_hold_for_their_kwargs() -> None:
+    repeat_at_least = [{"prompt_to_repeat": "Hi."}, {"num_words": 50, "relation": "at least"}]
+    assert conflicts_of(["combination:repeat_prompt", "length_constraints:number_words"], repeat_at_least) == []
+    end = ["startend:end_checker", "last_word:last_word_answer"]
+    assert conflicts_of(end, [{"end_phrase": "Any other questions?"}, {"last_word": "questions"}]) == []
+    assert conflicts_of(end, [{"end_phrase": "Any other questions?"}, {"last_word": "other"}])
+    assert all(entry.why for entry in CONFLICTS)
+
+
+# Instructions a one-word lowercase answer follows: a row of only these pays "garbage", so the
+# generator never makes one (it is not a contradiction; it asks for nothing to be written).
+VACUOUS = {
+    "punctuation:no_comma",
+    "punctuation:punctuation_exclamation",
+    "keywords:forbidden_words",
+    "change_case:english_lowercase",
+    "count:lowercase_counting",
+}
+
+
+def test_every_pair_is_a_listed_conflict_or_generated_with_a_reference_that_follows_both(
+    import_file: Callable[[Path, str], ModuleType],
+) -> None:
+    """The systematic sweep: every pair of instructions the generator knows, seeded per pair."""
+    generator = import_file(ENV / "data" / "generate.py", "gymhall_instruction_following_generate")
+    never = []
+    for first, second in combinations(sorted(generator.SPECS), 2):
+        if not may_combine([first], second) or {first, second} <= VACUOUS:
+            continue
+        rng = random.Random(f"{first}+{second}")
+        drafts = (generator._draft_row(0, rng, [first, second]) for _ in range(300))
+        row = next((row for row in drafts if row is not None), None)
+        if row is None:
+            never.append((first, second))
+            continue
+        graded = [
+            build_instruction(i, k).check(row["reference_solution"]["answer"])
+            for i, k in zip(row["instruction_id_list"], row["kwargs"], strict=True)
+        ]
+        assert graded == [True, True] and conflicts_of(row["instruction_id_list"], row["kwargs"]) == []
+    assert never == []  # a pair no draft can follow is a conflict missing from conflicts.py
+    for first in generator.SPECS:  # "friendly" lists: every other id is excluded, new ones included
+        assert not may_combine(["detectable_format:constrained_response"], first) or first in CONSTRAINED_FRIENDLY
+        assert not may_combine(["detectable_format:json_format"], first) or first in JSON_FRIENDLY
+        assert not may_combine(["combination:two_responses"], first) or first in TWO_RESPONSES_FRIENDLY
+
+
+def test_hand_written_rows_join_in_the_same_shape_or_are_refused_by_line(
+    import_file: Callable[[Path, str], ModuleType], tmp_path: Path
+) -> None:
+    generator = import_file(ENV / "data" / "generate.py", "gymhall_instruction_following_generate")
+    path = tmp_path / "hand_written.jsonl"
+    good = {"prompt": "Describe otters.\n\n1. Wrap it in quotes.", "instruction_id_list": ["startend:quotation"]}
+    good |= {"kwargs": [{}], "answer": '"Otters are playful."'}
+    path.write_text(json.dumps(good) + "\n", encoding="utf-8")
+    (row,) = generator.hand_written_rows(path, first_id=len(ROWS) + 1)
+    assert set(row) == NEMO_GYM_FIELDS | GYMHALL_FIELDS and row["id"] == len(ROWS) + 1
+    vacuous = {**good, "instruction_id_list": ["punctuation:no_comma"], "answer": "Otters play."}
+    conflicting = {
+        **good,
+        "instruction_id_list": ["combination:two_responses", "detectable_format:number_bullet_lists"],
+    }
+    conflicting |= {"kwargs": [{}, {"num_bullets": 1}], "answer": "* One\n******\nTwo"}
+    for bad, message in ((vacuous, "a trivial answer"), (conflicting, "two_responses \\+ detectable_format")):
+        path.write_text(json.dumps(bad) + "\n", encoding="utf-8")
+        with pytest.raises(ValueError, match=message):
+            generator.hand_written_rows(path)
+
+
+# --- reward probes ----------------------------------------------------------------------------------
+
+
+BEES_PROMPT = "Tell me about bees.\n\nRules:\n1. Include the keywords 'nectar' and 'wax' in your response."
+KEYWORD_ROW = {
+    **make_row(
+        [
+            {
+                "role": "user",
+                "content": BEES_PROMPT,
+            }
+        ],
+        id=7,
+    ),
+    "instruction_id_list": ["keywords:existence"],
+    "kwargs": [{"keywords": ["nectar", "wax"]}],
+    "prompt": BEES_PROMPT,
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "reward"),
+    [
+        (KEYWORD_ROW["prompt"], 0.0),  # the prompt echoed
+        ("1. Include the keywords 'nectar' and 'wax' in your response.", 0.0),  # the instruction restated
+        ('{"answer": "Include the keywords \\"nectar\\" and \\"wax\\" in your response."}', 0.0),
+        ("**INCLUDE THE KEYWORDS NECTAR AND WAX IN YOUR RESPONSE.**", 0.0),
+        ("Bees turn nectar into honey and build their comb from wax.", 1.0),  # a real answer
+        ("Tell me about bees? Gladly: they store nectar and make wax.", 1.0),  # short lines may recur
+    ],
+    ids=["echo", "restated", "restated-in-json", "restated-bold-caps", "answer", "short-overlap"],
+)
+async def test_restating_the_prompt_follows_nothing(answer: str, reward: float) -> None:
+    result = await verify(KEYWORD_ROW, answer)
+    assert result["reward"] == reward
+    assert result["restates_prompt"] is (reward == 0.0)
+    assert result["follow_all_instructions"] is (reward == 1.0)
+
+
+async def test_repeating_the_request_as_asked_is_no_restatement() -> None:
+    request = "Write a long story about a brave little otter."
+    row = {
+        **KEYWORD_ROW,
+        "prompt": f"{request}\n\n1. First repeat the request word for word without change.",
+        "instruction_id_list": ["combination:repeat_prompt"],
+        "kwargs": [{"prompt_to_repeat": request}],
+    }
+    assert (await verify(row, f"{request}\nOnce there was an otter."))["reward"] == 1.0
+
+
+async def test_a_blank_line_before_the_answer_opens_no_paragraph() -> None:
+    row = nemo_row(
+        ["length_constraints:nth_paragraph_first_word"],
+        [{"num_paragraphs": 2, "nth_paragraph": 1, "first_word": "otters"}],
+    )
+    assert (await verify(row, "\n\n  Otters swim.\n\nThey nap.  \n\n"))["reward"] == 1.0
+
+
+async def test_every_probe_of_every_row_keeps_its_rule() -> None:
+    broke: list[str] = []
+    async with client_for(InstructionFollowing(STRICT)) as client:
+
+        async def play(row: dict[str, Any]) -> None:
+            reference = row["reference_solution"]
+            expected = (await client.verify({**row, "response": make_response(reference["answer"])}))["reward"]
+            assert expected == 1.0
+            for probe in probes_for(row, probes(row)):
+                answer = probe.solution(reference)["answer"]
+                reward = (await client.verify({**row, "response": make_response(answer)}))["reward"]
+                if not (reward < expected if probe.expect == "below" else reward == expected):
+                    broke.append(f"row {row['id']}: {probe.name} ({probe.expect}) scored {reward}")
+
+        await asyncio.gather(*(play(row) for row in ROWS))
+    assert broke == []
+
+
+def test_the_env_probes_cover_the_issue_and_the_configs_name_them() -> None:
+    names = Counter(probe.name for row in ROWS for probe in probes(row))
+    for name in ("instructions restated", "prompt echoed in the answer format", "only some instructions followed"):
+        assert names[name] >= len(ROWS) * 0.9, name
+    for path in (CONFIG, COMPONENTS_CONFIG):
+        (instance,) = load_config([path], env_file=None).of_kind("resources_servers")
+        assert instance.settings["probes"] == "gymhall.envs.instruction_following.probes:probes"
 
 
 @pytest.mark.parametrize("config", [STRICT, LOOSE, COMPONENTS], ids=["strict", "loose", "components"])
@@ -210,8 +442,9 @@ async def test_every_reference_answer_scores_1_and_its_corruptions_do_not(config
             answer = row["reference_solution"]["answer"]
             graded = await client.verify({**row, "response": make_response(answer)})
             assert graded["reward"] == 1.0, row["id"]
+            assert all(graded["follow_instruction_list"]), row["id"]  # the reference follows every instruction
             if config.evaluation == "strict":
-                for corrupted in (answer[::-1], "", "garbage"):
+                for corrupted in ("", "garbage", "I'm sorry, but I can't help with that."):
                     wrong = await client.verify({**row, "response": make_response(corrupted)})
                     assert wrong["follow_all_instructions"] is False, (row["id"], corrupted[:40])
 

@@ -6,10 +6,13 @@ are no tools. Verify runs each instruction's checker on the final message's text
 `instructions.py`) and combines the results by the row's `grading_mode`: "binary" gives 1.0 when
 every instruction is followed, else 0.0; "fraction" gives the fraction followed.
 
-Rows are NeMo Gym's instruction_following rows, unchanged: `verifier_metadata` with
-`instruction_id_list`, `kwargs`, `prompt` and `grading_mode` (or those four at the top level, the
-legacy form). With `reward_components: true` in the config, verify also returns one named reward
-component per instruction (the multi-reward variant).
+Rows are NeMo Gym's instruction_following rows, unchanged: `id`, `instruction_id_list`, `kwargs`,
+`prompt` and `grading_mode` at the top level (as NeMo Gym's server declares them), or the last four
+inside `verifier_metadata`. With `reward_components: true` in the config, verify also returns one
+named reward component per instruction (the multi-reward variant).
+
+A response that restates the prompt (a whole line of it, see `restatement.py`) follows nothing:
+the checkers alone would pay an echo of "Include the keywords ..." for including them.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from gymhall.envs.instruction_following.instructions import (
     build_instruction,
     loose_variants,
 )
+from gymhall.envs.instruction_following.restatement import restates_prompt
 
 __all__ = [
     "Grade",
@@ -95,6 +99,11 @@ class VerifierMetadata(BaseModel):  # type: ignore[no-redef]
         """The checkers of `instruction_id_list`, in order."""
         return self._instructions
 
+    @property
+    def repeated_requests(self) -> list[str]:
+        """The texts `combination:repeat_prompt` asks the response to repeat (they are no restatement)."""
+        return [str((kwargs or {}).get("prompt_to_repeat") or "") for kwargs in self.kwargs]
+
 
 class _TaskFields(BaseModel):
     """The row fields of an instruction-following task, shared by seeding and verify."""
@@ -105,8 +114,8 @@ class _TaskFields(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _accept_top_level_fields(cls, data: Any) -> Any:
-        # NeMo Gym's legacy rows keep the verifier fields at the top level; fields inside
-        # `verifier_metadata` win when both are given, as NeMo Gym has it.
+        # NeMo Gym's server reads the verifier fields at the top level; fields inside
+        # `verifier_metadata` win when both are given.
         if not isinstance(data, dict):
             return data
         legacy = {key: data[key] for key in _LEGACY_FIELDS if key in data}
@@ -208,8 +217,12 @@ class InstructionFollowing(Environment):
             result = await asyncio.to_thread(grade, metadata.instructions, text)
         else:
             result = grade(metadata.instructions, text)
+        restated = restates_prompt(text, metadata.prompt, metadata.repeated_requests)
+        if restated:
+            result = Grade([False] * len(result.strict), [False] * len(result.loose))
         followed = result.loose if self.config.evaluation == "loose" else result.strict
         fields: dict[str, Any] = {
+            "restates_prompt": restated,
             "reward": combine(followed, metadata.grading_mode),
             "follow_all_instructions": all(result.strict),
             "follow_instruction_list": result.strict,

@@ -7,8 +7,9 @@ Each row asks for a short text on one topic under 1 to 3 instructions. Its refer
 built from the topic's sentences so that it follows every instruction: structural instructions
 (title, paragraphs, bullets, ...) shape the answer, and counting instructions (words, letters,
 keyword frequency, ...) take their thresholds from the finished answer. The checkers then confirm
-that the answer follows all of them, and that the answer reversed and the empty answer each
-break at least one; a draft that fails is drawn again from the same seeded generator.
+that the answer follows all of them and that no trivial answer (empty, a refusal, one word) does,
+and `conflicts.py` that no two of them contradict each other; a draft that fails is drawn again
+from the same seeded generator.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gymhall.envs.instruction_following.conflicts import conflicts_of, may_combine
 from gymhall.envs.instruction_following.instructions import (
     build_instruction,
     count_words,
@@ -32,8 +34,12 @@ from gymhall.envs.instruction_following.instructions import (
 )
 
 SEED = 20_240_611
-ROWS = 60
+ROWS = 600
+# Answers that follow no request: each row must score them below its reference.
+TRIVIAL_ANSWERS = ("", "I'm sorry, but I can't help with that.", "garbage", "Okay.")
 OUTPUT = Path(__file__).resolve().parent / "instruction_following.jsonl"
+# Rows written by hand, appended after the generated ones (see the README); optional.
+HAND_WRITTEN = Path(__file__).resolve().parent / "hand_written.jsonl"
 
 
 @dataclass(frozen=True)
@@ -288,6 +294,166 @@ TOPICS = (
         ),
         "Bring a light rain jacket because showers arrive without warning.",
     ),
+    Topic(
+        "The First Printing Presses",
+        "Explain why the printing press changed the way people shared ideas.",
+        "Did the printing press make books much cheaper?",
+        (
+            "Before the press every book was copied out by hand.",
+            "Johannes Gutenberg built a press with movable metal type.",
+            "A single workshop could now print hundreds of pages a day.",
+            "Cheaper books reached merchants and students as well as scholars.",
+            "News sheets and pamphlets spread arguments across whole countries.",
+            "Printers soon agreed on common spellings for many words.",
+            "Scientists could share exact diagrams without copying errors.",
+            "Within fifty years presses were running in most large European towns.",
+        ),
+        "Many early printed books still survive in public libraries.",
+    ),
+    Topic(
+        "Growing Tomatoes",
+        "Give practical tips for growing tomatoes on a balcony.",
+        "Can tomatoes grow well in pots on a sunny balcony?",
+        (
+            "Tomatoes need at least six hours of sun each day.",
+            "A deep pot gives the roots room to spread.",
+            "Water the soil rather than the leaves to prevent disease.",
+            "A cane or a cage keeps the heavy stems upright.",
+            "Pinching out side shoots sends energy into the fruit.",
+            "A liquid feed once a week helps the plants flower.",
+            "The fruit ripens best when it stays on the vine.",
+            "Cherry varieties are the easiest choice for small spaces.",
+        ),
+        "Save a few seeds from your best fruit for next year.",
+    ),
+    Topic(
+        "How Vaccines Work",
+        "Explain to a teenager how vaccines protect the body.",
+        "Do vaccines train the immune system to recognise germs?",
+        (
+            "A vaccine shows the immune system a harmless piece of a germ.",
+            "White blood cells learn to recognise the shape of that piece.",
+            "The body then makes antibodies that stick to the germ.",
+            "Memory cells keep the lesson for months or even years.",
+            "A later infection meets a defence that is already prepared.",
+            "Some vaccines need a booster to refresh that memory.",
+            "When most people are protected a disease struggles to spread.",
+            "Scientists test each vaccine carefully before it is approved.",
+        ),
+        "Keep a record of your vaccinations in a safe place.",
+    ),
+    Topic(
+        "Migrating Birds",
+        "Describe how birds find their way on long migrations.",
+        "Do some birds fly thousands of kilometres every year?",
+        (
+            "Many birds fly south when the days grow short.",
+            "They follow coastlines and rivers like roads on a map.",
+            "Some species read the position of the sun during the day.",
+            "Others steer by the stars on clear nights.",
+            "Birds can also sense the magnetic field of the earth.",
+            "Young birds often learn the route by flying with older ones.",
+            "Wetlands along the way give them places to rest and feed.",
+            "The arctic tern travels farther than any other bird.",
+        ),
+        "Early spring mornings are a good time to watch birds return.",
+    ),
+    Topic(
+        "Saving Energy at Home",
+        "Suggest simple ways a family can save energy at home.",
+        "Can small daily habits lower a household energy bill?",
+        (
+            "Switching off lights in empty rooms is the easiest saving.",
+            "Washing clothes at a lower temperature uses less power.",
+            "Thick curtains keep heat inside on winter evenings.",
+            "A lid on the pan makes water boil much faster.",
+            "Efficient bulbs last years longer than old ones.",
+            "Devices left on standby still draw a little power.",
+            "Sealing gaps around doors stops cold draughts.",
+            "A smart meter shows which appliances use the most energy.",
+        ),
+        "Try a week of tracking your meter readings each evening.",
+    ),
+    Topic(
+        "The Story of Chocolate",
+        "Write a short history of chocolate.",
+        "Was chocolate first enjoyed as a drink?",
+        (
+            "Chocolate comes from the seeds of the cacao tree.",
+            "The Maya and Aztecs brewed the seeds into a bitter drink.",
+            "Cacao beans were once valuable enough to use as money.",
+            "Spanish travellers carried the drink back to Europe.",
+            "Sugar made the drink popular in European courts.",
+            "Factories later pressed the beans into solid bars.",
+            "Milk chocolate appeared in Switzerland in the nineteenth century.",
+            "Most cacao today grows in West Africa.",
+        ),
+        "Dark chocolate with a high cacao share has the strongest flavour.",
+    ),
+    Topic(
+        "Running a First Five Kilometres",
+        "Give a plan for someone training to run their first five kilometres.",
+        "Can a beginner train for a five kilometre run in two months?",
+        (
+            "Start by mixing short runs with periods of walking.",
+            "Three sessions a week leave time for the body to recover.",
+            "Each week the running periods can grow a little longer.",
+            "A slow pace that allows conversation is the right pace.",
+            "Good shoes matter more than any other piece of kit.",
+            "Stretching gently after each run eases stiff muscles.",
+            "Rest days are part of the plan and not a failure.",
+            "Most beginners can run the full distance after eight weeks.",
+        ),
+        "Sign up for a local park run to enjoy the finish with others.",
+    ),
+    Topic(
+        "Volunteering in the Community",
+        "Explain the benefits of volunteering in a local community.",
+        "Does volunteering help the volunteers as well as others?",
+        (
+            "Volunteers give their time to causes they care about.",
+            "Food banks rely on helpers to sort and pack donations.",
+            "Reading with children builds their confidence at school.",
+            "Volunteering often leads to new friendships.",
+            "People learn practical skills that help in their careers.",
+            "Even one hour a month can make a real difference.",
+            "Local charities usually offer training for new helpers.",
+            "Studies link regular volunteering with better wellbeing.",
+        ),
+        "Ask a local charity what kind of help it needs most.",
+    ),
+    Topic(
+        "Exploring Mars",
+        "Describe what robots have taught us about Mars.",
+        "Have robotic rovers found signs that Mars once had water?",
+        (
+            "Mars is a cold desert world with a thin atmosphere.",
+            "Rovers have driven across its surface for many years.",
+            "They found rocks that formed in ancient lakes and rivers.",
+            "Dust storms sometimes cover the whole planet for weeks.",
+            "A small helicopter once flew in the thin Martian air.",
+            "Orbiters map the surface from high above.",
+            "Scientists study the samples for signs of past life.",
+            "Future missions may bring rocks back to the earth.",
+        ),
+        "Look for Mars as a reddish point in the night sky.",
+    ),
+    Topic(
+        "Writing a Good Letter",
+        "Give advice on writing a thoughtful handwritten letter.",
+        "Can a handwritten letter mean more than a quick message?",
+        (
+            "A handwritten letter shows that the writer took time.",
+            "Begin by greeting the reader in a warm and simple way.",
+            "Share a recent moment that the reader would enjoy.",
+            "Ask a question so the reader has a reason to reply.",
+            "Short paragraphs make the letter easy to read.",
+            "Good paper and a steady pen make the page look neat.",
+            "End with a kind wish for the weeks ahead.",
+            "Letters are often kept and read again for years.",
+        ),
+        "Keep a few stamps at home so a letter is easy to send.",
+    ),
 )
 
 INTRODUCTIONS = (
@@ -305,49 +471,6 @@ FORBIDDEN_VOCABULARY = (
     "banana", "guitar", "volcano", "pencil", "tiger", "desert", "rocket", "castle", "violin", "glacier",
     "umbrella", "penguin", "marble", "saddle", "lantern", "compass",
 )  # fmt: skip
-
-LAYOUTS = frozenset(
-    {
-        "length_constraints:number_paragraphs",
-        "length_constraints:nth_paragraph_first_word",
-        "paragraphs:paragraphs",
-        "paragraphs:paragraphs2",
-        "detectable_format:multiple_sections",
-        "combination:two_responses",
-        "detectable_format:json_format",
-    }
-)
-CASES = frozenset(
-    {"change_case:english_lowercase", "change_case:english_capital", "change_case:capital_word_frequency"}
-)
-# Instructions a JSON answer can still follow.
-JSON_FRIENDLY = frozenset(
-    {
-        "detectable_format:json_format",
-        "keywords:existence",
-        "keywords:frequency",
-        "keywords:forbidden_words",
-        "keywords:letter_frequency",
-        "length_constraints:number_words",
-        "letters:letter_counting",
-        "punctuation:no_comma",
-        "punctuation:punctuation_exclamation",
-    }
-)
-CONFLICTS = (
-    LAYOUTS,
-    CASES,
-    {"detectable_format:number_bullet_lists", "detectable_format:number_highlighted_sections"},
-    {"startend:quotation", "combination:repeat_prompt"},
-    {"startend:quotation", "first_word:first_word_answer"},
-    {"combination:repeat_prompt", "first_word:first_word_answer"},
-    {"detectable_format:title", "first_word:first_word_answer"},
-    {"detectable_format:constrained_response", "first_word:first_word_answer"},
-    {"detectable_format:multiple_sections", "change_case:english_lowercase"},
-    {"detectable_format:multiple_sections", "change_case:english_capital"},
-    {"detectable_format:constrained_response", "change_case:english_lowercase"},
-    {"detectable_format:constrained_response", "change_case:english_capital"},
-)
 
 
 @dataclass
@@ -373,10 +496,13 @@ class Draft:
     json: bool = False
     two_responses: bool = False
     repeat: bool = False
+    only: str = ""
 
     def render(self) -> str:
         sentences = list(self.topic.sentences)
         self.rng.shuffle(sentences)
+        if self.only:  # constrained_response: the answer is one of its options, nothing more
+            return f'"{self.only}"' if self.quote else self.only
         first = self._body(sentences[:5])
         text = first
         if self.two_responses:
@@ -395,8 +521,8 @@ class Draft:
     def _body(self, sentences: list[str], extras: bool = True) -> str:
         pool = sentences[:]
         spare = [s for s in self.topic.sentences if s not in pool]
-        if self.highlights and extras:
-            pool[: self.highlights] = [f"*{s}*" for s in pool[: self.highlights]]
+        if self.highlights and extras:  # not the first sentence: its first word stays a plain word
+            pool[1 : 1 + self.highlights] = [f"*{s}*" for s in pool[1 : 1 + self.highlights]]
         if self.capitals and extras:
             pool[0] = _capitalize_words(pool[0], self.capitals, self.rng)
         blocks = _spread(pool, self.paragraphs)
@@ -503,7 +629,7 @@ def _shape_repeat(draft: Draft) -> dict[str, Any]:
 
 def _shape_constrained(draft: Draft) -> dict[str, Any]:
     draft.task = draft.topic.question
-    draft.opening = "My answer is yes."
+    draft.only = "My answer is yes."
     return {}
 
 
@@ -590,6 +716,10 @@ def _measure_nth_paragraph(answer: str, draft: Draft) -> dict[str, Any] | None:
     return {"num_paragraphs": draft.paragraphs, "nth_paragraph": nth, "first_word": word}
 
 
+def _measure_lowercase_words(answer: str, draft: Draft) -> dict[str, Any]:
+    return {"N": len(re.findall(r"\b[a-z]+\b", answer)) + draft.rng.randint(0, 8)}
+
+
 @dataclass(frozen=True)
 class Spec:
     """How the generator satisfies one instruction id."""
@@ -630,27 +760,46 @@ SPECS: dict[str, Spec] = {
     "letters:letter_counting": Spec(measure=_measure_letters),
     "first_word:first_word_answer": Spec(measure=_measure_first_word),
     "last_word:last_word_answer": Spec(measure=_measure_last_word),
+    "count:lowercase_counting": Spec(measure=_measure_lowercase_words),
 }
-
-
-def _compatible(chosen: list[str], candidate: str) -> bool:
-    if candidate in chosen:
-        return False
-    if "detectable_format:json_format" in [*chosen, candidate] and not all(
-        i in JSON_FRIENDLY for i in [*chosen, candidate]
-    ):
-        return False
-    return not any(candidate in group and any(c in group for c in chosen) for group in CONFLICTS)
+# How many instructions a row draws (before conflicts cut a draw short).
+INSTRUCTION_COUNTS = (1, 1, 2, 2, 2, 3, 3, 4)
+# The effort each instruction asks of a model: 1 a single edit, 2 a layout or a count of words or
+# sentences, 3 a count of letters or of word shapes. A row's tier sums them (see `difficulty`).
+EFFORT = {
+    "length_constraints:number_paragraphs": 2,
+    "length_constraints:nth_paragraph_first_word": 2,
+    "detectable_format:multiple_sections": 2,
+    "detectable_format:number_bullet_lists": 2,
+    "detectable_format:json_format": 2,
+    "combination:two_responses": 2,
+    "combination:repeat_prompt": 2,
+    "length_constraints:number_words": 2,
+    "length_constraints:number_sentences": 2,
+    "keywords:frequency": 2,
+    "keywords:letter_frequency": 3,
+    "letters:letter_counting": 3,
+    "change_case:capital_word_frequency": 3,
+    "count:lowercase_counting": 3,
+}
 
 
 def _choose(rng: random.Random) -> list[str]:
     ids = sorted(SPECS)
     weights = [SPECS[i].weight for i in ids]
     chosen: list[str] = []
-    for _ in range(rng.choice((1, 2, 2, 3, 3))):
-        options = [(i, w) for i, w in zip(ids, weights, strict=True) if _compatible(chosen, i)]
+    for _ in range(rng.choice(INSTRUCTION_COUNTS)):
+        options = [(i, w) for i, w in zip(ids, weights, strict=True) if may_combine(chosen, i)]
+        if not options:
+            break
         chosen.append(rng.choices([i for i, _ in options], [w for _, w in options])[0])
     return chosen
+
+
+def difficulty(ids: list[str]) -> str:
+    """The row's tier: the summed effort of its instructions (see `EFFORT`)."""
+    effort = sum(EFFORT.get(i, 1) for i in ids)
+    return "easy" if effort <= 2 else "medium" if effort <= 4 else "hard"
 
 
 def _follows_all(ids: list[str], kwargs: list[dict[str, Any]], text: str, loose: bool = False) -> list[bool]:
@@ -662,11 +811,12 @@ def _follows_all(ids: list[str], kwargs: list[dict[str, Any]], text: str, loose:
     return results
 
 
-def _draft_row(index: int, rng: random.Random) -> dict[str, Any] | None:
-    """One attempt at row `index`; None when the drawn instructions cannot all be followed or corrupted."""
+def _draft_row(index: int, rng: random.Random, ids: list[str] | None = None) -> dict[str, Any] | None:
+    """One attempt at row `index` (with `ids`, or drawn ones); None when the instructions cannot all be
+    followed, conflict, or let a corrupted or trivial answer follow them all."""
     topic = TOPICS[rng.randrange(len(TOPICS))]
     draft = Draft(topic, rng, topic.task)
-    ids = _choose(rng)
+    ids = _choose(rng) if ids is None else list(ids)
     final: list[dict[str, Any]] = []
     for instruction_id in ids:
         shape = SPECS[instruction_id].shape
@@ -679,24 +829,25 @@ def _draft_row(index: int, rng: random.Random) -> dict[str, Any] | None:
             if measured is None:
                 return None
             final[position] = {**final[position], **measured}
-    if not all(_follows_all(ids, final, answer)):
+    if not all(_follows_all(ids, final, answer)) or conflicts_of(ids, final):
         return None
-    # A corrupted answer (as `gymhall check` makes them) must break at least one instruction.
-    if all(_follows_all(ids, final, answer[::-1])) or all(_follows_all(ids, final, "")):
+    # A trivial answer must break at least one instruction: a row of only "no commas" and "fewer
+    # than 80 words" pays the empty answer (as the checkers read it) and a one-word one.
+    if any(all(_follows_all(ids, final, wrong)) for wrong in TRIVIAL_ANSWERS):
         return None
     constraints = [build_instruction(i, k).describe() for i, k in zip(ids, final, strict=True)]
     introduction = rng.choice(INTRODUCTIONS)
     listed = "\n".join(f"{n}. {text}" for n, text in enumerate(constraints, start=1))
     prompt = f"{draft.task}\n\n{introduction}\n{listed}"
+    # NeMo Gym's shape: its server reads id, instruction_id_list, prompt and kwargs at the top level.
     return {
         "id": index + 1,
         "responses_create_params": {"input": [{"role": "user", "content": prompt}]},
-        "verifier_metadata": {
-            "instruction_id_list": ids,
-            "kwargs": final,
-            "prompt": prompt,
-            "grading_mode": "fraction" if rng.random() < 0.25 else "binary",
-        },
+        "instruction_id_list": ids,
+        "prompt": prompt,
+        "kwargs": final,
+        "grading_mode": "fraction" if rng.random() < 0.25 else "binary",
+        "difficulty": difficulty(ids),
         "reference_solution": {"tool_calls": [], "answer": answer},
     }
 
@@ -713,6 +864,43 @@ def generate_rows(count: int = ROWS, seed: int = SEED) -> list[dict[str, Any]]:
                 break
         else:
             raise RuntimeError(f"row {index}: no draft followed its instructions in 1000 tries")
+    return rows + hand_written_rows(first_id=count + 1)
+
+
+def hand_written_rows(path: Path = HAND_WRITTEN, first_id: int = 1) -> list[dict[str, Any]]:
+    """The rows of `path` (one JSON object a line: `prompt`, `instruction_id_list`, `kwargs`, `answer`,
+    optional `grading_mode`), in the dataset's shape, numbered from `first_id`; none if it is absent.
+
+    Each is refused (ValueError naming its line) unless its answer follows every instruction, no
+    trivial answer does, and no two of its instructions conflict.
+    """
+    if not path.exists():
+        return []
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        given = json.loads(line)
+        ids, kwargs, answer = given["instruction_id_list"], given["kwargs"], given["answer"]
+        problems = conflicts_of(ids, kwargs)
+        if not all(_follows_all(ids, kwargs, answer)):
+            problems.append("the answer does not follow every instruction")
+        if any(all(_follows_all(ids, kwargs, wrong)) for wrong in TRIVIAL_ANSWERS):
+            problems.append("a trivial answer (empty, a refusal, one word) follows every instruction")
+        if problems:
+            raise ValueError(f"{path.name} line {number}: " + "; ".join(problems) + ". Fix the row or drop it.")
+        rows.append(
+            {
+                "id": first_id + len(rows),
+                "responses_create_params": {"input": [{"role": "user", "content": given["prompt"]}]},
+                "instruction_id_list": ids,
+                "prompt": given["prompt"],
+                "kwargs": kwargs,
+                "grading_mode": given.get("grading_mode", "binary"),
+                "difficulty": difficulty(ids),
+                "reference_solution": {"tool_calls": [], "answer": answer},
+            }
+        )
     return rows
 
 

@@ -90,10 +90,12 @@ class NthParagraphFirstWord(Instruction):
         return self
 
     def check(self, text: str) -> bool:
-        pieces = text.split("\n\n")
+        # Blank lines around the whole text open no paragraph (IFEval counts an empty first one,
+        # so an answer after a blank line fails "paragraph 1 starts with ..."; see the README).
+        pieces = text.strip().split("\n\n")
         if sum(1 for piece in pieces if piece.strip()) != self.num_paragraphs:
             return False
-        # Counted among all pieces, blank ones included, as IFEval does.
+        # Counted among all pieces, blank ones between paragraphs included, as IFEval does.
         paragraph = pieces[self.nth_paragraph - 1].strip() if self.nth_paragraph <= len(pieces) else ""
         if not paragraph:
             return False
