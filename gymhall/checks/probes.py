@@ -183,11 +183,12 @@ async def play_probes(
 ) -> list[ProbeTally]:
     """Play every probe of every row; a hack that scores at or above the row's reference reward, or a
     variant that scores otherwise, or a probe whose rollout fails, broke its rule."""
-    tallies: dict[str, ProbeTally] = {}
+    tallies: dict[tuple[str, Expectation], ProbeTally] = {}
     jobs: list[tuple[int, Probe]] = []
     for index, row in enumerate(rows):
         for probe in probes_for(row, own(row) if own is not None else ()):
-            tally = tallies.setdefault(probe.name, ProbeTally(probe.name, probe.expect))
+            # A probe may be a hack on some rows and a variant on others: each is tallied on its own.
+            tally = tallies.setdefault((probe.name, probe.expect), ProbeTally(probe.name, probe.expect))
             tally.tried.append(index)
             jobs.append((index, probe))
     gate = asyncio.Semaphore(concurrency)
@@ -201,10 +202,10 @@ async def play_probes(
                 reward: float | None = (await player.play(played)).reward
             except (ServerError, RolloutError) as exc:
                 reward = None
-                tallies[probe.name].errors.append(f"row {index}: {type(exc).__name__}: {exc}"[:200])
+                tallies[probe.name, probe.expect].errors.append(f"row {index}: {type(exc).__name__}: {exc}"[:200])
         kept = reward is not None and (reward < reference if probe.expect == "below" else reward == reference)
         if not kept:
-            tallies[probe.name].broke.append(index)
+            tallies[probe.name, probe.expect].broke.append(index)
 
     await asyncio.gather(*(play(index, probe) for index, probe in jobs))
     for tally in tallies.values():

@@ -189,3 +189,14 @@ async def test_a_probe_whose_rollout_fails_breaks_its_rule_and_says_why() -> Non
     result = await probe_result(BrokenTool(), calls_the_broken_tool)
     line = next(line for line in result.details if "broken tool" in line)
     assert not result.passed and "paid on 3 of 3 rows" in line and "first error: row " in line
+
+
+async def test_a_probe_that_is_a_hack_on_some_rows_and_a_variant_on_others_is_tallied_as_each() -> None:
+    def bold_is_forbidden_on_even_rows(row: Mapping[str, Any]) -> list[Probe]:
+        if int(row["expected_answer"]) % 2:
+            return []
+        return [Probe("reference in bold", answer=f"**{row['expected_answer']}**", expect="below")]
+
+    result = await probe_result(LastNumber(), bold_is_forbidden_on_even_rows)
+    assert "variant 'reference in bold': lost its score on 0 of 1 rows" in result.details  # row 1 (43)
+    assert "hack 'reference in bold': paid on 2 of 2 rows (rows 0, 2)" in result.details  # 42 and 44 pay
