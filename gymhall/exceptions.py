@@ -13,6 +13,7 @@
     │   │   ├── InvalidSessionHandle   403: the handle is forged, tampered with or malformed
     │   │   └── SessionNotFound        404: the session is unknown, closed or expired
     │   ├── ServerBusy             503: the session store is full (sent with Retry-After)
+    │   ├── ForkUnsupported        501: `POST /fork_session` on an environment that cannot copy its state
     │   └── ToolError              400: a tool refused its input; the message is for the model to read
     │       └── AnswerTooLarge         400: a tool's answer is over the server's `max_answer_bytes`
     ├── ServerError            a gymhall server answered with an error (raised by clients)
@@ -127,6 +128,13 @@ class ServerBusy(RequestError):
 
     status_code = 503
     code = "server_busy"
+
+
+class ForkUnsupported(RequestError):
+    """Raised by `POST /fork_session` on a server whose environment cannot copy a session's state."""
+
+    status_code = 501
+    code = "fork_unsupported"
 
 
 class ToolError(RequestError):

@@ -117,6 +117,29 @@ class _BaseResourcesSession:
     def _verify_body(self, response: Mapping[str, Any] | BaseModel) -> bytes:
         return orjson.dumps({**self.row, "response": as_json_object(response, "The response")})
 
+    def _fork_request(self, n: int) -> bytes:
+        if self.handle is None:
+            raise ServerError(
+                "POST /fork_session needs a gymhall session handle, and this server issued none (a NeMo Gym "
+                "server cannot fork). Seed each rollout with seed_session instead.",
+                status_code=501,
+            )
+        return orjson.dumps({"n": n})
+
+    def _forked_handles(self, response: ReplyLike) -> list[str]:
+        self._absorb(response)
+        body = check_reply("POST", "/fork_session", response)
+        handles = body.get("sessions") if isinstance(body, dict) else None
+        if not isinstance(handles, list) or not all(isinstance(h, str) for h in handles):
+            raise ServerError(f"POST /fork_session answered without a list of sessions: {body!r:.200}", status_code=502)
+        return handles
+
+    def _adopt(self, child: _BaseResourcesSession, handle: str) -> None:
+        """Make `child` a fork of this session: its handle, this session's row and cookies but its own handle."""
+        child.handle = handle
+        child.cookies = {name: handle if value == self.handle else value for name, value in self.cookies.items()}
+        child.seed_response = {**self.seed_response, "session": handle} if self.seed_response else {}
+
     def _closed_by(self, response: ReplyLike) -> bool:
         self._absorb(response)
         body = check_reply("POST", "/close_session", response)
@@ -167,6 +190,17 @@ class AsyncResourcesSession(_BaseResourcesSession):
     async def verify(self, response: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
         """Grade the rollout: `POST /verify` with the seed row and `response`; the answer has `reward`."""
         return verify_result(await self._post("/verify", self._verify_body(response)))
+
+    async def fork(self, n: int) -> list[AsyncResourcesSession]:
+        """`n` new sessions, each holding its own copy of this session's state as it is now (`POST /fork_session`).
+
+        Raises `ServerError` (501) where the environment cannot fork; this session stays as it was.
+        """
+        handles = self._forked_handles(await self._post("/fork_session", self._fork_request(n)))
+        children = [AsyncResourcesSession(self._client, self.row) for _ in handles]
+        for child, handle in zip(children, handles, strict=True):
+            self._adopt(child, handle)
+        return children
 
     async def close(self) -> bool:
         """Close the session on the server; returns whether it was live. Closing twice does nothing.
@@ -235,6 +269,14 @@ class ResourcesSession(_BaseResourcesSession):
     def verify(self, response: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
         """Grade the rollout: `POST /verify` with the seed row and `response`; the answer has `reward`."""
         return verify_result(self._post("/verify", self._verify_body(response)))
+
+    def fork(self, n: int) -> list[ResourcesSession]:
+        """`n` new sessions, each holding its own copy of this session's state as it is now (`POST /fork_session`)."""
+        handles = self._forked_handles(self._post("/fork_session", self._fork_request(n)))
+        children = [ResourcesSession(self._client, self.row) for _ in handles]
+        for child, handle in zip(children, handles, strict=True):
+            self._adopt(child, handle)
+        return children
 
     def close(self) -> bool:
         """Close the session on the server; returns whether it was live. Closing twice does nothing.

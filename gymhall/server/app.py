@@ -21,7 +21,7 @@ import logging
 import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import orjson
 from fastapi import FastAPI
@@ -41,11 +41,14 @@ from gymhall.server.tools import strict_tool_schema
 from gymhall.wire.aggregation import aggregate_metrics
 from gymhall.wire.contract import SESSION_COOKIE_ATTRIBUTES, session_cookie_name
 from gymhall.wire.responses import build_validators
-from gymhall.wire.schemas import AggregateMetricsRequest
+from gymhall.wire.schemas import AggregateMetricsRequest, ForkSessionRequest
 
-__all__ = ["GymApp", "create_app", "parse_server_config", "serve_app"]
+__all__ = ["Forker", "GymApp", "create_app", "parse_server_config", "serve_app"]
 
 logger = logging.getLogger("gymhall.server")
+
+Forker: TypeAlias = Callable[[Session, Session], Awaitable[None]]
+"""`(parent, child)`: give the new session `child` an independent copy of `parent`'s state."""
 
 _COOKIE_SUFFIX = f"; {SESSION_COOKIE_ATTRIBUTES}".encode()
 _ROLLOUT_PREFIX = "/ng-rollout/"
@@ -80,6 +83,8 @@ class GymApp(FastAPI):
         self.max_body_bytes = max_body_bytes
         self.max_tool_body_bytes = min(max_body_bytes, max_tool_body_bytes or max_body_bytes)
         self.max_answer_bytes = max_answer_bytes if max_answer_bytes is not None else max_body_bytes
+        self.forker: Forker | None = None
+        """Copies a parent session's state into a new session (`POST /fork_session`); None: 501."""
         self._cookie_prefix = f"{session_cookie}=".encode()
         self._fast: dict[tuple[str, str], GymRoute] = {}
         self._fast_key: tuple[int, int, int] | None = None
@@ -235,12 +240,16 @@ def create_app(
     async def close_session() -> None:  # served by the route's CLOSE rule; never called
         raise AssertionError("unreachable")
 
+    async def fork_session(body: ForkSessionRequest) -> None:  # served by the route's FORK rule; never called
+        raise AssertionError("unreachable")
+
     async def metrics(body: AggregateMetricsRequest) -> dict[str, Any]:
         return aggregate_metrics(body.verify_responses)
 
     app.add_gym_route("/", health, kind=RouteKind.PLAIN, methods=["GET"])
     app.add_gym_route("/tools", list_tools, kind=RouteKind.PLAIN, methods=["GET"])
     app.add_gym_route("/close_session", close_session, kind=RouteKind.CLOSE, methods=["POST"])
+    app.add_gym_route("/fork_session", fork_session, kind=RouteKind.FORK, methods=["POST"])
     app.add_gym_route("/aggregate_metrics", metrics, kind=RouteKind.PLAIN, methods=["POST"])
     return app
 

@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import sys
 import typing
@@ -33,7 +34,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from gymhall.config.settings import BaseResourcesServerConfig, Domain
-from gymhall.exceptions import JudgeError, SessionRequired
+from gymhall.exceptions import ForkUnsupported, JudgeError, SessionRequired
 from gymhall.server.app import GymApp, create_app, parse_server_config, serve_app
 from gymhall.server.route import RouteKind
 from gymhall.server.sessions import Session
@@ -63,6 +64,20 @@ class Environment:
     async def verify(self, state: Any, body: Any) -> float | Mapping[str, Any]:
         """Grade a finished rollout: a reward in [0, 1], or a mapping with `reward` and extra fields."""
         raise NotImplementedError(f"{type(self).__name__} must implement verify(self, state, body).")
+
+    async def fork(self, state: Any) -> Any:
+        """An independent copy of a session's `state`, for `POST /fork_session`: by default a deep copy.
+
+        Override it when the state holds what `copy.deepcopy` cannot copy, or copies slowly (an open
+        SQLite database: copy it with `sqlite3.Connection.backup`). Raise `ForkUnsupported` to refuse.
+        """
+        try:
+            return copy.deepcopy(state)
+        except (TypeError, copy.Error) as exc:
+            raise ForkUnsupported(
+                f"{type(self).__name__} cannot fork this session: its state cannot be deep-copied ({exc}). "
+                f"Override {type(self).__name__}.fork(self, state) to copy it, or seed each rollout instead."
+            ) from exc
 
     async def on_session_close(self, state: Any) -> None:
         """Called when a session is closed or expires: release what `state` holds (files, connections)."""
@@ -100,6 +115,11 @@ def build_app(env: Environment) -> GymApp:
         await env.on_session_close(session.state)
 
     app = create_app(env.config, title=type(env).__name__, on_session_close=closed, on_shutdown=env.on_shutdown)
+
+    async def fork(parent: Session, child: Session) -> None:
+        child.state = await env.fork(parent.state)
+
+    app.forker = fork
     seed_model = _model_parameter(env.seed_session, 0, BaseSeedSessionRequest)
     verify_model = _model_parameter(env.verify, 1, BaseVerifyRequest)
 

@@ -23,13 +23,20 @@ from starlette.requests import Request, cookie_parser
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from gymhall.exceptions import AnswerTooLarge, InvalidBody, JudgeError, RequestError, SessionRequired
+from gymhall.exceptions import (
+    AnswerTooLarge,
+    ForkUnsupported,
+    InvalidBody,
+    JudgeError,
+    RequestError,
+    SessionRequired,
+)
 from gymhall.server.endpoint_plan import EndpointParam, EndpointPlan, openapi_stub, plan_endpoint
 from gymhall.server.json_response import dump_json, send_error, send_json
 from gymhall.server.request_body import read_body, validation_detail, validation_message
 from gymhall.server.sessions import Session
 from gymhall.wire.contract import SESSION_HEADER, SESSION_ID_KEY, judge_failed
-from gymhall.wire.schemas import CloseSessionRequest, CloseSessionResponse
+from gymhall.wire.schemas import CloseSessionRequest, CloseSessionResponse, ForkSessionRequest, ForkSessionResponse
 
 if TYPE_CHECKING:
     from gymhall.server.app import GymApp
@@ -50,6 +57,7 @@ class RouteKind(Enum):
     TOOL = "tool"  # needs a live session; calls within one session are serialized
     VERIFY = "verify"  # uses the session when a handle is sent; stateless otherwise (reverify)
     CLOSE = "close"  # closes the session; idempotent
+    FORK = "fork"  # copies a live session's state into new sessions (gymhall's extension)
 
 
 class GymRoute(APIRoute):
@@ -119,7 +127,10 @@ class GymRoute(APIRoute):
                     f"cookie or the {SESSION_HEADER!r} header."
                 )
             session = app.store.get(app.signer.unsign(handle))
-            if self.kind is RouteKind.TOOL:
+            if self.kind is RouteKind.FORK:
+                async with session.lock:  # a consistent copy: no tool call of the parent runs meanwhile
+                    await _fork(app, scope, receive, tracking_send, session)
+            elif self.kind is RouteKind.TOOL:
                 async with session.lock:
                     await self._call(app, scope, receive, tracking_send, session, handle)
             else:
@@ -274,6 +285,35 @@ async def _close(app: GymApp, scope: Scope, receive: Receive, send: Send, handle
     await send_json(
         send, 200, orjson.dumps(CloseSessionResponse(closed=closed, **echo).model_dump(exclude_none=True)), []
     )
+
+
+async def _fork(app: GymApp, scope: Scope, receive: Receive, send: Send, parent: Session) -> None:
+    """`POST /fork_session`: `n` new sessions, each holding its own copy of `parent`'s state."""
+    if app.forker is None:
+        raise ForkUnsupported(
+            "This server cannot fork sessions: its environment does not copy session state. Seed each "
+            "rollout with POST /seed_session instead (gymhall collect without --fork), or give the "
+            "environment a fork: Environment.fork(state), or SimpleResourcesServer.fork_session(parent_id, child_id)."
+        )
+    body = await read_body(scope, receive, app.max_body_bytes, json=True)
+    try:
+        request = ForkSessionRequest.model_validate_json(body or b"{}")
+    except ValidationError as exc:
+        detail = validation_detail(exc)
+        raise InvalidBody(validation_message(scope["method"], scope["path"], detail), detail=detail) from None
+    children: list[Session] = []
+    try:
+        for _ in range(request.n):
+            child = app.store.create()  # ServerBusy when the store is full: the forks made so far are closed
+            children.append(child)
+            await app.forker(parent, child)
+    except BaseException:
+        for child in children:
+            app.store.close(child.id)
+        await app.store.flush_closed()
+        raise
+    handles = [app.signer.sign(child.id) for child in children]
+    await send_json(send, 200, orjson.dumps(ForkSessionResponse(sessions=handles).model_dump()), [])
 
 
 def _answer_too_large(path: str, size: int, limit: int) -> str:

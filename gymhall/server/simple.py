@@ -49,6 +49,12 @@ class SimpleResourcesServer(BaseModel):
         app = create_app(self.config, title=type(self).__name__, on_session_close=self._session_closed)
         app.add_gym_route("/seed_session", self.seed_session, kind=RouteKind.SEED, methods=["POST"])
         app.add_gym_route("/verify", self.verify, kind=RouteKind.VERIFY, methods=["POST"])
+        if type(self).fork_session is not SimpleResourcesServer.fork_session:  # opted in
+
+            async def fork(parent: Session, child: Session) -> None:
+                await self.fork_session(parent.id, child.id)
+
+            app.forker = fork
         return app
 
     async def seed_session(self, body: BaseSeedSessionRequest) -> BaseSeedSessionResponse:
@@ -58,6 +64,11 @@ class SimpleResourcesServer(BaseModel):
     @abstractmethod
     async def verify(self, body: BaseVerifyRequest) -> BaseVerifyResponse:
         """Grade a finished rollout: return the request echoed with a `reward` in [0, 1]."""
+
+    async def fork_session(self, parent_id: str, child_id: str) -> None:
+        """Copy the state kept under `parent_id` to `child_id` (`POST /fork_session`). Override it to opt in:
+        without an override the server answers 501 and rollouts are seeded one by one."""
+        raise NotImplementedError
 
     async def on_session_close(self, session_id: str) -> None:
         """Called when a session is closed or expires: free any state kept under `session_id`."""

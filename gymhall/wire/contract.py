@@ -49,7 +49,7 @@ NEMO_GYM_SESSION_COOKIE = "session"
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """OpenAI's rule for function names (`TOOL_NAME.fullmatch(name)`): anything else cannot be a tool or a URL path."""
 
-RESERVED_ROUTES = frozenset({"seed_session", "verify", "close_session", "aggregate_metrics"})
+RESERVED_ROUTES = frozenset({"seed_session", "verify", "close_session", "aggregate_metrics", "fork_session"})
 """Resources-server routes a model must never reach by naming them as a tool."""
 
 FAILURE_CLASS_KEY = "_ng_failure_class"

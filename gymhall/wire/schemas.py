@@ -75,6 +75,8 @@ __all__ = [
     "BaseVerifyResponse",
     "CloseSessionRequest",
     "CloseSessionResponse",
+    "ForkSessionRequest",
+    "ForkSessionResponse",
 ]
 
 
@@ -142,6 +144,24 @@ class CloseSessionResponse(BaseModel):
 
     closed: bool
     resources_session_id: str | None = None
+
+
+MAX_FORKS = 256
+"""The most sessions one `POST /fork_session` makes (a GRPO group is 4 to 64)."""
+
+
+class ForkSessionRequest(BaseModel):
+    """Body of `POST /fork_session` (gymhall's extension): how many copies of the session to make."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n: int = Field(ge=1, le=MAX_FORKS, description="How many independent copies of the session's state to make.")
+
+
+class ForkSessionResponse(BaseModel):
+    """Answer of `POST /fork_session`: the handle of each new session, in order."""
+
+    sessions: list[str]
 
 
 class AggregateMetricsRequest(BaseModel):

@@ -253,3 +253,30 @@ async def test_close_racing_tool_calls_answers_each_call_whole_or_refuses_it(cou
             values = [v for v in await asyncio.gather(*calls) if v is not None]
             assert closed is True
             assert sorted(values) == list(range(1, len(values) + 1))  # calls run one at a time, none lost
+
+
+def test_forks_over_loopback_with_the_sync_client_carry_their_own_handle_and_cookie(
+    counter_type: type[Environment],
+) -> None:
+    from gymhall import build_app
+
+    with serve_in_thread(build_app(counter_type())) as url, ResourcesClient(url, timeout=10) as client:
+        with client.seed_session(make_row(initial_count=10)) as parent:
+            parent.call("increment", by=1)
+            children = parent.fork(2)
+            assert [child.call("increment", by=5) for child in children] == [{"value": 16}] * 2
+            assert parent.call("increment", by=0) == {"value": 11}
+            for child in children:
+                assert child.handle not in (None, parent.handle) and child.row == parent.row
+                # The session cookie names the child's own handle, never the parent's.
+                assert parent.handle not in child.cookies.values() and child.handle in child.cookies.values()
+                assert child.close() is True
+
+
+async def test_forking_against_a_server_without_handles_is_refused_without_a_request() -> None:
+    app, requests = cookie_only_app()
+    async with client_for(app) as client, await client.seed_session({"initial_count": 1}) as session:
+        sent = len(requests)
+        with pytest.raises(ServerError, match="NeMo Gym server cannot fork") as refused:
+            await session.fork(2)
+        assert refused.value.status_code == 501 and len(requests) == sent

@@ -307,3 +307,126 @@ async def test_close_session_takes_nemo_gym_07s_json_body() -> None:
     assert unknown.status_code == 200 and unknown.json() == {"closed": False, "resources_session_id": "never-seeded"}
     assert bare.status_code == 400  # gymhall's own form still needs the handle
     assert len(env.closed_states) == 1
+
+
+# POST /fork_session (gymhall's extension): seed once, fork N.
+
+
+def handle_of(answer: httpx.Response) -> str:
+    return str(answer.json()["session"])
+
+
+async def position(c: httpx.AsyncClient, handle: str) -> Any:
+    return (await c.post("/move", json={"step": 0}, headers={SESSION_HEADER: handle})).json()["position"]
+
+
+async def test_forks_copy_the_state_at_that_moment_and_stay_apart_from_each_other_and_the_parent() -> None:
+    async with client(Game()) as c:
+        parent = handle_of(await c.post("/seed_session", json=ROW))
+        await c.post("/move", json={"step": 2}, headers={SESSION_HEADER: parent})
+        forked = await c.post("/fork_session", json={"n": 3}, headers={SESSION_HEADER: parent})
+        assert forked.status_code == 200, forked.text
+        children = forked.json()["sessions"]
+        assert len(set(children)) == 3 and parent not in children
+        for step, child in enumerate(children, start=1):
+            await c.post("/move", json={"step": step}, headers={SESSION_HEADER: child})
+        assert [await position(c, child) for child in children] == [3, 4, 5]
+        assert await position(c, parent) == 2  # the parent saw none of its forks' moves
+        await c.post("/move", json={"step": 1}, headers={SESSION_HEADER: parent})
+        verdict = await c.post("/verify", json={**ROW, "response": response("done")}, headers={SESSION_HEADER: parent})
+        assert verdict.json()["reward"] == 1.0 and await position(c, children[0]) == 3
+        for child in children:  # each fork is a session of its own: closed on its own
+            closed = await c.post("/close_session", headers={SESSION_HEADER: child})
+            assert closed.json() == {"closed": True}
+        assert (await c.post("/move", json={"step": 1}, headers={SESSION_HEADER: parent})).status_code == 200
+
+
+class Connected(Game):
+    """Its state holds an open SQLite connection, which deepcopy cannot copy."""
+
+    async def seed_session(self, row: Row) -> Any:
+        import sqlite3
+
+        return sqlite3.connect(":memory:")
+
+    async def on_session_close(self, state: Any) -> None:
+        state.close()
+
+
+class CopiesItsDatabase(Connected):
+    forks = 0
+
+    async def fork(self, state: Any) -> Any:
+        import sqlite3
+
+        type(self).forks += 1
+        copy = sqlite3.connect(":memory:")
+        state.backup(copy)
+        return copy
+
+
+async def test_a_state_deepcopy_cannot_copy_is_a_501_naming_the_override_and_an_override_forks_it() -> None:
+    async with client(Connected()) as c:
+        parent = handle_of(await c.post("/seed_session", json=ROW))
+        refused = await c.post("/fork_session", json={"n": 2}, headers={SESSION_HEADER: parent})
+        assert refused.status_code == 501 and refused.json()["error"] == "fork_unsupported"
+        assert "Override Connected.fork(self, state)" in refused.json()["detail"]
+        assert (await c.post("/move", json={"step": 0}, headers={SESSION_HEADER: parent})).status_code == 500
+    async with client(CopiesItsDatabase()) as c:
+        parent = handle_of(await c.post("/seed_session", json=ROW))
+        forked = await c.post("/fork_session", json={"n": 2}, headers={SESSION_HEADER: parent})
+        assert forked.status_code == 200 and len(forked.json()["sessions"]) == 2 and CopiesItsDatabase.forks == 2
+
+
+@pytest.mark.parametrize("body", [{"n": 0}, {"n": 257}, {"m": 2}, {}])
+async def test_a_bad_fork_count_is_a_422_naming_n(body: dict[str, int]) -> None:
+    async with client(Game()) as c:
+        parent = handle_of(await c.post("/seed_session", json=ROW))
+        refused = await c.post("/fork_session", json=body, headers={SESSION_HEADER: parent})
+        assert (refused.status_code, refused.json()["error"]) == (422, "validation_error")
+        assert "POST /fork_session" in refused.json()["message"]
+
+
+async def test_forking_needs_a_live_session() -> None:
+    async with client(Game()) as c:
+        assert (await c.post("/fork_session", json={"n": 1})).status_code == 400
+        forged = await c.post("/fork_session", json={"n": 1}, headers={SESSION_HEADER: "x.AAAAAAAAAAAAAAAAAAAAAA"})
+        assert forged.status_code == 403
+        parent = handle_of(await c.post("/seed_session", json=ROW))
+        await c.post("/close_session", headers={SESSION_HEADER: parent})
+        assert (await c.post("/fork_session", json={"n": 1}, headers={SESSION_HEADER: parent})).status_code == 404
+
+
+async def test_a_fork_past_max_sessions_is_a_503_and_leaves_no_fork_behind() -> None:
+    env = Game(Game.config_class(name="game", max_sessions=4))
+    app = build_app(env)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
+        parent = handle_of(await c.post("/seed_session", json=ROW))
+        refused = await c.post("/fork_session", json={"n": 5}, headers={SESSION_HEADER: parent})
+        assert refused.status_code == 503 and "Retry-After" in refused.headers
+        assert len(app.store) == 1  # the three forks made before the store filled were closed again
+        assert (await c.post("/fork_session", json={"n": 3}, headers={SESSION_HEADER: parent})).status_code == 200
+
+
+class SlowMove(Game):
+    @tool
+    async def slow_move(self, state: Board, step: int) -> int:
+        """Move by `step`, slowly."""
+        import asyncio
+
+        await asyncio.sleep(0.2)
+        state.moves.append(step)
+        return sum(state.moves)
+
+
+async def test_a_fork_waits_for_the_parent_s_running_tool_call() -> None:
+    import asyncio
+
+    async with client(SlowMove()) as c:
+        parent = handle_of(await c.post("/seed_session", json=ROW))
+        moving = asyncio.create_task(c.post("/slow_move", json={"step": 5}, headers={SESSION_HEADER: parent}))
+        await asyncio.sleep(0.05)  # the tool call holds the session
+        forked = await c.post("/fork_session", json={"n": 1}, headers={SESSION_HEADER: parent})
+        await moving
+        (child,) = forked.json()["sessions"]
+        assert await position(c, child) == 5  # copied after the move, never halfway through it
