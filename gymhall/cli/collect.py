@@ -69,6 +69,14 @@ def collect_command(
     resources_url: ResourcesUrlOption = None,
     agent_url: Annotated[str | None, typer.Option(help="A NeMo Gym-compatible agent server: POST /run.")] = None,
     repeats: Annotated[int, typer.Option("--repeats", "-n", help="Rollouts per row.")] = 1,
+    fork: Annotated[
+        bool,
+        typer.Option(
+            "--fork",
+            help="Seed each row once and play its --repeats on copies of that session (POST /fork_session); "
+            "servers that cannot fork are seeded per rollout.",
+        ),
+    ] = False,
     concurrency: Annotated[int, typer.Option(help="Rollouts in flight at once.")] = 64,
     limit: Annotated[int | None, typer.Option(help="Use only the first N rows.")] = None,
     difficulty: Annotated[
@@ -135,6 +143,7 @@ def collect_command(
         resources_url=resources_url,
         agent_url=agent_url,
         repeats=repeats,
+        fork=fork,
         concurrency=concurrency,
         limit=limit,
         difficulty=tuple(tier.strip() for tier in (difficulty or "").split(",") if tier.strip()),

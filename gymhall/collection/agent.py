@@ -23,6 +23,7 @@ import orjson
 
 from gymhall.client.http import HttpPool
 from gymhall.client.resources import AsyncResourcesClient, AsyncResourcesSession
+from gymhall.collection.forks import SessionForks
 from gymhall.exceptions import ModelError, ServerError
 from gymhall.models.base import Model, ModelRequest
 from gymhall.wire.contract import retryable_status
@@ -104,14 +105,22 @@ class Agent:
         model: the policy model.
         max_steps: model calls per rollout at most; reaching it ends the episode (then verify).
         timeout_s: the deadline of a whole rollout, from seeding to verification.
+        forks: seed each task once and play its rollouts on forks of that session (`SessionForks`).
     """
 
     def __init__(
-        self, resources: AsyncResourcesClient, model: Model, *, max_steps: int = 16, timeout_s: float = 600.0
+        self,
+        resources: AsyncResourcesClient,
+        model: Model,
+        *,
+        max_steps: int = 16,
+        timeout_s: float = 600.0,
+        forks: SessionForks | None = None,
     ) -> None:
         if max_steps < 1:
             raise ValueError("max_steps must be at least 1")
         self.resources = resources
+        self.forks = forks
         self.model = model
         self.max_steps = max_steps
         self.timeout_s = timeout_s
@@ -164,7 +173,10 @@ class Agent:
     async def _seed(self, row: Mapping[str, Any], timings: dict[str, float]) -> AsyncResourcesSession:
         start = time.monotonic()
         with call_failures("seed"):
-            session = await self.resources.seed_session(row)
+            if self.forks is not None:
+                session = await self.forks.seed_session(row)
+            else:
+                session = await self.resources.seed_session(row)
         timings["seed_s"] = time.monotonic() - start
         return session
 

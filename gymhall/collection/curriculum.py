@@ -44,9 +44,7 @@ def filter_by_difficulty(rows: Sequence[Mapping[str, Any]], levels: Collection[s
             f"--difficulty {','.join(unknown)}: no row has that difficulty (the rows have {have}).\n"
             f"  Fix: choose from the tiers the rows name, or add a {DIFFICULTY_KEY!r} field to the rows."
         )
-    return [
-        {**row, TASK_KEY: row.get(TASK_KEY, position)} for position, row in enumerate(rows) if _tier(row) in levels
-    ]
+    return [{**row, TASK_KEY: row.get(TASK_KEY, position)} for position, row in enumerate(rows) if _tier(row) in levels]
 
 
 class Curriculum:

@@ -223,13 +223,15 @@ async def collect(
     row_timeout_s: float | None = None,
     keep_failures: bool = False,
     on_line: Callable[[dict[str, Any], CollectStats], None] | None = None,
+    on_pending: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> CollectStats:
     """Run every expanded row not yet in `output`, appending one line per rollout.
 
     With `resume`, the rows whose (task, rollout) key the output already holds are skipped, and their
     lines are counted in the answer's `before`; a row whose newest line is a retryable failure is run
     again (its new line appended, and counted in this run, not in `before`) unless `keep_failures`.
-    `row_timeout_s` is each row's budget across attempts.
+    `row_timeout_s` is each row's budget across attempts. `on_pending(rows)` is told the rows about to
+    run, once, before the first (`SessionForks.expect`).
     """
     check_output(output, resume=resume, overwrite=overwrite)
     if overwrite:
@@ -247,6 +249,8 @@ async def collect(
             done.add(key)
             before.add(line)
     pending = [row for row in rows if line_key(row) not in done]
+    if on_pending is not None:
+        on_pending(pending)
     stats = CollectStats(total=len(rows), skipped=len(rows) - len(pending), before=before if resume else None)
     output.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

@@ -22,6 +22,7 @@ from gymhall.collection.agent import Agent, RemoteAgent
 from gymhall.collection.curriculum import filter_by_difficulty
 from gymhall.collection.datasets import expand_rows, read_rows
 from gymhall.collection.fingerprints import check_fingerprint, input_fields, write_fingerprint
+from gymhall.collection.forks import SessionForks
 from gymhall.collection.pool import CollectStats, Runner, check_output, collect
 from gymhall.exceptions import ConfigError
 
@@ -51,6 +52,8 @@ class CollectOptions:
     max_steps: int = 16
     timeout_s: float = 600.0
     max_attempts: int = 3
+    fork: bool = False
+    """Seed each task once and play its repeats on forks of that session (`POST /fork_session`)."""
     api: str = "responses"
     sampling: dict[str, Any] = field(default_factory=dict)
 
@@ -141,6 +144,7 @@ async def run_collect(options: CollectOptions, *, progress: Any = None) -> Colle
         check_fingerprint(options.output, options.input, input_rows)
     expanded = expand_rows(_apply_sampling(input_rows, options.sampling), options.repeats)
     closers = []
+    forks: SessionForks | None = None
     run: Runner
     if options.agent_url:
         remote = RemoteAgent(options.agent_url, timeout_s=options.timeout_s)
@@ -153,7 +157,9 @@ async def run_collect(options: CollectOptions, *, progress: Any = None) -> Colle
         spec, api_key = _policy_from_env_file(options.model)
         model = model_from_spec(spec, api=options.api, api_key=api_key)  # type: ignore[arg-type]
         closers.extend([resources.aclose, model.aclose])
-        run = Agent(resources, model, max_steps=options.max_steps, timeout_s=options.timeout_s).run
+        forks = SessionForks(resources) if options.fork else None
+        agent = Agent(resources, model, max_steps=options.max_steps, timeout_s=options.timeout_s, forks=forks)
+        run = agent.run
     try:
         if not options.agent_url:  # the model's key and URL, checked once before any rollout
             await model.preflight(key_source="OPENAI_API_KEY, or policy_api_key in ./env.yaml")
@@ -169,6 +175,7 @@ async def run_collect(options: CollectOptions, *, progress: Any = None) -> Colle
             row_timeout_s=options.timeout_s,
             keep_failures=options.keep_failures,
             on_line=progress,
+            on_pending=forks.expect if forks is not None else None,
         )
     finally:
         for close in closers:
