@@ -13,6 +13,8 @@ is checked is what `gymhall collect` would do:
 - unknown session: a tool call with a forged handle is refused (4xx);
 - verify: calling it twice gives the same reward (no side effects);
 - close: closing twice is fine, and a closed session is refused afterwards;
+- forks: two forks of a session (`POST /fork_session`) and the parent each play a row as a fresh
+  session would (an environment that does not fork passes);
 - reward probes: for every row, generic hacks (the prompt echoed, an empty answer, a refusal, the
   tool calls dropped) score below its reference and harmless variants (bold, fenced, padded, a
   trailing sentence) the same; an environment adds its own (`gymhall.Probe`).
@@ -206,6 +208,32 @@ async def _check_isolation(player: Player, rows: Sequence[Mapping[str, Any]], al
     return CheckResult(name, True, f"two live sessions of one row, and {len(rows)} concurrent rows, stayed apart")
 
 
+async def _check_forks(player: Player, rows: Sequence[Mapping[str, Any]], alone: list[Episode]) -> CheckResult:
+    name = "forks are isolated"
+    index = next((i for i, r in enumerate(rows) if (_solution(r) or {}).get("tool_calls")), 0)
+    row = rows[index]
+    parent = await player.seed(row)
+    try:
+        try:
+            first, second = await parent.fork(2)
+        except ServerError as exc:
+            if exc.status_code == 501:
+                return CheckResult(name, True, "the environment does not fork sessions (501): nothing to check")
+            raise
+        # Each fork, and then the parent, plays the whole solution: none may see another's tool calls.
+        episodes = [await player.play_on(session, row) for session in (first, second, parent)]
+        await first.close()
+        await second.close()
+    finally:
+        await parent.close()
+    fix = "copy the whole state in fork (Environment.fork): nothing shared by reference between sessions"
+    for who, episode in zip(("the first fork", "the second fork", "the parent"), episodes, strict=True):
+        if episode.outputs != alone[index].outputs or episode.reward != alone[index].reward:
+            reason = f"row {index}: {who}, played after the others, gave {_difference(alone[index], episode)}"
+            return CheckResult(name, False, reason, fix)
+    return CheckResult(name, True, f"two forks of row {index} and their parent each played it as a fresh session")
+
+
 def _tool_call(row: Mapping[str, Any]) -> tuple[str, bytes] | None:
     calls = (_solution(row) or {}).get("tool_calls") or []
     if not calls:
@@ -314,6 +342,7 @@ async def check_environment(
         ("corrupted solutions score below 1.0", lambda: _check_corrupted(player, usable)),
         ("same seed, same episode", lambda: _check_determinism(player, usable, alone)),
         ("sessions are isolated", lambda: _check_isolation(player, usable, alone)),
+        ("forks are isolated", lambda: _check_forks(player, usable, alone)),
         ("unknown sessions are rejected", lambda: _check_unknown_session(client, usable)),
         ("verify is repeatable", lambda: _check_verify_twice(player, usable[0])),
         ("close is idempotent", lambda: _check_close(player, usable)),

@@ -133,7 +133,7 @@ async def check(env: Environment | Fronted, data: list[dict[str, Any]] | None = 
 
 async def test_a_sound_environment_passes_every_check() -> None:
     results = await check(Sound())
-    assert len(results) == 9
+    assert len(results) == 10
     failed = [r for r in results.values() if not r.passed]
     assert failed == []
     assert "403" in results["unknown sessions are rejected"].reason
@@ -294,10 +294,12 @@ async def test_an_episode_that_changes_on_replay_fails_only_the_determinism_chec
     assert "random.Random" in failed.fix
 
 
-async def test_shared_state_that_only_concurrency_shows_fails_only_the_isolation_check() -> None:
+async def test_shared_state_that_only_concurrency_shows_fails_only_the_isolation_checks() -> None:
     KeyedByRow.tallies = {}
-    failed = _only_failure(await check(KeyedByRow()))
-    assert failed.name == "sessions are isolated"
+    results = await check(KeyedByRow())
+    # Forks of one row share the row's tally too: the fork check sees the same fault.
+    assert {r.name for r in results.values() if not r.passed} == {"sessions are isolated", "forks are isolated"}
+    failed = results["sessions are isolated"]
     assert "two live sessions of one row gave different" in failed.reason
     assert "session's state" in failed.fix
 
@@ -320,3 +322,30 @@ class KeyedByRow(Sound):
     async def verify(self, state: Tally, body: BaseVerifyRequest) -> float:
         numbers = re.findall(r"-?\d+", body.response.output_text)
         return float(bool(numbers) and numbers[-1] == str(self.tallies[state.value]))
+
+
+class ForkSharesState(Sound):
+    """Its fork hands back the parent's own state object: forks and parent move one tally."""
+
+    async def fork(self, state: Tally) -> Tally:
+        return state
+
+
+class CannotFork(Sound):
+    async def fork(self, state: Tally) -> Tally:
+        from gymhall.exceptions import ForkUnsupported
+
+        raise ForkUnsupported("no forks here")
+
+
+async def test_a_fork_that_shares_the_parent_s_state_fails_only_the_fork_check() -> None:
+    failed = _only_failure(await check(ForkSharesState()))
+    assert failed.name == "forks are isolated"
+    assert failed.reason == "row 0: the second fork, played after the others, gave rewards (1 then 0)"
+    assert "Environment.fork" in failed.fix
+
+
+async def test_an_environment_that_does_not_fork_passes_the_fork_check_saying_so() -> None:
+    results = await check(CannotFork())
+    assert all(r.passed for r in results.values())
+    assert "does not fork sessions (501)" in results["forks are isolated"].reason
