@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Any
 import pytest
 
 from gymhall import AsyncResourcesClient, ServerError, load_config
+from gymhall.checks.probes import probes_for
 from gymhall.collection.runs import CollectOptions, run_collect
-from gymhall.envs.wordle.game import WORDS, InvalidGuess, WordleGame, feedback_value
+from gymhall.envs.wordle.game import ALLOWED_GUESSES, WORDS, InvalidGuess, WordleGame, feedback_value
+from gymhall.envs.wordle.probes import probes, row_secret
 from gymhall.envs.wordle.server import PARTIAL_CREDIT_WEIGHT, Wordle, WordleConfig
 from gymhall.testing import client_for, function_call, function_call_output, make_response, make_row
 
@@ -280,7 +283,7 @@ async def test_verify_is_repeatable_and_needs_the_session() -> None:
 
 
 def test_dataset_rows() -> None:
-    assert len(ROWS) >= 50
+    assert len(ROWS) >= 500
     for task in ROWS:
         assert task["responses_create_params"]["input"][0]["role"] == "user"
         assert "`guess` tool" in task["responses_create_params"]["input"][0]["content"]
@@ -292,21 +295,104 @@ def test_dataset_rows() -> None:
         assert all(call["arguments"]["word"] != secret for call in calls[:-1])
 
 
+async def play_guesses(client: AsyncResourcesClient, task: dict[str, Any], solution: dict[str, Any]) -> float:
+    """Play `solution` as the agent would: a refused guess's error goes back to the model as the output."""
+    async with await client.seed_session(task) as session:
+        words, outputs = [], []
+        for call in solution["tool_calls"]:
+            words.append(call["arguments"]["word"])
+            try:
+                outputs.append(await session.call("guess", call["arguments"]))
+            except ServerError as refused:
+                outputs.append(str(refused))
+        return float((await session.verify(episode(words, outputs, solution["answer"])))["reward"])
+
+
 @pytest.mark.parametrize("partial_credit", [False, True], ids=["wordle", "wordle_partial"])
-async def test_every_reference_solution_scores_one_and_a_corrupted_one_does_not(partial_credit: bool) -> None:
+async def test_every_probe_scores_below_or_the_same_as_the_reference(partial_credit: bool) -> None:
+    async def misgraded(client: AsyncResourcesClient, task: dict[str, Any]) -> list[tuple[str, str, float]]:
+        reference = task["reference_solution"]
+        expected = await play_guesses(client, task, reference)
+        assert expected == 1.0
+        wrong = []
+        for probe in probes_for(task, probes(task)):
+            reward = await play_guesses(client, task, probe.solution(reference))
+            if not (reward < expected if probe.expect == "below" else reward == expected):
+                wrong.append((str(row_secret(task)), probe.name, reward))
+        return wrong
+
+    # A fixed sample, every third row (180 rows, all three tiers and the seeded rows), about 2,500 episodes a
+    # variant: every row is 7,300 and too slow for the suite on 2 cores. `gymhall check wordle` plays them all.
+    sample = ROWS[::3]
+    assert {task["difficulty"] for task in sample} == {"easy", "medium", "hard"} and any("seed" in t for t in sample)
     async with client_for(wordle(partial_credit=partial_credit)) as client:
-        for task in ROWS:
-            solution = task["reference_solution"]
-            assert (await play_on(client, task, solution))["reward"] == 1.0
-            # The last guess (the secret) dropped: unsolved, so below 1.0 (and below 0.5 with partial credit).
-            short = {**solution, "tool_calls": solution["tool_calls"][:-1]}
-            assert (await play_on(client, task, short))["reward"] < 0.5
-            assert (await play_on(client, task, {**solution, "tool_calls": []}))["reward"] == 0.0
+        found = await asyncio.gather(*(misgraded(client, task) for task in sample))
+    assert [item for items in found for item in items] == []
 
 
-def test_the_generator_reproduces_the_dataset_byte_for_byte(import_file: Callable[[Path, str], ModuleType]) -> None:
+async def test_the_final_message_is_not_graded_but_answer_only_hacks_make_no_guesses() -> None:
+    task = ROWS[0]
+    generic = {probe.name: probe for probe in probes_for(task, probes(task))}
+    async with client_for(wordle()) as client:
+        for name in ("prompt echoed", "empty answer", "refusal"):
+            assert generic[name].tool_calls == []
+            assert await play_guesses(client, task, generic[name].solution(task["reference_solution"])) == 0.0
+        # The game is the task: the reference's guesses win whatever the message says.
+        for answer in (task["responses_create_params"]["input"][0]["content"], "", "I can't help with that."):
+            assert await play_guesses(client, task, {**task["reference_solution"], "answer": answer}) == 1.0
+
+
+async def test_guessing_every_word_or_only_invalid_words_does_not_pay() -> None:
+    task = make_row("Play.", secret="crane", max_guesses=4)
+    solution = {"tool_calls": [], "answer": "The word is CRANE."}
+    by_name = {probe.name: probe for probe in probes({**task, "reference_solution": solution})}
+    async with client_for(wordle(partial_credit=True)) as client:
+        every = await play_guesses(client, task, by_name["every word guessed"].solution(solution))
+        invalid = await play_guesses(client, task, by_name["invalid guesses only"].solution(solution))
+        late = await play_guesses(client, task, by_name["secret after the game ended"].solution(solution))
+    assert every < 0.5 and late < 0.5 and invalid == 0.0
+    assert len(by_name["every word guessed"].tool_calls or []) == 4 + 4 + 1
+
+
+def test_the_generator_reproduces_the_dataset_and_word_lists_byte_for_byte(
+    import_file: Callable[[Path, str], ModuleType],
+) -> None:
     generator = import_file(ENV_DIR / "data" / "generate.py", "gymhall_wordle_generate")
-    assert generator.render(generator.build_rows()).encode("utf-8") == DATASET.read_bytes()
+    written = generator.outputs()
+    assert sorted(path.name for path in written) == ["allowed.txt", "answers.txt", "wordle.jsonl"]
+    for path, text in written.items():
+        assert text.encode("utf-8") == path.read_bytes(), path.name
+
+
+def test_common_openers_and_plurals_are_accepted_and_the_lists_name_their_sources() -> None:
+    # Each of these was refused by the first version's 359-word list, costing the agent a step.
+    for word in ("slate", "adieu", "stare", "audio", "crate", "raise", "arose", "trace", "words", "girls"):
+        assert word in ALLOWED_GUESSES, word
+        assert WordleGame("crane").play(word).number == 1
+    assert len(WORDS) >= 1000 and len(ALLOWED_GUESSES) >= 8000
+    assert set(WORDS) <= ALLOWED_GUESSES and "qzxvj" not in ALLOWED_GUESSES
+    assert all(len(w) == 5 and w.isascii() and w.isalpha() and w.islower() for w in ALLOWED_GUESSES)
+    for name in ("answers.txt", "allowed.txt"):
+        header = (ENV_DIR / "data" / name).read_text(encoding="utf-8").splitlines()[:3]
+        assert "generate.py" in header[0] and "web2" in header[1] and "public domain" in header[2], name
+        assert "MIT" in header[1] and "wonderwords" in header[2], name
+
+
+def test_rows_carry_a_difficulty_tier_that_matches_the_generator(
+    import_file: Callable[[Path, str], ModuleType],
+) -> None:
+    generator = import_file(ENV_DIR / "data" / "generate.py", "gymhall_wordle_generate_tiers")
+    tier_of = {word: tier for tier, words in generator.tiers(list(WORDS)).items() for word in words}
+    counts: dict[str, int] = {}
+    for task in ROWS:
+        secret = row_secret(task)
+        assert secret is not None and task["difficulty"] == tier_of[secret]
+        assert task["max_guesses"] in generator.MAX_GUESSES[task["difficulty"]]
+        counts[task["difficulty"]] = counts.get(task["difficulty"], 0) + 1
+    assert len(ROWS) >= 500 and sorted(counts) == ["easy", "hard", "medium"] and min(counts.values()) >= 150
+    # The tiers mean something: hard words sit among more one-letter neighbours (LIGHT, NIGHT, RIGHT...).
+    patterns = generator.one_letter_patterns(list(WORDS))
+    assert generator.word_difficulty("light", patterns, "") >= 5 > generator.word_difficulty("piano", patterns, "")
 
 
 @pytest.mark.parametrize(("name", "partial_credit"), [("wordle", False), ("wordle_partial", True)])

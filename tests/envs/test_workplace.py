@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -13,7 +15,11 @@ import httpx
 import pytest
 
 from gymhall import ServerError, SessionNotFound, build_app, load_config
+from gymhall.checks.probes import probes_for
 from gymhall.collection.runs import CollectOptions, run_collect
+from gymhall.envs.workplace.arguments import MAX_LENGTHS
+from gymhall.envs.workplace.probes import READ_ONLY_TOOLS, probes
+from gymhall.envs.workplace.records import created_id
 from gymhall.envs.workplace.server import Workplace, WorkplaceConfig
 from gymhall.envs.workplace.world import generate_world, open_database, snapshot
 from gymhall.testing import client_for, function_call, function_call_output, make_response, make_row
@@ -22,6 +28,12 @@ ENV_DIR = Path(__file__).resolve().parents[2] / "gymhall" / "envs" / "workplace"
 CONFIG = ENV_DIR / "configs" / "workplace.yaml"
 DATASET = ENV_DIR / "data" / "workplace.jsonl"
 SEED = 7  # a world whose contents the tests below name (see generate_world(7))
+NEW_CONTACT, NEW_EMAIL, SECOND_EMAIL = (
+    created_id(SEED, "contacts", 0),
+    created_id(SEED, "emails", 0),
+    created_id(SEED, "emails", 1),
+)
+NEW_EVENT, SECOND_EVENT = created_id(SEED, "events", 0), created_id(SEED, "events", 1)
 TOOLS = [
     "find_contact",
     "add_contact",
@@ -117,7 +129,7 @@ async def test_find_contact_matches_names_and_addresses_case_insensitively(sessi
 async def test_add_and_update_contact(session: Any) -> None:
     added = await session.call("add_contact", name="Wren Calloway", email="Wren.Calloway@x.example", phone="555")
     assert added == {
-        "id": "CT-3013",
+        "id": NEW_CONTACT,
         "name": "Wren Calloway",
         "email": "wren.calloway@x.example",
         "phone": "555",
@@ -196,7 +208,7 @@ async def test_a_refused_call_changes_nothing(session: Any) -> None:
     with pytest.raises(ServerError):
         await session.call("add_contact", name="Dup", email="felix.okafor@brightline.example", phone="1")
     added = await session.call("add_contact", name="New", email="new@x.example", phone="1")
-    assert added["id"] == "CT-3013"  # the refused call did not use up an id
+    assert added["id"] == NEW_CONTACT  # the refused call did not use up an id
 
 
 async def test_search_read_send_reply_and_delete_email(session: Any) -> None:
@@ -208,11 +220,11 @@ async def test_search_read_send_reply_and_delete_email(session: Any) -> None:
     assert email["from"] == "leila.hargreave@lumenworks.example" and "Q2 budget review" in email["body"]
 
     sent = await session.call("send_email", to=["B@Y.example", "a@x.example", "b@y.example"], subject="Hi", body="Yo")
-    assert sent["id"] == "EM-1017" and sent["to"] == ["a@x.example", "b@y.example"]
+    assert sent["id"] == NEW_EMAIL and sent["to"] == ["a@x.example", "b@y.example"]
     assert sent["from"] == "alex.morgan@lumenworks.example" and sent["sent_at"] == "2024-05-13 08:30"
     reply = await session.call("reply_email", email_id="EM-1010", body="Thanks")
     assert reply["subject"] == "Re: Q2 budget review" and reply["in_reply_to"] == "EM-1010"
-    assert reply["to"] == ["leila.hargreave@lumenworks.example"] and reply["id"] == "EM-1018"
+    assert reply["to"] == ["leila.hargreave@lumenworks.example"] and reply["id"] == SECOND_EMAIL
 
     deleted = await session.call("delete_email", email_id="EM-1010")
     assert deleted["deleted"]["subject"] == "Q2 budget review"
@@ -234,7 +246,7 @@ async def test_calendar_create_cancel_and_reschedule(session: Any) -> None:
         attendees=["Felix.Okafor@brightline.example"],
     )
     assert created == {
-        "id": "EV-2011",
+        "id": NEW_EVENT,
         "title": "Pricing review",
         "date": "2024-05-16",
         "start": "10:00",
@@ -262,8 +274,8 @@ async def test_sessions_of_one_world_are_independent(client: Any) -> None:
     async with await client.seed_session(row) as first, await client.seed_session(row) as second:
         await first.call("delete_email", email_id="EM-1010")
         assert (await second.call("read_email", email_id="EM-1010"))["id"] == "EM-1010"
-        assert (await first.call("add_contact", name="A", email="a@x.example", phone="1"))["id"] == "CT-3013"
-        assert (await second.call("add_contact", name="B", email="b@x.example", phone="1"))["id"] == "CT-3013"
+        assert (await first.call("add_contact", name="A", email="a@x.example", phone="1"))["id"] == NEW_CONTACT
+        assert (await second.call("add_contact", name="B", email="b@x.example", phone="1"))["id"] == NEW_CONTACT
 
 
 def test_world_is_a_pure_function_of_the_seed() -> None:
@@ -336,11 +348,13 @@ async def test_verify_compares_the_database_and_counts_differing_rows(client: An
 async def test_state_comparison_ignores_ids_order_case_and_spacing(client: Any) -> None:
     first = {"event_title": "Kickoff", "date": "2024-05-14", "start": "09:00", "end": "09:30", "attendees": []}
     second = {"event_title": "Debrief", "date": "2024-05-14", "start": "10:00", "end": "10:30", "attendees": []}
-    body = verify_body([("create_event", first), ("create_event", second)], "EV-2012")
+    body = verify_body([("create_event", first), ("create_event", second)], SECOND_EVENT)
     async with await client.seed_session(body) as session:
         b = await session.call("create_event", {**second, "event_title": "  DEBRIEF "})
         a = await session.call("create_event", first)
-        answer = episode([("create_event", second, b), ("create_event", first, a)], "Created EV-2011 and EV-2012.")
+        answer = episode(
+            [("create_event", second, b), ("create_event", first, a)], f"Created {NEW_EVENT} and {SECOND_EVENT}."
+        )
         result = await session.verify(answer)
     assert result["state_match"] == 1.0 and result["reward"] == 1.0
 
@@ -387,14 +401,116 @@ async def test_a_ground_truth_that_does_not_apply_is_a_422(client: Any) -> None:
     assert "ground_truth call 1 (cancel_event) does not apply to world 7" in str(raised.value)
 
 
+async def test_an_answer_naming_other_candidates_scores_zero_but_the_events_own_end_time_is_fine(client: Any) -> None:
+    # The lookup "when does Hiring sync (EV-2006, 12:00-12:30) start": other events that day start at 09:30...
+    body = {**verify_body([("list_events", {"date": "2024-05-16"})], "12:00"), "distractors": ["09:30", "13:00"]}
+    async with await client.seed_session(body) as session:
+        listed = await session.call("list_events", date="2024-05-16")
+        calls = [("list_events", {"date": "2024-05-16"}, listed)]
+        own_end = await session.verify(episode(calls, "Hiring sync runs from 12:00 to 12:30."))
+        hedged = await session.verify(episode(calls, "It starts at 09:30, 12:00 or 13:00."))
+    assert own_end["reward"] == 1.0 and own_end["answer_hedged"] == 0.0
+    assert hedged["reward"] == 0.0 and (hedged["answer_match"], hedged["answer_hedged"]) == (0.0, 1.0)
+
+
+async def test_created_ids_differ_between_worlds_and_repeat_within_one(client: Any) -> None:
+    firsts = {created_id(seed, "events", 0) for seed in range(100)}
+    assert len(firsts) > 80 and "EV-2011" not in firsts
+    assert all(2100 <= int(i.split("-")[1]) < 3000 for i in firsts)  # never a world event's id (EV-2001...)
+    event = {"event_title": "T", "date": "2024-05-14", "start": "07:00", "end": "07:30", "attendees": []}
+    ids = []
+    for seed in (SEED, SEED, SEED + 1):
+        async with await client.seed_session(make_row("t", world_seed=seed)) as session:
+            ids.append((await session.call("create_event", event))["id"])
+    assert ids[0] == ids[1] == NEW_EVENT != ids[2]
+    # In the dataset, the rows that create something expect ids that vary from row to row.
+    created = [r["expected_answer"] for r in rows() if "hard-coded id" in {p.name for p in probes(r)}]
+    assert len(created) >= 200 and len(set(created)) > 0.8 * len(created)
+
+
+def _window_opening(row: dict[str, Any]) -> str:
+    found = re.search(r"between (\d\d:\d\d) and 17:00", row["responses_create_params"]["input"][1]["content"])
+    assert found is not None, row["id"]
+    return found.group(1)
+
+
+async def test_earliest_slot_rows_never_answer_the_window_opening(client: Any) -> None:
+    earliest = [r for r in rows() if r["category"].endswith(("earliest_slot", "reschedule_earliest"))]
+    starts = [json.loads(r["ground_truth"][-1]["arguments"])["start"] for r in earliest]
+    assert len(earliest) == 66 and len(set(starts)) >= 8 and starts.count("09:00") < 5
+    for row, start in zip(earliest, starts, strict=True):
+        opening = _window_opening(row)
+        assert start > opening, row["id"]
+        # The opening is taken: booking it without listing the day is refused.
+        arguments = {**json.loads(row["ground_truth"][-1]["arguments"]), "start": opening}
+        arguments["end"] = max(arguments["end"], f"{int(opening[:2]) + 1:02d}{opening[2:]}")
+        async with await client.seed_session(row) as session:
+            with pytest.raises(ServerError, match="overlaps") as refused:
+                await session.call(row["ground_truth"][-1]["name"], arguments)
+        assert refused.value.status_code == 400
+
+
+def test_every_string_argument_has_a_documented_max_length() -> None:
+    readme = (ENV_DIR / "README.md").read_text(encoding="utf-8")
+    for spec in Workplace.tools():
+        for name, schema in spec.schema()["parameters"]["properties"].items():
+            for option in schema.get("anyOf", [schema]):
+                if option.get("type") == "string" and "enum" not in option:
+                    assert option.get("maxLength") in MAX_LENGTHS.values(), (spec.name, name)
+                if option.get("type") == "array":
+                    assert option["maxItems"] == MAX_LENGTHS["addresses"], (spec.name, name)
+                    assert option["items"]["maxLength"] == MAX_LENGTHS["email"], (spec.name, name)
+    for kind, limit in MAX_LENGTHS.items():
+        assert f"| {kind} | {limit} |" in readme, kind
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "field"),
+    [
+        ("send_email", {"to": ["a@x.example"], "subject": "s" * 201, "body": "b"}, "subject"),
+        ("send_email", {"to": ["a@x.example"], "subject": "s", "body": "b" * 5001}, "body"),
+        ("send_email", {"to": ["a@x.example"] * 51, "subject": "s", "body": "b"}, "to"),
+        ("reply_email", {"email_id": "EM-1010", "body": "b" * 5001}, "body"),
+        ("add_contact", {"name": "n" * 101, "email": "a@x.example", "phone": "1"}, "name"),
+        ("add_contact", {"name": "n", "email": "a" * 250 + "@x.example", "phone": "1"}, "email"),
+        (
+            "update_contact",
+            {"contact_id": "CT-3001", "email": None, "phone": None, "job_title": "t" * 201},
+            "job_title",
+        ),
+        (
+            "create_event",
+            {"event_title": "t" * 201, "date": "2024-05-14", "start": "07:00", "end": "07:30", "attendees": []},
+            "event_title",
+        ),
+        ("search_emails", {"query": "q" * 201, "folder": "all"}, "query"),
+        ("find_contact", {"name": "n" * 101}, "name"),
+    ],
+)
+async def test_an_over_long_argument_is_a_422_naming_it_and_nothing_is_stored(
+    session: Any, tool: str, arguments: dict[str, Any], field: str
+) -> None:
+    before = [await session.call("search_emails", query="", folder="all"), await session.call("find_contact", name="@")]
+    with pytest.raises(ServerError) as refused:
+        await session.call(tool, arguments)
+    assert refused.value.status_code == 422
+    assert field in str(refused.value) and "at most" in str(refused.value)
+    after = [await session.call("search_emails", query="", folder="all"), await session.call("find_contact", name="@")]
+    assert after == before
+    events = await session.call("list_events", date="2024-05-14")
+    assert all(not e["title"].startswith("ttt") for e in events["events"])
+    # The same arguments at the limit are accepted.
+    assert len("s" * MAX_LENGTHS["subject"]) == 200
+
+
 # Dataset
 
 
 def test_dataset_rows_have_the_documented_fields() -> None:
     data = rows()
-    assert len(data) >= 50
     server_tools = [spec.schema() for spec in Workplace.tools()]
     categories: dict[str, int] = {}
+    tiers: dict[str, int] = {}
     for index, row in enumerate(data):
         assert row["id"] == index and row["environment_name"] == "workplace"
         categories[row["category"]] = categories.get(row["category"], 0) + 1
@@ -406,22 +522,55 @@ def test_dataset_rows_have_the_documented_fields() -> None:
         truth = [{"name": c["name"], "arguments": json.loads(c["arguments"])} for c in row["ground_truth"]]
         assert truth == solution["tool_calls"]
         assert row["expected_answer"] in solution["answer"]
-    assert len(categories) == 13 and set(categories.values()) == {5}
+        assert row["expected_answer"] not in row["distractors"]
+        assert not any(other in solution["answer"] for other in row["distractors"])
+        tiers[row["difficulty"]] = tiers.get(row["difficulty"], 0) + 1
+    assert len(data) >= 500 and len(categories) == 16 and set(categories.values()) == {33}
+    assert sorted(tiers) == ["easy", "hard", "medium"] and min(tiers.values()) >= 100, tiers
 
 
-async def test_every_reference_solution_scores_one_and_every_corruption_below() -> None:
+# Every generic probe and the environment's own on a fixed sample: 5 rows of each of the 16 families
+# (rows 0-15, 128-143, ...), about 1,000 verified episodes; all rows would take a minute on 2 cores.
+PROBE_SAMPLE_STRIDE = 128
+
+
+async def test_every_reference_solution_scores_one() -> None:
     async with client_for(Workplace()) as client:
-        for row in rows():
-            solution = row["reference_solution"]
-            result = await play(client, row, solution)
-            assert result["reward"] == 1.0, (row["id"], result)
-            for corrupted in (
-                {**solution, "answer": solution["answer"][::-1]},
-                {**solution, "answer": ""},
-                {**solution, "answer": "I am not sure."},
-                {**solution, "tool_calls": []},
-            ):
-                assert (await play(client, row, corrupted))["reward"] == 0.0, (row["id"], corrupted)
+        results = await asyncio.gather(*(play(client, row, row["reference_solution"]) for row in rows()))
+    assert [row["id"] for row, result in zip(rows(), results, strict=True) if result["reward"] != 1.0] == []
+
+
+async def test_every_probe_scores_below_or_the_same_as_the_reference_as_it_expects() -> None:
+    sample = [row for row in rows() if row["id"] % PROBE_SAMPLE_STRIDE < 16]
+    assert {row["category"] for row in sample} == {row["category"] for row in rows()}
+
+    async def misgraded(client: Any, row: dict[str, Any]) -> list[tuple[int, str, float]]:
+        reference = row["reference_solution"]
+        expected = (await play(client, row, reference))["reward"]
+        wrong = []
+        for probe in probes_for(row, probes(row)):
+            reward = (await play(client, row, probe.solution(reference)))["reward"]
+            if not (reward < expected if probe.expect == "below" else reward == expected):
+                wrong.append((row["id"], probe.name, reward))
+        return wrong
+
+    async with client_for(Workplace()) as client:
+        found = await asyncio.gather(*(misgraded(client, row) for row in sample))
+    assert [item for items in found for item in items] == []
+
+
+def test_every_own_probe_applies_where_it_should() -> None:
+    for row in rows():
+        names = {probe.name for probe in probes(row)}
+        changes = any(c["name"] not in READ_ONLY_TOOLS for c in row["reference_solution"]["tool_calls"])
+        assert ("read-only calls only" in names) == changes, row["id"]
+        # Only a lookup of a day's only event has no other candidate.
+        alone = row["category"] == "workplace_calendar_lookup" and not row["distractors"]
+        assert {"every candidate listed", "a candidate instead of the answer"} <= names or alone, row["id"]
+        if row["category"].endswith("earliest_slot") or row["category"].endswith("reschedule_earliest"):
+            assert "window opening booked blind" in names, row["id"]
+        if row["category"].endswith(("_send", "_reply", "_create", "_add", "accept_meeting", "earliest_slot")):
+            assert "hard-coded id" in names, row["id"]
 
 
 def test_generate_py_reproduces_the_dataset_byte_for_byte(

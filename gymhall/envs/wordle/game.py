@@ -18,8 +18,10 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = [
+    "ALLOWED_GUESSES",
     "WORDS",
     "WORD_LENGTH",
     "GuessResult",
@@ -32,34 +34,19 @@ __all__ = [
 
 WORD_LENGTH = 5
 
-WORDS: tuple[str, ...] = tuple(
-    """
-    about above actor adult after again agent agree ahead alarm album alert alive allow alone
-    along among angle angry apple apply arena argue arise aside award aware basic beach begin
-    being below bench birth black blame blind block blood board boost brain brand bread break
-    brick brief bring broad brown build built buyer cable candy carry catch cause chain chair
-    chart cheap check chest chief child civil claim class clean clear climb clock close
-    cloud coach coast count court cover crane cream crime cross crowd dance death depth dirty
-    doubt draft drama dream dress drink drive eager early earth eight empty enemy enjoy enter
-    entry equal error event every exact exist extra faith false fault field fight final first
-    flame floor focus force frame fresh front fruit funny ghost giant given glass globe grace
-    grade grand grant grass great green group guard guess guide happy heart heavy horse hotel
-    house human ideal image index inner input issue jelly joint judge juice knife label large
-    laser later laugh layer learn least leave legal lemon level light limit lucky lunch magic
-    major maker march match maybe metal minor model money month moral motor mount mouse mouth
-    music never night noise north novel nurse ocean offer often order other owner paint panel
-    paper party peace phase phone photo piano piece pilot pitch place plain plane plant plate
-    point power press price pride prime print prize proof proud queen quick quiet radio raise
-    range rapid ratio reach ready right river robot rough round route royal rural salad scale
-    scene scope score sense serve seven shape share sharp sheep shelf shell shift shirt shock
-    shoot short sight skill sleep slide small smart smile smoke solid solve sound south space
-    speak speed spend sport staff stage stand start state steam steel stick still stock stone
-    store storm story sugar sweet table taste teach thank theme thing think three throw tiger
-    title today tooth topic total touch tower track trade train treat trend trial truck trust
-    truth twice uncle under union unity until upper urban usual valid value video visit voice
-    waste watch water wheel where which while white whole woman world worry write wrong young
-    """.split()
-)
+_DATA = Path(__file__).resolve().parent / "data"
+
+
+def _word_file(name: str) -> tuple[str, ...]:
+    """The words of `data/<name>` (one a line, "#" comments), written by `data/generate.py`."""
+    text = (_DATA / name).read_text(encoding="utf-8")
+    return tuple(line for line in (raw.strip() for raw in text.splitlines()) if line and not line.startswith("#"))
+
+
+#: The secrets are drawn from these common words (`data/answers.txt`).
+WORDS: tuple[str, ...] = _word_file("answers.txt")
+#: The guesses the game accepts (`data/allowed.txt`): web2's five-letter words, the answers, plurals.
+ALLOWED_GUESSES: frozenset[str] = frozenset(_word_file("allowed.txt")) | frozenset(WORDS)
 
 _MARK_NAMES = {"G": "correct", "Y": "present", "_": "absent"}
 
@@ -112,7 +99,7 @@ class WordleGame:
         secret: the word to find; by default one of `WORDS`, chosen with `random.Random(seed)`.
         seed: seeds the choice of the secret (None: a fresh random choice).
         max_guesses: how many valid guesses the player gets.
-        any_word: accept any five ASCII letters as a guess, not only the words of `WORDS`.
+        any_word: accept any five ASCII letters as a guess, not only the words of `ALLOWED_GUESSES`.
     """
 
     def __init__(
@@ -129,7 +116,7 @@ class WordleGame:
         self.max_guesses = max_guesses
         self.any_word = any_word
         self.history: list[tuple[str, str]] = []  # (guess, marks) of each valid guess
-        self._allowed = frozenset(WORDS) | {secret}
+        self._allowed = ALLOWED_GUESSES | {secret}
 
     @property
     def solved(self) -> bool:
@@ -160,7 +147,7 @@ class WordleGame:
             shown = _shown(word) or "The guess"
             raise InvalidGuess(f"{shown} has {len(word)} letters; guess a {WORD_LENGTH}-letter word. {self._left()}")
         if not is_word_shaped(word) or not (self.any_word or word in self._allowed):
-            raise InvalidGuess(f"{_shown(word)} is not in the word list; try another common word. {self._left()}")
+            raise InvalidGuess(f"{_shown(word)} is not in the word list; try another English word. {self._left()}")
         marks = score(self.secret, word)
         self.history.append((word, marks))
         count = len(self.history)

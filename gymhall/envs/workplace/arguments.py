@@ -1,14 +1,69 @@
-"""Checking and normalizing the workplace tools' arguments; a bad one raises `ToolError` saying how to fix it."""
+"""The workplace tools' argument types, and checking and normalizing their values.
+
+The types carry a documented `maxLength` (`maxItems` for lists) into the tool schemas: a longer
+value is refused by validation, a 422 naming the argument, before the tool runs, so nothing of it
+is stored. A well-formed value the tool refuses raises `ToolError` saying how to fix it.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Annotated
+
+from pydantic import Field
 
 from gymhall import ToolError
 from gymhall.envs.workplace.world import minutes
 
-__all__ = ["email_address", "email_addresses", "iso_date", "required_text", "time_slot"]
+__all__ = [
+    "MAX_LENGTHS",
+    "Addresses",
+    "Body",
+    "DateText",
+    "EmailText",
+    "Identifier",
+    "NameText",
+    "PhoneText",
+    "QueryText",
+    "SubjectText",
+    "TimeText",
+    "TitleText",
+    "email_address",
+    "email_addresses",
+    "iso_date",
+    "required_text",
+    "time_slot",
+]
+
+#: The most characters (for `addresses`, list items) each kind of argument may have; the README lists them.
+#: Generous for real use (a body of a few pages, an RFC 5321 address) and small enough that one session's
+#: database stays small whatever a model sends.
+MAX_LENGTHS = {
+    "id": 40,
+    "name": 100,
+    "email": 254,
+    "phone": 40,
+    "query": 200,
+    "subject": 200,
+    "title": 200,
+    "body": 5000,
+    "date": 40,
+    "time": 20,
+    "addresses": 50,
+}
+
+Identifier = Annotated[str, Field(max_length=MAX_LENGTHS["id"])]
+NameText = Annotated[str, Field(max_length=MAX_LENGTHS["name"])]
+EmailText = Annotated[str, Field(max_length=MAX_LENGTHS["email"])]
+PhoneText = Annotated[str, Field(max_length=MAX_LENGTHS["phone"])]
+QueryText = Annotated[str, Field(max_length=MAX_LENGTHS["query"])]
+SubjectText = Annotated[str, Field(max_length=MAX_LENGTHS["subject"])]
+TitleText = Annotated[str, Field(max_length=MAX_LENGTHS["title"])]
+Body = Annotated[str, Field(max_length=MAX_LENGTHS["body"])]
+DateText = Annotated[str, Field(max_length=MAX_LENGTHS["date"])]
+TimeText = Annotated[str, Field(max_length=MAX_LENGTHS["time"])]
+Addresses = Annotated[list[EmailText], Field(max_length=MAX_LENGTHS["addresses"])]
 
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

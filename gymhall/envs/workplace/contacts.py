@@ -6,7 +6,15 @@ import sqlite3
 from typing import Any
 
 from gymhall import Environment, ToolError, tool
-from gymhall.envs.workplace.arguments import email_address, required_text
+from gymhall.envs.workplace.arguments import (
+    EmailText,
+    Identifier,
+    NameText,
+    PhoneText,
+    TitleText,
+    email_address,
+    required_text,
+)
 from gymhall.envs.workplace.config import WorkplaceConfig
 from gymhall.envs.workplace.records import contact_record, find_row, next_id
 from gymhall.envs.workplace.state import WorkplaceState
@@ -20,7 +28,7 @@ class ContactTools(Environment):
     config: WorkplaceConfig
 
     @tool
-    def find_contact(self, state: WorkplaceState, name: str) -> dict[str, Any]:
+    def find_contact(self, state: WorkplaceState, name: NameText) -> dict[str, Any]:
         """Find contacts whose name or email address contains `name` (case-insensitive).
 
         Returns {"contacts": [{id, name, email, phone, company, title}, ...]}.
@@ -37,7 +45,7 @@ class ContactTools(Environment):
         return state.run(run)
 
     @tool
-    def add_contact(self, state: WorkplaceState, name: str, email: str, phone: str) -> dict[str, Any]:
+    def add_contact(self, state: WorkplaceState, name: NameText, email: EmailText, phone: PhoneText) -> dict[str, Any]:
         """Add a contact to the address book. Returns the new contact {id, name, email, phone, company, title}."""
 
         def run(db: sqlite3.Connection) -> dict[str, Any]:
@@ -56,10 +64,10 @@ class ContactTools(Environment):
     def update_contact(
         self,
         state: WorkplaceState,
-        contact_id: str,
-        email: str | None = None,
-        phone: str | None = None,
-        job_title: str | None = None,
+        contact_id: Identifier,
+        email: EmailText | None = None,
+        phone: PhoneText | None = None,
+        job_title: TitleText | None = None,
     ) -> dict[str, Any]:
         """Change a contact's email, phone or job title; pass null for a field to leave it unchanged.
 

@@ -6,7 +6,15 @@ import sqlite3
 from typing import Any, Literal
 
 from gymhall import Environment, ToolError, tool
-from gymhall.envs.workplace.arguments import email_addresses, required_text
+from gymhall.envs.workplace.arguments import (
+    Addresses,
+    Body,
+    Identifier,
+    QueryText,
+    SubjectText,
+    email_addresses,
+    required_text,
+)
 from gymhall.envs.workplace.config import WorkplaceConfig
 from gymhall.envs.workplace.records import email_record, email_summary, find_row, next_id
 from gymhall.envs.workplace.state import WorkplaceState
@@ -22,7 +30,7 @@ class EmailTools(Environment):
 
     @tool
     def search_emails(
-        self, state: WorkplaceState, query: str, folder: Literal["inbox", "sent", "all"] = "all"
+        self, state: WorkplaceState, query: QueryText, folder: Literal["inbox", "sent", "all"] = "all"
     ) -> dict[str, Any]:
         """Search emails whose subject, body, sender or recipients contain `query` (case-insensitive).
 
@@ -44,14 +52,14 @@ class EmailTools(Environment):
         return state.run(run)
 
     @tool
-    def read_email(self, state: WorkplaceState, email_id: str) -> dict[str, Any]:
+    def read_email(self, state: WorkplaceState, email_id: Identifier) -> dict[str, Any]:
         """Read one email. Returns {id, folder, from, to, subject, sent_at, body, in_reply_to}."""
         return state.run(
             lambda db: email_record(find_row(db, "emails", email_id, "Use search_emails to find email ids."))
         )
 
     @tool
-    def send_email(self, state: WorkplaceState, to: list[str], subject: str, body: str) -> dict[str, Any]:
+    def send_email(self, state: WorkplaceState, to: Addresses, subject: SubjectText, body: Body) -> dict[str, Any]:
         """Send an email from the user's address to the given addresses. Returns the sent email, with its id."""
 
         def run(db: sqlite3.Connection) -> dict[str, Any]:
@@ -66,7 +74,7 @@ class EmailTools(Environment):
         return state.run(run)
 
     @tool
-    def reply_email(self, state: WorkplaceState, email_id: str, body: str) -> dict[str, Any]:
+    def reply_email(self, state: WorkplaceState, email_id: Identifier, body: Body) -> dict[str, Any]:
         """Reply to the sender of an inbox email (subject "Re: ..."). Returns the sent reply, with its id."""
 
         def run(db: sqlite3.Connection) -> dict[str, Any]:
@@ -87,7 +95,7 @@ class EmailTools(Environment):
         return state.run(run)
 
     @tool
-    def delete_email(self, state: WorkplaceState, email_id: str) -> dict[str, Any]:
+    def delete_email(self, state: WorkplaceState, email_id: Identifier) -> dict[str, Any]:
         """Delete an email for good. Returns {"deleted": {id, folder, from, to, subject, sent_at}}."""
 
         def run(db: sqlite3.Connection) -> dict[str, Any]:

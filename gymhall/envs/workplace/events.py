@@ -6,7 +6,17 @@ import sqlite3
 from typing import Any
 
 from gymhall import Environment, ToolError, tool
-from gymhall.envs.workplace.arguments import email_addresses, iso_date, required_text, time_slot
+from gymhall.envs.workplace.arguments import (
+    Addresses,
+    DateText,
+    Identifier,
+    TimeText,
+    TitleText,
+    email_addresses,
+    iso_date,
+    required_text,
+    time_slot,
+)
 from gymhall.envs.workplace.config import WorkplaceConfig
 from gymhall.envs.workplace.records import event_record, find_row, next_id
 from gymhall.envs.workplace.state import WorkplaceState
@@ -33,7 +43,7 @@ class EventTools(Environment):
     config: WorkplaceConfig
 
     @tool
-    def list_events(self, state: WorkplaceState, date: str) -> dict[str, Any]:
+    def list_events(self, state: WorkplaceState, date: DateText) -> dict[str, Any]:
         """List the calendar events of one day (YYYY-MM-DD), by start time, cancelled ones included.
 
         Returns {"date": ..., "events": [{id, title, date, start, end, attendees, status}, ...]}.
@@ -50,7 +60,13 @@ class EventTools(Environment):
 
     @tool
     def create_event(
-        self, state: WorkplaceState, event_title: str, date: str, start: str, end: str, attendees: list[str]
+        self,
+        state: WorkplaceState,
+        event_title: TitleText,
+        date: DateText,
+        start: TimeText,
+        end: TimeText,
+        attendees: Addresses,
     ) -> dict[str, Any]:
         """Add an event to the calendar: date YYYY-MM-DD, start and end HH:MM (24-hour), attendees' addresses.
 
@@ -74,7 +90,7 @@ class EventTools(Environment):
         return state.run(run)
 
     @tool
-    def cancel_event(self, state: WorkplaceState, event_id: str) -> dict[str, Any]:
+    def cancel_event(self, state: WorkplaceState, event_id: Identifier) -> dict[str, Any]:
         """Cancel a calendar event (it stays listed with status "cancelled"). Returns the event."""
 
         def run(db: sqlite3.Connection) -> dict[str, Any]:
@@ -87,7 +103,9 @@ class EventTools(Environment):
         return state.run(run)
 
     @tool
-    def reschedule_event(self, state: WorkplaceState, event_id: str, date: str, start: str, end: str) -> dict[str, Any]:
+    def reschedule_event(
+        self, state: WorkplaceState, event_id: Identifier, date: DateText, start: TimeText, end: TimeText
+    ) -> dict[str, Any]:
         """Move a confirmed event to a new date (YYYY-MM-DD) and start/end times (HH:MM).
 
         Refused if the new time overlaps another confirmed event. Returns the moved event.

@@ -2,7 +2,8 @@
 
 The ground truth's calls are replayed on a fresh copy of the row's world; the session's tables must
 match the result (order-insensitive, ignoring ids, case and spacing, as `world.snapshot` normalizes
-them), and the final answer must name the expected value, which the episode's tool results showed.
+them), and the final answer must name the expected value, which the episode's tool results showed,
+and none of the row's `distractors` (the other candidates: naming several is hedging, not answering).
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def grade(env: Environment, state: WorkplaceState | None, body: WorkplaceVerifyR
             actual, observed = snapshot(state.db), list(state.observed)
             calls, errors = state.calls, state.errors
     differing = _differing_rows(expected, actual)
-    answer = _mentions(_final_text(body.response.output), body.expected_answer)
+    final = _final_text(body.response.output)
+    hedged = any(_mentions(final, other) for other in body.distractors if _normalized(other))
+    answer = _mentions(final, body.expected_answer) and not hedged
     needle = _normalized(body.expected_answer)
     grounded = bool(needle) and any(needle in _normalized(text) for text in strings_in(observed))
     return {
@@ -48,6 +51,7 @@ def grade(env: Environment, state: WorkplaceState | None, body: WorkplaceVerifyR
         "state_match": float(differing == 0),
         "answer_match": float(answer),
         "answer_grounded": float(grounded),
+        "answer_hedged": float(hedged),
         "differing_rows": float(differing),
         "tool_calls": float(calls),
         "tool_errors": float(errors),

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import random
 import sqlite3
 from typing import Any
 
 from gymhall import ToolError
 
-__all__ = ["contact_record", "email_record", "email_summary", "event_record", "find_row", "next_id"]
+__all__ = ["contact_record", "created_id", "email_record", "email_summary", "event_record", "find_row", "next_id"]
 
 _ID_PREFIX = {"contacts": "CT", "emails": "EM", "events": "EV"}
+# A world's own rows are numbered from these (CT-3001, EM-1001, EV-2001, a few dozen at most); rows an
+# episode creates get numbers from the next 900, never those of the world's rows.
+_ID_BASE = {"contacts": 3001, "emails": 1001, "events": 2001}
+_CREATED_FIRST, _CREATED_COUNT = 99, 900
 
 
 def _split(joined: str) -> list[str]:
@@ -51,11 +57,32 @@ def event_record(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=64)
+def _created_numbers(seed: int, table: str) -> tuple[int, ...]:
+    numbers = list(range(_ID_BASE[table] + _CREATED_FIRST, _ID_BASE[table] + _CREATED_FIRST + _CREATED_COUNT))
+    random.Random(f"workplace created ids {seed} {table}").shuffle(numbers)
+    return tuple(numbers)
+
+
+def created_id(seed: int, table: str, index: int) -> str:
+    """The id of the `index`-th row (from 0) an episode creates in `table` of the world of `seed`.
+
+    Drawn from a shuffle seeded by the world, so the same seed and the same calls always give the
+    same ids, but the id a task creates differs from world to world: an answer cannot hard-code it.
+    """
+    numbers = _created_numbers(seed, table)
+    if index >= len(numbers):
+        raise ToolError(f"This session has created {index} {table} already, the most one session may create.")
+    return f"{_ID_PREFIX[table]}-{numbers[index]}"
+
+
 def next_id(db: sqlite3.Connection, table: str) -> str:
-    """Hand out the next id of `table` (e.g. EM-42), as the world's counters say."""
-    (number,) = db.execute("SELECT next FROM counters WHERE kind = ?", (table,)).fetchone()
+    """Hand out the id of the next row `table` gets, from the world's seed and the rows created so far."""
+    (seed,) = db.execute("SELECT next FROM counters WHERE kind = 'seed'").fetchone()
+    (created,) = db.execute("SELECT next FROM counters WHERE kind = ?", (table,)).fetchone()
+    new_id = created_id(seed, table, created)
     db.execute("UPDATE counters SET next = next + 1 WHERE kind = ?", (table,))
-    return f"{_ID_PREFIX[table]}-{number}"
+    return new_id
 
 
 def find_row(db: sqlite3.Connection, table: str, row_id: str, hint: str) -> sqlite3.Row:

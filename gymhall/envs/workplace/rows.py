@@ -30,3 +30,6 @@ class WorkplaceVerifyRequest(BaseVerifyRequest):
     world_seed: int
     ground_truth: list[GroundTruthCall]
     expected_answer: str
+    # Values of the same kind as the expected answer that are wrong for this task (other contacts'
+    # phones, other events' ids...): an answer naming one hedges between candidates and scores 0.
+    distractors: list[str] = []

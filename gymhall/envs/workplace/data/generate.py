@@ -1,16 +1,19 @@
-"""Generate `workplace.jsonl`: 65 tasks, each in its own seeded world, with ground truth and a reference solution.
+"""Generate `workplace.jsonl`: 528 tasks, each in its own seeded world, with ground truth and a reference solution.
 
     python gymhall/envs/workplace/data/generate.py           # rewrite workplace.jsonl beside this file
     python gymhall/envs/workplace/data/generate.py --check   # exit 1 if the file differs from what this makes
 
-Thirteen task families, five rows each. Every row's ground-truth calls are run through the
-environment's own tools while generating, so the expected answer (an id the tools hand out, or a
-value looked up) is what the tools really return, and a ground truth that does not apply fails here.
+Sixteen task families, 33 rows each, in three difficulty tiers (`Task.difficulty`). Every row's
+ground-truth calls are run through the environment's own tools while generating, so the expected
+answer (an id the tools hand out, or a value looked up) is what the tools really return, and a
+ground truth that does not apply fails here. A family may decline a world (`NoTask`): the row then
+takes the next seed of the master stream.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import sys
@@ -37,7 +40,7 @@ from gymhall.envs.workplace.world import (
 
 OUTPUT = Path(__file__).resolve().parent / "workplace.jsonl"
 MASTER_SEED = 4
-ROWS_PER_FAMILY = 5
+ROWS_PER_FAMILY = 33
 
 SYSTEM_PROMPT = (
     f"You are the email and calendar assistant of {USER_NAME} <{USER_EMAIL}>. Today is "
@@ -85,6 +88,10 @@ _GRID = 30  # meetings start on the hour or the half hour
 _OPEN, _CLOSE = 9 * 60, 17 * 60 + 30
 
 
+class NoTask(Exception):
+    """The family cannot make a task in this world (e.g. no day whose first slot is taken)."""
+
+
 @dataclass(frozen=True)
 class Task:
     """One task: its prompt, the ground-truth calls and where its expected answer comes from."""
@@ -94,6 +101,13 @@ class Task:
     calls: list[tuple[str, dict[str, Any]]]
     answer: str | tuple[int, str]  # a value, or (index of a call, key of that call's result)
     reply: str  # the reference final message; "{answer}" is replaced by the expected answer
+    distractors: list[str]  # the other candidates of the answer's kind: naming one is hedging
+    difficulty: str  # "easy": one lookup or one call; "medium": find, then change; "hard": several steps
+
+
+def _others(values: Any, *exclude: str) -> list[str]:
+    """The distinct `values` not in `exclude`, sorted: a row's distractors."""
+    return sorted({str(v) for v in values} - set(exclude))
 
 
 def _day(iso: str) -> str:
@@ -122,6 +136,18 @@ def _free_starts(world: World, day: str, length: int, *, close: int = _CLOSE, ig
     ]
 
 
+def _event_ids(world: World, *exclude: str) -> list[str]:
+    return _others((e.id for e in world.events), *exclude)
+
+
+def _email_ids(world: World, *exclude: str) -> list[str]:
+    return _others((e.id for e in world.emails), *exclude)
+
+
+def _contact_ids(world: World, *exclude: str) -> list[str]:
+    return _others((c.id for c in world.contacts), *exclude)
+
+
 def contact_phone(world: World, rng: random.Random) -> Task:
     person = rng.choice(world.contacts)
     return Task(
@@ -130,6 +156,8 @@ def contact_phone(world: World, rng: random.Random) -> Task:
         [("find_contact", {"name": person.name})],
         person.phone,
         f"{person.name}'s phone number is {{answer}}.",
+        _others((c.phone for c in world.contacts), person.phone),
+        "easy",
     )
 
 
@@ -141,11 +169,14 @@ def email_sender(world: World, rng: random.Random) -> Task:
         [("search_emails", {"query": email.subject, "folder": "inbox"})],
         email.sender,
         "It was sent by {answer}.",
+        _others((e.sender for e in world.emails if e.folder == "inbox"), email.sender),
+        "easy",
     )
 
 
 def event_start(world: World, rng: random.Random) -> Task:
     event = rng.choice(world.events)
+    others = (e.start for e in world.events if e.date == event.date)
     return Task(
         "calendar_lookup",
         f'What time does "{event.title}" start on {_day(event.date)}? Check my calendar and reply with the '
@@ -153,6 +184,8 @@ def event_start(world: World, rng: random.Random) -> Task:
         [("list_events", {"date": event.date})],
         event.start,
         f'"{event.title}" starts at {{answer}}.',
+        _others(others, event.start, event.end),  # its own end time is no hedge
+        "easy",
     )
 
 
@@ -169,6 +202,8 @@ def send_email(world: World, rng: random.Random) -> Task:
         ],
         (1, "id"),
         "Sent: the email's id is {answer}.",
+        _email_ids(world),
+        "medium",
     )
 
 
@@ -185,6 +220,8 @@ def reply_email(world: World, rng: random.Random) -> Task:
         ],
         (1, "id"),
         "Replied; the reply's id is {answer}.",
+        _email_ids(world, email.id),  # naming the email replied to is no hedge
+        "medium",
     )
 
 
@@ -200,6 +237,8 @@ def delete_email(world: World, rng: random.Random) -> Task:
         ],
         email.id,
         "Deleted email {answer}.",
+        _email_ids(world, email.id),
+        "medium",
     )
 
 
@@ -207,7 +246,10 @@ def create_event(world: World, rng: random.Random) -> Task:
     people = rng.sample(world.contacts, rng.randint(1, 2))
     length = rng.choice((30, 60))
     day = rng.choice(WEEK[1:])
-    start = rng.choice(_free_starts(world, day, length))
+    starts = _free_starts(world, day, length)
+    if not starts:
+        raise NoTask(f"no free {length}-minute slot on {day}")
+    start = rng.choice(starts)
     title = rng.choice(_NEW_EVENTS)
     names = " and ".join(p.name for p in people)
     attendees = sorted(p.email for p in people)
@@ -231,6 +273,8 @@ def create_event(world: World, rng: random.Random) -> Task:
         ],
         (len(people), "id"),
         "Scheduled; the new event's id is {answer}.",
+        _event_ids(world),
+        "medium",
     )
 
 
@@ -242,11 +286,13 @@ def cancel_event(world: World, rng: random.Random) -> Task:
         [("list_events", {"date": event.date}), ("cancel_event", {"event_id": event.id})],
         event.id,
         "Cancelled event {answer}.",
+        _event_ids(world, event.id),
+        "medium",
     )
 
 
 def _move(world: World, rng: random.Random) -> tuple[Event, str, int]:
-    while True:
+    for _ in range(100):
         event = rng.choice(world.events)
         length = minutes(event.end) - minutes(event.start)
         day = rng.choice(WEEK)
@@ -255,6 +301,7 @@ def _move(world: World, rng: random.Random) -> tuple[Event, str, int]:
         ]
         if starts:
             return event, day, rng.choice(starts)
+    raise NoTask("no event can move")
 
 
 def reschedule_event(world: World, rng: random.Random) -> Task:
@@ -273,14 +320,20 @@ def reschedule_event(world: World, rng: random.Random) -> Task:
         ],
         event.id,
         "Moved event {answer}.",
+        _event_ids(world, event.id),
+        "medium",
     )
+
+
+def _unused_phone(world: World, rng: random.Random) -> str:
+    used = {c.phone for c in world.contacts}
+    return rng.choice([p for p in (f"+1-555-01{n:02d}" for n in range(100)) if p not in used])
 
 
 def add_contact(world: World, rng: random.Random) -> Task:
     name, domain = rng.choice(_NEW_PEOPLE)
     first, last = name.lower().split()
-    used = {c.phone for c in world.contacts}
-    phone = rng.choice([p for p in (f"+1-555-01{n:02d}" for n in range(100)) if p not in used])
+    phone = _unused_phone(world, rng)
     email = f"{first}.{last}@{domain}"
     return Task(
         "contacts_add",
@@ -288,13 +341,14 @@ def add_contact(world: World, rng: random.Random) -> Task:
         [("add_contact", {"name": name, "email": email, "phone": phone})],
         (0, "id"),
         f"Added {name} as contact {{answer}}.",
+        _contact_ids(world),
+        "easy",
     )
 
 
 def update_contact(world: World, rng: random.Random) -> Task:
     person = rng.choice(world.contacts)
-    used = {c.phone for c in world.contacts}
-    phone = rng.choice([p for p in (f"+1-555-01{n:02d}" for n in range(100)) if p not in used])
+    phone = _unused_phone(world, rng)
     return Task(
         "contacts_update",
         f"{person.name} has a new phone number: {phone}. Update their contact entry (change nothing else) "
@@ -305,6 +359,8 @@ def update_contact(world: World, rng: random.Random) -> Task:
         ],
         person.id,
         f"Updated {person.name}'s phone number (contact {{answer}}).",
+        _contact_ids(world, person.id),
+        "medium",
     )
 
 
@@ -335,19 +391,42 @@ def accept_meeting(world: World, rng: random.Random) -> Task:
         ],
         (2, "id"),
         "Added the meeting (event {answer}) and confirmed by email.",
+        _event_ids(world),
+        "hard",
     )
+
+
+#: Where an "earliest slot" window may open; it always closes at 17:00.
+WINDOW_OPENS = (9 * 60, 10 * 60, 11 * 60, 13 * 60)
+
+
+def _blocked_windows(world: World, days: tuple[str, ...], length: int, ignore: str = "") -> list[tuple[str, int, int]]:
+    """(day, window opening, earliest free start) where the opening itself is taken and a later start is free.
+
+    Only such windows make a task: when the opening is free the answer is always the opening, and a
+    policy that books it blind, without listing the day, would be right.
+    """
+    found = []
+    for day in days:
+        for opening in WINDOW_OPENS:
+            starts = [s for s in _free_starts(world, day, length, close=17 * 60, ignore=ignore) if s >= opening]
+            if starts and starts[0] != opening:
+                found.append((day, opening, starts[0]))
+    return found
 
 
 def earliest_slot(world: World, rng: random.Random) -> Task:
     person = rng.choice(world.contacts)
-    length = rng.choice((30, 60))
+    length = rng.choice((30, 60, 90))
     title = rng.choice(_NEW_EVENTS)
-    day = next(d for d in rng.sample(WEEK[1:], 4) if _free_starts(world, d, length, close=17 * 60))
-    start = _free_starts(world, day, length, close=17 * 60)[0]
+    windows = _blocked_windows(world, WEEK[1:], length)
+    if not windows:
+        raise NoTask(f"no day whose {length}-minute window opening is taken")
+    day, opening, start = rng.choice(windows)
     return Task(
         "multi_earliest_slot",
         f'Schedule a {length}-minute meeting called "{title}" with {person.name} on {_day(day)}, at the earliest '
-        "time between 09:00 and 17:00 when I have no other meeting (start on the hour or half hour). "
+        f"time between {hhmm(opening)} and 17:00 when I have no other meeting (start on the hour or half hour). "
         "Reply with the new event's id.",
         [
             ("find_contact", {"name": person.name}),
@@ -365,6 +444,73 @@ def earliest_slot(world: World, rng: random.Random) -> Task:
         ],
         (2, "id"),
         "Booked it; the new event's id is {answer}.",
+        _event_ids(world),
+        "hard",
+    )
+
+
+def reschedule_earliest(world: World, rng: random.Random) -> Task:
+    event = rng.choice(world.events)
+    length = minutes(event.end) - minutes(event.start)
+    windows = [w for w in _blocked_windows(world, WEEK, length, ignore=event.id) if w[0] != event.date]
+    if not windows:
+        raise NoTask(f"nowhere to move {event.id} to")
+    day, opening, start = rng.choice(windows)
+    return Task(
+        "multi_reschedule_earliest",
+        f'Move "{event.title}" (now on {_day(event.date)}) to {_day(day)}, at the earliest time between '
+        f"{hhmm(opening)} and 17:00 when I have no other meeting, keeping its length (start on the hour or half "
+        "hour). Reply with the event's id.",
+        [
+            ("list_events", {"date": event.date}),
+            ("list_events", {"date": day}),
+            (
+                "reschedule_event",
+                {"event_id": event.id, "date": day, "start": hhmm(start), "end": hhmm(start + length)},
+            ),
+        ],
+        event.id,
+        "Moved event {answer}.",
+        _event_ids(world, event.id),
+        "hard",
+    )
+
+
+def notify_attendees(world: World, rng: random.Random) -> Task:
+    event = rng.choice(world.events)
+    subject, body = rng.choice(_NEW_SUBJECTS)
+    return Task(
+        "multi_notify_attendees",
+        f'Email everyone invited to "{event.title}" on {_day(event.date)} (all its attendees, in one email) with '
+        f'the subject "{subject}" and the body "{body}". Reply with the id of the email you sent.',
+        [
+            ("list_events", {"date": event.date}),
+            ("send_email", {"to": list(event.attendees), "subject": subject, "body": body}),
+        ],
+        (1, "id"),
+        "Sent to all attendees; the email's id is {answer}.",
+        _email_ids(world),
+        "hard",
+    )
+
+
+def cancel_and_notify(world: World, rng: random.Random) -> Task:
+    event = rng.choice(world.events)
+    subject = f"Cancelled: {event.title}"
+    body = f"{event.title} on {event.date} at {event.start} is cancelled. Sorry for the short notice."
+    return Task(
+        "multi_cancel_and_notify",
+        f'Cancel "{event.title}" on {_day(event.date)}, then email all of its attendees (one email) with the subject '
+        f'"{subject}" and the body "{body}". Reply with the id of that email.',
+        [
+            ("list_events", {"date": event.date}),
+            ("cancel_event", {"event_id": event.id}),
+            ("send_email", {"to": list(event.attendees), "subject": subject, "body": body}),
+        ],
+        (2, "id"),
+        "Cancelled it and told the attendees; the email's id is {answer}.",
+        _email_ids(world),
+        "hard",
     )
 
 
@@ -382,19 +528,38 @@ FAMILIES: tuple[Callable[[World, random.Random], Task], ...] = (
     update_contact,
     accept_meeting,
     earliest_slot,
+    reschedule_earliest,
+    notify_attendees,
+    cancel_and_notify,
 )
+
+
+def _tasks() -> list[tuple[int, Task]]:
+    """(world seed, task) of every row: families in turn, each row in a world of its own."""
+    stream = random.Random(MASTER_SEED)
+    used: set[int] = set()
+    found = []
+    for index in range(len(FAMILIES) * ROWS_PER_FAMILY):
+        family = FAMILIES[index % len(FAMILIES)]
+        while True:
+            seed = stream.randrange(100_000, 1_000_000)
+            if seed in used:
+                continue
+            used.add(seed)
+            try:
+                found.append((seed, family(generate_world(seed), random.Random(f"workplace task {seed}"))))
+                break
+            except NoTask:
+                continue
+    return found
 
 
 def build_rows() -> list[dict[str, Any]]:
     """The dataset's rows, the same on every run."""
     env = Workplace()
     tools = [spec.schema() for spec in env.tools()]
-    count = len(FAMILIES) * ROWS_PER_FAMILY
-    seeds = random.Random(MASTER_SEED).sample(range(100_000, 1_000_000), count)
     rows = []
-    for index, seed in enumerate(seeds):
-        world = generate_world(seed)
-        task = FAMILIES[index % len(FAMILIES)](world, random.Random(f"workplace task {seed}"))
+    for index, (seed, task) in enumerate(_tasks()):
         state = Workplace.new_state(seed)
         try:
             results = env.replay(state, task.calls, strict=True)
@@ -406,6 +571,8 @@ def build_rows() -> list[dict[str, Any]]:
             expected = str(results[task.answer[0]][task.answer[1]])
         if not any(expected in text for text in strings_in(results)):
             raise AssertionError(f"row {index}: the expected answer {expected!r} is in no tool result")
+        if expected in task.distractors:
+            raise AssertionError(f"row {index}: the expected answer {expected!r} is among the distractors")
         rows.append(
             {
                 "id": index,
@@ -419,8 +586,10 @@ def build_rows() -> list[dict[str, Any]]:
                 "world_seed": seed,
                 "category": f"workplace_{task.category}",
                 "environment_name": "workplace",
+                "difficulty": task.difficulty,
                 "ground_truth": [{"name": name, "arguments": json.dumps(args)} for name, args in task.calls],
                 "expected_answer": expected,
+                "distractors": task.distractors,
                 "reference_solution": {
                     "tool_calls": [{"name": name, "arguments": args} for name, args in task.calls],
                     "answer": task.reply.format(answer=expected),
@@ -435,12 +604,18 @@ def render(rows: list[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
 
 
+@functools.cache
+def _rendered() -> bytes:
+    # Built once per process: the reproduction test runs --check twice.
+    return render(build_rows())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--output", type=Path, default=OUTPUT, help="where to write (default: %(default)s)")
     parser.add_argument("--check", action="store_true", help="compare with --output instead of writing it")
     args = parser.parse_args(argv)
-    data = render(build_rows())
+    data = _rendered()
     if args.check:
         same = args.output.is_file() and args.output.read_bytes() == data
         print(f"{args.output}: {'up to date' if same else 'differs from what generate.py makes'}")
