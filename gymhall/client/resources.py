@@ -158,10 +158,18 @@ class AsyncResourcesClient(_BaseResourcesClient):
         """The server's tools as OpenAI Responses function-tool schemas (`GET /tools`)."""
         return self._tools(await self._send("GET", "/tools"))
 
-    async def seed_session(self, row: Mapping[str, Any] | BaseModel | None = None) -> AsyncResourcesSession:
-        """Start a session from a dataset row (`POST /seed_session`)."""
+    async def seed_session(
+        self, row: Mapping[str, Any] | BaseModel | None = None, *, deadline: float | None = None
+    ) -> AsyncResourcesSession:
+        """Start a session from a dataset row (`POST /seed_session`).
+
+        `deadline` (a `time.monotonic()` time) is the rollout's: its time left goes with the seed and
+        every later call of the session (`gymhall.wire.deadline`).
+        """
         session = AsyncResourcesSession(self, as_json_object(row, "The row"))
-        session._seeded(await self._send("POST", "/seed_session", orjson.dumps(session.row), JSON_HEADERS))
+        session.deadline = deadline
+        headers = JSON_HEADERS if deadline is None else {**JSON_HEADERS, **session._headers()}
+        session._seeded(await self._send("POST", "/seed_session", orjson.dumps(session.row), headers))
         return session
 
     async def verify(self, body: Mapping[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from gymhall.client.messages import (
 )
 from gymhall.exceptions import ServerError
 from gymhall.wire.contract import SESSION_COOKIE_ATTRIBUTES, SESSION_HEADER
+from gymhall.wire.deadline import DEADLINE_HEADER, deadline_header_value
 
 if TYPE_CHECKING:
     from typing import Self
@@ -80,6 +81,9 @@ class _BaseResourcesSession:
         """The cookies the server set for this session, by name; sent back on every request."""
         self.seed_response: dict[str, Any] = {}
         """The JSON answered by `POST /seed_session`."""
+        self.deadline: float | None = None
+        """The rollout's deadline (`time.monotonic()`): its time left goes with every request
+        (`x-gymhall-deadline-s`), so the server's judge or sandbox stops when the rollout would."""
         self._closed = False
 
     @property
@@ -93,6 +97,8 @@ class _BaseResourcesSession:
             headers[SESSION_HEADER] = self.handle
         if self.cookies:
             headers["cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        if self.deadline is not None:
+            headers[DEADLINE_HEADER] = deadline_header_value(self.deadline)
         return headers
 
     def _absorb(self, response: ReplyLike) -> None:
@@ -137,6 +143,7 @@ class _BaseResourcesSession:
     def _adopt(self, child: _BaseResourcesSession, handle: str) -> None:
         """Make `child` a fork of this session: its handle, this session's row and cookies but its own handle."""
         child.handle = handle
+        child.deadline = self.deadline
         child.cookies = {name: handle if value == self.handle else value for name, value in self.cookies.items()}
         child.seed_response = {**self.seed_response, "session": handle} if self.seed_response else {}
 

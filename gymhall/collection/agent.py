@@ -138,7 +138,7 @@ class Agent:
         partial: dict[str, Any] | None = None
         try:
             async with asyncio.timeout_at(_loop_time(deadline)):
-                session = await self._seed(row, timings)
+                session = await self._seed(row, timings, deadline)
                 stage.name = "model"
                 partial = {}
                 response = await self._episode(session, row, deadline, timings, stage, partial)
@@ -170,13 +170,13 @@ class Agent:
         async with asyncio.timeout_at(_loop_time(deadline)):
             return await self._episode(session, row, deadline, {}, _Stage(), {})
 
-    async def _seed(self, row: Mapping[str, Any], timings: dict[str, float]) -> AsyncResourcesSession:
+    async def _seed(self, row: Mapping[str, Any], timings: dict[str, float], deadline: float) -> AsyncResourcesSession:
         start = time.monotonic()
         with call_failures("seed"):
             if self.forks is not None:
-                session = await self.forks.seed_session(row)
+                session = await self.forks.seed_session(row, deadline=deadline)
             else:
-                session = await self.resources.seed_session(row)
+                session = await self.resources.seed_session(row, deadline=deadline)
         timings["seed_s"] = time.monotonic() - start
         return session
 

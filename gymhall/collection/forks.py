@@ -49,8 +49,11 @@ class SessionForks:
         """Count the rollouts of each task about to run (each is one `seed_session` call)."""
         self._left = Counter(row.get(TASK_KEY) for row in rows)
 
-    async def seed_session(self, row: Mapping[str, Any]) -> AsyncResourcesSession:
-        """A session for a rollout of `row`: a fork of its task's seeding where one is left, else a new one."""
+    async def seed_session(self, row: Mapping[str, Any], *, deadline: float | None = None) -> AsyncResourcesSession:
+        """A session for a rollout of `row`: a fork of its task's seeding where one is left, else a new one.
+
+        `deadline` is the rollout's (see `AsyncResourcesClient.seed_session`); a fork gets it too.
+        """
         key = row.get(TASK_KEY)
         left = self._left[key]
         self._left[key] = max(0, left - 1)
@@ -64,12 +67,13 @@ class SessionForks:
                 children = []  # the group's seeding failed: this rollout seeds (and fails) on its own
             if children:
                 child = children.pop()
+                child.deadline = deadline
                 if not children:
                     self._groups.pop(key, None)
                 return child
             self._groups.pop(key, None)
         self.seeded += 1
-        return await self.resources.seed_session(dict(row))
+        return await self.resources.seed_session(dict(row), deadline=deadline)
 
     async def _seed_group(self, row: Mapping[str, Any], size: int) -> list[AsyncResourcesSession]:
         """Seed `row` once and fork it `size` times; the parent is closed (each rollout plays a fork)."""

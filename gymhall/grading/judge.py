@@ -34,6 +34,7 @@ from pydantic import BaseModel, Field, field_validator
 from gymhall.exceptions import JudgeError, ModelError
 from gymhall.models.base import Model, ModelRequest
 from gymhall.wire import contract
+from gymhall.wire.deadline import time_left
 
 if TYPE_CHECKING:
     from gymhall.wire.responses import Response, ResponseCreateParams
@@ -198,13 +199,17 @@ class Judge:
             self._semaphore = asyncio.Semaphore(self.max_concurrency)
         name = self.model.name
         async with self._semaphore:
+            # The rollout's time left, when the agent sent it, bounds the judge too (gymhall.wire.deadline).
+            left = time_left()
+            limit = self.timeout_s if left is None else min(self.timeout_s, left)
+            whose = "" if limit == self.timeout_s else " (the time left of the rollout it grades)"
             self.calls += 1
             try:
-                async with asyncio.timeout(self.timeout_s):
-                    request = ModelRequest(params=params, deadline=time.monotonic() + self.timeout_s)
+                async with asyncio.timeout(limit):
+                    request = ModelRequest(params=params, deadline=time.monotonic() + limit)
                     response = await self.model.respond(request)
             except TimeoutError:
-                raise JudgeError(f"the judge {name!r} did not answer within {self.timeout_s:g} s") from None
+                raise JudgeError(f"the judge {name!r} did not answer within {limit:.3g} s{whose}") from None
             except ModelError as exc:
                 raise JudgeError(f"the judge {name!r} failed: {exc}") from None
         text = _last_message_text(response)

@@ -15,8 +15,9 @@ input, on its stdin; `run` is `run_each` with one input.
 Limits (`SandboxLimits`, per child): CPU time (RLIMIT_CPU), memory (RLIMIT_AS and RLIMIT_DATA), file
 size (RLIMIT_FSIZE), open files, no core dumps, a wall-clock limit after which the supervisor kills the
 child and everything it started, and an output cap (at most `output_bytes` of stdout and of stderr; more
-kills it). The whole run also has one wall budget, enforced from this process by killing the sandbox's
-process group (and cgroup). A non-zero exit, a crash or a kill is a `SandboxResult`, never an exception.
+kills it). The whole run has one wall budget (at most the rollout's time left, `gymhall.wire.deadline`),
+enforced from this process by killing the sandbox's process group (and cgroup). A non-zero exit, a crash
+or a kill is a `SandboxResult`, never an exception.
 
 Isolation is chosen once per interpreter by probing the machine (gymhall.grading.isolation holds the
 mechanics and explains each choice; `describe()` reports it):
@@ -33,11 +34,9 @@ mechanics and explains each choice; `describe()` reports it):
   as `nobody` only where gymhall runs as root and `nobody` can read the standard library. Audit hooks
   are a best effort, not a security boundary: run hostile code with namespaces, or in a container.
 
-Fork bombs: RLIMIT_NPROC, a pids cgroup, or the audit hook refusing fork (see isolation).
-
-Concurrency: at most `pool_size` runs at once (an `asyncio.Semaphore` per event loop), all I/O is
-asyncio subprocess pipes, and file-system clean-up runs in a worker thread, so a server's event loop
-never blocks on a sandbox.
+Fork bombs: RLIMIT_NPROC, a pids cgroup, or the audit hook refusing fork (see isolation). Concurrency:
+at most `pool_size` runs at once (an `asyncio.Semaphore` per event loop), all I/O is asyncio subprocess
+pipes, and file-system clean-up runs in a worker thread: a server's event loop never blocks on it.
 """
 
 from __future__ import annotations
@@ -80,6 +79,7 @@ from gymhall.grading.supervision import (
     remove_tree,
     write_files,
 )
+from gymhall.wire.deadline import time_left
 
 __all__ = ["Sandbox", "SandboxLimits", "SandboxResult", "namespaces_available", "pids_cgroup_root"]
 
@@ -281,6 +281,8 @@ class Sandbox:
             await asyncio.to_thread(lambda: self.process_limit)
         if budget_seconds is None:
             budget_seconds = limits.wall_seconds * len(inputs) + _STARTUP_SECONDS
+        if (left := time_left()) is not None:
+            budget_seconds = min(budget_seconds, left)
         await asyncio.to_thread(sweep_leftovers)  # once per process: what killed servers left behind
         async with self._slot():
             workdir = await asyncio.to_thread(tempfile.mkdtemp, prefix=f"{LEFTOVER_PREFIX}{os.getpid()}-")

@@ -36,6 +36,7 @@ from gymhall.server.json_response import dump_json, send_error, send_json
 from gymhall.server.request_body import read_body, validation_detail, validation_message
 from gymhall.server.sessions import Session
 from gymhall.wire.contract import SESSION_HEADER, SESSION_ID_KEY, judge_failed
+from gymhall.wire.deadline import DEADLINE_HEADER, parse_deadline, rollout_deadline
 from gymhall.wire.schemas import CloseSessionRequest, CloseSessionResponse, ForkSessionRequest, ForkSessionResponse
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ __all__ = ["GymRoute", "RouteKind"]
 logger = logging.getLogger("gymhall.server")
 
 _SESSION_HEADER_BYTES = SESSION_HEADER.encode()
+_DEADLINE_HEADER_BYTES = DEADLINE_HEADER.encode()
 _MAX_ERROR_CHARS = 2000  # of an unexpected exception's text in a 500 answer
 
 
@@ -96,8 +98,6 @@ class GymRoute(APIRoute):
 
     async def handle_request(self, app: GymApp, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request; every failure becomes a JSON answer naming the problem."""
-        session: Session | None = None
-        handle: str | None = None
         started = False
 
         async def tracking_send(message: Message) -> None:
@@ -109,32 +109,12 @@ class GymRoute(APIRoute):
             if self.kind is RouteKind.PLAIN:
                 await self._call(app, scope, receive, tracking_send, None, None)
                 return
-            handle = _find_handle(scope, app.session_cookie)
-            if self.kind is RouteKind.SEED:
-                await self._call(app, scope, receive, tracking_send, None, None)
+            handle, deadline = _find_handle(scope, app.session_cookie)
+            if deadline is None:
+                await self._serve(app, scope, receive, tracking_send, handle)
                 return
-            if self.kind is RouteKind.CLOSE:
-                await _close(app, scope, receive, tracking_send, handle)
-                return
-            if handle is None:
-                if self.kind is RouteKind.VERIFY:
-                    scope["session"] = {}
-                    await self._call(app, scope, receive, tracking_send, None, None)
-                    return
-                raise SessionRequired(
-                    f"{scope['method']} {scope['path']} needs a session and the request carried none. "
-                    f"Call POST /seed_session first and send its handle back in the {app.session_cookie!r} "
-                    f"cookie or the {SESSION_HEADER!r} header."
-                )
-            session = app.store.get(app.signer.unsign(handle))
-            if self.kind is RouteKind.FORK:
-                async with session.lock:  # a consistent copy: no tool call of the parent runs meanwhile
-                    await _fork(app, scope, receive, tracking_send, session)
-            elif self.kind is RouteKind.TOOL:
-                async with session.lock:
-                    await self._call(app, scope, receive, tracking_send, session, handle)
-            else:
-                await self._call(app, scope, receive, tracking_send, session, handle)
+            with rollout_deadline(parse_deadline(deadline)):  # the rollout's budget, for time_left()
+                await self._serve(app, scope, receive, tracking_send, handle)
         except RequestError as exc:
             if not started:
                 await send_error(send, exc.status_code, exc.to_json(), exc.headers)
@@ -146,6 +126,7 @@ class GymRoute(APIRoute):
             if not started:
                 await send_json(send, 200, orjson.dumps(judge_failed(str(exc))), [])
         except Exception as exc:
+            session = scope.get("gymhall.session")
             logger.exception("%s %s failed (session %s)", scope["method"], scope["path"], session and session.id)
             if not started:
                 message = f"{type(exc).__name__}: {exc}"
@@ -153,6 +134,35 @@ class GymRoute(APIRoute):
                     message = f"{message[:_MAX_ERROR_CHARS]}... ({len(message)} characters)"
                 body = {"detail": message, "error": "internal_error"}
                 await send_error(send, 500, body, {})
+
+    async def _serve(self, app: GymApp, scope: Scope, receive: Receive, send: Send, handle: str | None) -> None:
+        """Apply the route's session rule, then call the endpoint."""
+        if self.kind is RouteKind.SEED:
+            await self._call(app, scope, receive, send, None, None)
+            return
+        if self.kind is RouteKind.CLOSE:
+            await _close(app, scope, receive, send, handle)
+            return
+        if handle is None:
+            if self.kind is RouteKind.VERIFY:
+                scope["session"] = {}
+                await self._call(app, scope, receive, send, None, None)
+                return
+            raise SessionRequired(
+                f"{scope['method']} {scope['path']} needs a session and the request carried none. "
+                f"Call POST /seed_session first and send its handle back in the {app.session_cookie!r} "
+                f"cookie or the {SESSION_HEADER!r} header."
+            )
+        session = app.store.get(app.signer.unsign(handle))
+        scope["gymhall.session"] = session
+        if self.kind is RouteKind.FORK:
+            async with session.lock:  # a consistent copy: no tool call of the parent runs meanwhile
+                await _fork(app, scope, receive, send, session)
+        elif self.kind is RouteKind.TOOL:
+            async with session.lock:
+                await self._call(app, scope, receive, send, session, handle)
+        else:
+            await self._call(app, scope, receive, send, session, handle)
 
     async def _call(
         self,
@@ -333,14 +343,18 @@ def _with_handle(result: Any, handle: str) -> Any:
     return result
 
 
-def _find_handle(scope: Scope, cookie_name: str) -> str | None:
+def _find_handle(scope: Scope, cookie_name: str) -> tuple[str | None, bytes | None]:
+    """The session handle (the header wins over the cookie) and the rollout's deadline header, if sent."""
     cookie: bytes | None = None
+    handle: str | None = None
+    deadline: bytes | None = None
     for name, value in scope["headers"]:
         if name == _SESSION_HEADER_BYTES:
-            handle: str = value.decode("latin-1")
-            return handle
-        if name == b"cookie":
+            handle = value.decode("latin-1")
+        elif name == b"cookie":
             cookie = value
-    if cookie is None:
-        return None
-    return cookie_parser(cookie.decode("latin-1")).get(cookie_name)
+        elif name == _DEADLINE_HEADER_BYTES:
+            deadline = value
+    if handle is None and cookie is not None:
+        handle = cookie_parser(cookie.decode("latin-1")).get(cookie_name)
+    return handle, deadline

@@ -300,3 +300,20 @@ def test_settings_refuse_the_replay_model_and_judges_need_a_model() -> None:
 )
 def test_last_user_text(params: dict[str, Any], text: str) -> None:
     assert last_user_text(ResponseCreateParams.model_validate(params)) == text
+
+
+async def test_the_rollouts_time_left_bounds_the_judge_below_its_own_timeout(fake: FakeOpenAI, url: str) -> None:
+    import time
+
+    from gymhall.wire.deadline import rollout_deadline
+
+    fake.delay_s = 3.0
+    judge = Judge(url, timeout_s=60.0)
+    started = time.monotonic()
+    try:
+        with rollout_deadline(time.monotonic() + 0.4), pytest.raises(JudgeError) as caught:
+            await judge.ask("Is 1 equal to 1?")
+    finally:
+        await judge.aclose()
+    assert time.monotonic() - started < 2.0  # not the judge's 60 s, nor the fake's 3 s
+    assert "within 0.4 s (the time left of the rollout it grades)" in str(caught.value)

@@ -403,3 +403,13 @@ async def test_killing_the_server_stops_its_sandboxes_and_the_next_server_sweeps
     assert left, "the killed server left nothing behind to sweep (its working directory at least)"
     assert sweep_leftovers.__wrapped__() >= len(left)
     assert not any(path.exists() for path in left)
+
+
+async def test_the_rollouts_time_left_bounds_a_run_below_its_own_budget() -> None:
+    from gymhall.wire.deadline import rollout_deadline
+
+    sandbox = Sandbox(limits=SandboxLimits(wall_seconds=20, cpu_seconds=20))
+    started = time.monotonic()
+    with rollout_deadline(time.monotonic() + 1.0):
+        result = await sandbox.run("import time; time.sleep(15)")
+    assert result.killed == "timeout" and time.monotonic() - started < 5

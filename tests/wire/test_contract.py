@@ -53,4 +53,4 @@ def test_tool_names() -> None:
     assert TOOL_NAME.fullmatch("get_weather-2")
     assert not TOOL_NAME.fullmatch("../verify")
     assert not TOOL_NAME.fullmatch("x" * 65)
-    assert {"seed_session", "verify", "close_session", "aggregate_metrics"} == RESERVED_ROUTES
+    assert {"seed_session", "verify", "close_session", "aggregate_metrics", "fork_session"} == RESERVED_ROUTES
