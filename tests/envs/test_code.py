@@ -15,10 +15,12 @@ import httpx
 import pytest
 
 from gymhall import build_app, load_config
+from gymhall.checks.probes import probes_for, prompt_text
 from gymhall.collection.runs import CollectOptions, run_collect
 from gymhall.envs.code.answer import extract_code
 from gymhall.envs.code.comparison import program_output_matches, return_value_matches
 from gymhall.envs.code.config import CodeConfig
+from gymhall.envs.code.probes import probes
 from gymhall.envs.code.rows import UnitTests
 from gymhall.envs.code.server import CodeGen
 from gymhall.grading.sandbox import namespaces_available
@@ -187,6 +189,32 @@ async def test_function_tests_accept_a_function_or_a_solution_class() -> None:
     assert missing["reward"] == 0.0 and "add" in missing["metadata"]["error"]
 
 
+DEMO_BLOCKS = {
+    "input": "if __name__ == '__main__':\n    a, b = map(int, input().split())\n    print(add(a, b))\n",
+    "failing assert": 'if __name__ == "__main__":\n    assert add(1, 1) == 3, "a demo that is wrong"\n',
+    "endless loop": "if __name__ == '__main__':\n    while True:\n        pass\n",
+}
+
+
+@pytest.mark.parametrize("block", DEMO_BLOCKS.values(), ids=DEMO_BLOCKS.keys())
+async def test_a_demo_block_after_a_correct_function_does_not_run(block: str) -> None:
+    # Issue 17: the harness ran function solutions as `__main__`, so a demo reading stdin, asserting or
+    # looping made a correct function score 0; NeMo Gym's grader runs them as a module and passes them.
+    result = await grade(fenced(f"def add(a, b):\n    return a + b\n\n\n{block}"), ADD, time_limit_s=1.0)
+    assert result["reward"] == 1.0 and result["result"] == [True] * 3, result.get("metadata")
+    # A program still runs as `__main__`, so its `main()` guard runs: test_prelude_names_and_input_idioms.
+
+
+async def test_a_function_solution_runs_as_a_module_that_dataclasses_can_find() -> None:
+    # `dataclasses` looks a class's module up in sys.modules (string annotations): the module is registered.
+    code = (
+        "from __future__ import annotations\nfrom dataclasses import dataclass, field\n\n\n"
+        "@dataclass\nclass Total:\n    value: int\n    parts: list[int] = field(default_factory=list)\n\n\n"
+        "def add(a, b):\n    return Total(a + b, [a, b]).value if __name__ != '__main__' else None\n"
+    )
+    assert (await grade(fenced(code), ADD))["reward"] == 1.0
+
+
 async def test_function_returning_a_tuple_or_unserializable_value() -> None:
     pair = {"unit_tests": {"inputs": ["3"], "outputs": ["[3, 9]"], "fn_name": "f"}}
     assert (await grade(fenced("def f(x):\n    return x, x * x"), pair))["reward"] == 1.0
@@ -268,13 +296,38 @@ def test_the_generator_reproduces_the_dataset_byte_for_byte(import_file: Callabl
 
 
 def test_dataset_shape() -> None:
-    assert len(ROWS) >= 50
+    assert len(ROWS) >= 500 and len({row["id"] for row in ROWS}) == len(ROWS)
     kinds = {row["verifier_metadata"]["unit_tests"]["fn_name"] is None for row in ROWS}
     assert kinds == {True, False}  # both stdin/stdout programs and functions
+    tiers = [row["difficulty"] for row in ROWS]
+    assert {tier: tiers.count(tier) >= 100 for tier in ("easy", "medium", "hard")} == dict.fromkeys(tiers, True)
+    assert sum("humaneval" in row["id"] for row in ROWS) >= 150
     for row in ROWS:
         assert "```python" in row["responses_create_params"]["input"][0]["content"]
-        assert len(row["verifier_metadata"]["unit_tests"]["inputs"]) >= 3
+        tests = row["verifier_metadata"]["unit_tests"]
+        assert len(tests["inputs"]) >= 3 and len(set(tests["outputs"])) >= 2  # a constant answer cannot pass
+        assert row["verifier_metadata"]["difficulty"] == row["difficulty"]  # echoed by verify
         assert row["reference_solution"]["tool_calls"] == []
+
+
+async def test_a_humaneval_row_keeps_the_package_asserts_and_grades_a_typical_answer() -> None:
+    # HumanEval/0's check() begins `assert candidate([1.0, 2.0, 3.9, 4.0, 5.0, 2.2], 0.3) == True`.
+    (row,) = [row for row in ROWS if "-humaneval0-has_close_elements" in row["id"]]
+    tests = row["verifier_metadata"]["unit_tests"]
+    assert (tests["fn_name"], tests["inputs"][0], tests["outputs"][0]) == (
+        "has_close_elements",
+        "[1.0, 2.0, 3.9, 4.0, 5.0, 2.2]\n0.3",
+        "true",
+    )
+    assert "def has_close_elements(numbers: List[float], threshold: float) -> bool:" in prompt_text(row)
+    typical = (
+        "from typing import List\n\n\ndef has_close_elements(numbers: List[float], threshold: float) -> bool:\n"
+        "    ordered = sorted(numbers)\n    return any(b - a < threshold for a, b in zip(ordered, ordered[1:]))\n\n\n"
+        "if __name__ == '__main__':\n    import doctest\n    doctest.testmod()\n"
+    )
+    wrong = typical.replace("b - a < threshold", "b - a <= threshold / 2")
+    rewards = [r["reward"] for r in await _grade_rows([row, row], [fenced(typical), fenced(wrong)])]
+    assert rewards == [1.0, 0.0]
 
 
 async def _grade_rows(rows: list[dict[str, Any]], answers: list[str], time_limit: float = 10.0) -> list[dict[str, Any]]:
@@ -293,21 +346,52 @@ async def test_every_reference_solution_scores_one() -> None:
     assert failing == []
 
 
-async def test_every_corrupted_reference_solution_scores_below_one() -> None:
-    # A solution for another problem of the same kind: it runs, but gives the wrong answers.
-    swapped = []
-    for index, row in enumerate(ROWS):
+async def test_corrupted_reference_solutions_score_below_one() -> None:
+    # A solution for another problem of the same kind: it runs, but gives the wrong answers. Another
+    # tier of the same template can share the reference's code, so the swap takes a row half the
+    # dataset away whose reference differs. A fixed sample (every 8th row): each is a sandboxed verify.
+    swapped, sample = [], ROWS[::8]
+    for row in sample:
         kind = row["verifier_metadata"]["unit_tests"]["fn_name"] is None
+        index = ROWS.index(row) + len(ROWS) // 2
         other = next(
             r
-            for r in ROWS[index + 1 :] + ROWS[:index]
+            for r in ROWS[index:] + ROWS[:index]
             if (r["verifier_metadata"]["unit_tests"]["fn_name"] is None) == kind
+            and extract_code(r["reference_solution"]["answer"]) != extract_code(row["reference_solution"]["answer"])
         )
         swapped.append(other["reference_solution"]["answer"])
-    results = await _grade_rows(ROWS, swapped, time_limit=1.0)  # some wrong programs loop for long
-    assert [row["id"] for row, r in zip(ROWS, results, strict=True) if r["reward"] >= 1.0] == []
+    results = await _grade_rows(sample, swapped, time_limit=1.0)  # some wrong programs loop for long
+    assert [row["id"] for row, r in zip(sample, results, strict=True) if r["reward"] >= 1.0] == []
     reversed_answers = await _grade_rows(ROWS[:5], [row["reference_solution"]["answer"][::-1] for row in ROWS[:5]])
     assert all(r["reward"] == 0.0 for r in reversed_answers)
+
+
+# A fixed sample of rows (every k-th, about 24): each distinct probe answer is a sandboxed verify of
+# ~100 ms, and the whole dataset's probes would take minutes on a shared two-core machine.
+PROBE_SAMPLE = ROWS[:: max(1, len(ROWS) // 24)]
+
+
+async def test_reward_probes_keep_their_rule_on_a_sample_of_rows() -> None:
+    plays = [
+        (row, probe, answer)
+        for row in PROBE_SAMPLE
+        for probe in probes_for(row, probes(row))
+        for answer in [probe.solution(row["reference_solution"])["answer"]]
+    ]
+    assert {probe.name for _, probe, _ in plays} >= {"hidden answers looked up", "reference with a __main__ demo"}
+    # The reward depends on the answer only through the code it extracts and its think tags (server.verify),
+    # so answers alike in both (bold, padded, a trailing sentence) are verified once per row.
+    keys = [(row["id"], extract_code(answer) or answer, "<think>" in answer) for row, _, answer in plays]
+    distinct = {key: (row, answer) for key, (row, _, answer) in zip(keys, plays, strict=True)}
+    results = await _grade_rows([row for row, _ in distinct.values()], [a for _, a in distinct.values()], 2.0)
+    reward = {key: result["reward"] for key, result in zip(distinct, results, strict=True)}
+    broken = [
+        (row["id"], probe.name, reward[key])
+        for (row, probe, _), key in zip(plays, keys, strict=True)
+        if (reward[key] >= 1.0 if probe.expect == "below" else reward[key] != 1.0)
+    ]
+    assert broken == []
 
 
 def test_config() -> None:

