@@ -9,7 +9,8 @@ and none of the row's `distractors` (the other candidates: naming several is hed
 from __future__ import annotations
 
 import json
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -58,13 +59,36 @@ def grade(env: Environment, state: WorkplaceState | None, body: WorkplaceVerifyR
     }
 
 
+_EXPECTED_CACHE_SIZE = 1024  # snapshots are a few KB: the tasks of a large batch, with their repeats
+
+
+class _ExpectedCache:
+    """The expected tables by (world seed, ground truth): a task's repeats (a GRPO group) build them once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.snapshots: OrderedDict[tuple[int, str], Snapshot] = OrderedDict()
+
+
 def _expected(env: Environment, body: WorkplaceVerifyRequest) -> Snapshot:
+    cache: _ExpectedCache = env.__dict__.setdefault("_expected_snapshots", _ExpectedCache())
+    calls = [(call.name, call.arguments) for call in body.ground_truth]
+    key = (body.world_seed, json.dumps(calls, sort_keys=True, default=str))
+    with cache.lock:
+        if key in cache.snapshots:
+            cache.snapshots.move_to_end(key)
+            return cache.snapshots[key]
     state = fresh_state(body.world_seed)
     try:
-        replay(env, state, ((call.name, call.arguments) for call in body.ground_truth), strict=True)
-        return snapshot(state.db)
+        replay(env, state, calls, strict=True)
+        expected = snapshot(state.db)  # tuples of tuples of strings: never changed once built
     finally:
         state.close()
+    with cache.lock:
+        cache.snapshots[key] = expected
+        while len(cache.snapshots) > _EXPECTED_CACHE_SIZE:
+            cache.snapshots.popitem(last=False)
+    return expected
 
 
 def replay(env: Environment, state: WorkplaceState, calls: Iterable[tuple[str, Any]], *, strict: bool) -> list[Any]:

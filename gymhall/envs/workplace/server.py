@@ -51,6 +51,9 @@ class Workplace(EventTools, EmailTools, ContactTools):
     async def seed_session(self, row: WorkplaceRow) -> WorkplaceState:
         return await asyncio.to_thread(self.new_state, row.world_seed)
 
+    async def fork(self, state: WorkplaceState) -> WorkplaceState:
+        return await asyncio.to_thread(state.copy)
+
     async def on_session_close(self, state: WorkplaceState | None) -> None:
         if state is not None:
             await asyncio.to_thread(state.close)

@@ -35,6 +35,16 @@ class WorkplaceState:
             self.closed = True
             self.db.close()
 
+    def copy(self) -> WorkplaceState:
+        """An independent copy of this session, for `POST /fork_session`: its database copied with
+        SQLite's backup API (page by page, no re-building of the world), and what the tools showed."""
+        with self.lock:
+            self.check_open()
+            db = sqlite3.connect(":memory:", check_same_thread=False)
+            self.db.backup(db)
+            db.row_factory = sqlite3.Row
+            return WorkplaceState(self.seed, db, observed=list(self.observed), calls=self.calls, errors=self.errors)
+
     def check_open(self) -> None:
         """Refuse use after close (a call racing its session's close); call with `lock` held."""
         if self.closed:
