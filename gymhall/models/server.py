@@ -2,7 +2,8 @@
 
     app = build_model_app(OpenAIResponsesModel("Qwen/Qwen3-8B", base_url="http://gpu1:8000/v1"))
 
-Routes: `GET /` (health), `POST /v1/responses` and `POST /v1/chat/completions` (non-streaming).
+Routes: `GET /` (health), `GET /v1/models`, `POST /v1/responses` and `POST /v1/chat/completions`; with
+`"stream": true` the whole answer is sent as server-sent events (`gymhall.models.streaming`).
 A rollout's session travels as the `x-gymhall-session` header or a session cookie and becomes the
 call's `session_key`, so a model with several replicas keeps each rollout on one. Errors are
 answered in OpenAI's shape, `{"error": {"message", "type", ...}}`, so OpenAI clients read them.
@@ -19,11 +20,12 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gymhall.exceptions import ModelError
 from gymhall.models.base import Model, ModelRequest
+from gymhall.models.streaming import chat_events, response_events
 from gymhall.wire.contract import NEMO_GYM_SESSION_COOKIE, SESSION_COOKIE_PREFIX, SESSION_HEADER
 from gymhall.wire.conversion import chat_request_to_responses, response_to_chat
 from gymhall.wire.responses import ResponseCreateParams, with_complete_usage
@@ -33,6 +35,7 @@ __all__ = ["build_model_app", "session_key"]
 logger = logging.getLogger("gymhall.model_server")
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024  # long multimodal conversations, with room to spare
+_EVENT_STREAM = "text/event-stream"
 
 
 class _Refused(Exception):
@@ -59,16 +62,15 @@ def build_model_app(model: Model, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTE
     async def answer(request: Request, route: str, convert: bool) -> Response:
         try:
             body = await _read_json(request, max_body_bytes)
+            stream = body.get("stream") is True
             if convert:
-                if body.get("stream"):
-                    raise _Refused(400, "Streaming is not supported: send 'stream': false.", param="stream")
                 try:
-                    params = chat_request_to_responses(body)
+                    params = chat_request_to_responses({**body, "stream": False})
                 except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
                     raise _Refused(400, f"Invalid chat completions request: {exc}") from None
             else:
-                _check_params(body)
-                params = body
+                params = {key: value for key, value in body.items() if key not in ("stream", "stream_options")}
+                _check_params(params)
             result = await model.respond(ModelRequest(params=params, session_key=session_key(request)))
         except _Refused as exc:
             return _error(exc.status, exc.message, exc.kind, exc.param)
@@ -78,8 +80,13 @@ def build_model_app(model: Model, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTE
             logger.exception("the model failed on POST %s", route)
             return _error(500, "The model raised an unexpected error (see the model server's log).", "server_error")
         if convert:
+            if stream:
+                completion = orjson.loads(orjson.dumps(response_to_chat(result), default=_dump_model))
+                return StreamingResponse(chat_events(completion), media_type=_EVENT_STREAM)
             return _json(response_to_chat(result))
         result = with_complete_usage(result)  # the OpenAI SDK's (and NeMo Gym's) Response needs every usage detail
+        if stream:
+            return StreamingResponse(response_events(result), media_type=_EVENT_STREAM)
         return Response(result.__pydantic_serializer__.to_json(result), media_type="application/json")
 
     async def responses(request: Request) -> Response:
@@ -139,8 +146,6 @@ async def _read_json(request: Request, limit: int) -> dict[str, Any]:
 
 def _check_params(params: Mapping[str, Any]) -> None:
     """Validate Responses create params leniently (unknown keys pass); the model gets the original dict."""
-    if params.get("stream"):
-        raise _Refused(400, "Streaming is not supported: send 'stream': false.", param="stream")
     try:
         ResponseCreateParams.model_validate(params)
     except ValidationError as exc:

@@ -12,7 +12,16 @@ from gymhall.exceptions import ModelError
 from gymhall.models.base import Model, ModelRequest
 from gymhall.models.openai_responses import OpenAIResponsesModel
 from gymhall.models.server import build_model_app
-from gymhall.testing import Failure, FakeOpenAI, FakeRequest, Turn, echo_policy, make_response, serve_in_thread
+from gymhall.testing import (
+    Failure,
+    FakeOpenAI,
+    FakeRequest,
+    ToolCall,
+    Turn,
+    echo_policy,
+    make_response,
+    serve_in_thread,
+)
 from gymhall.wire.responses import Response
 
 
@@ -116,7 +125,6 @@ async def test_model_errors_are_openai_shaped_502s(client_of: Any) -> None:
         (b'{"temperature": 1}', 422, "input: Field required"),
         (b'{"input": 5}', 422, "input"),
         (b'{"input": "hi", "max_output_tokens": "many"}', 422, "max_output_tokens"),
-        (b'{"input": "hi", "stream": true}', 400, "Streaming is not supported"),
     ],
 )
 async def test_bad_bodies_are_refused_naming_the_field(client_of: Any, body: bytes, status: int, needle: str) -> None:
@@ -219,3 +227,47 @@ async def test_the_seven_nemo_gym_07_params_are_accepted_as_null(client_of: Any)
     new_keys += ("prompt_cache_retention", "safety_identifier", "stream_options")
     answer = await client_of(TinyModel()).post("/v1/responses", json={"input": "hi"} | dict.fromkeys(new_keys))
     assert answer.status_code == 200, answer.text
+
+
+# Streaming: the whole answer as the events the OpenAI SDK's streaming helpers read, over real HTTP.
+
+STREAMED_TURN = Turn(text="Adding two.", reasoning="The tool adds.", tool_calls=[ToolCall("increment", {"by": 2})])
+
+
+def test_a_streamed_responses_answer_is_the_non_streamed_one_event_by_event() -> None:
+    from gymhall.models.fake import FakeModel
+
+    app = build_model_app(FakeModel(lambda request: STREAMED_TURN, model="m"))
+    with serve_in_thread(app) as url:
+        client = openai.OpenAI(base_url=url + "/v1", api_key="none")
+        whole = client.responses.create(model="m", input="add two")
+        with client.responses.stream(model="m", input="add two") as stream:
+            events = [event.type for event in stream]
+            final = stream.get_final_response()
+        deltas = [event for event in client.responses.create(model="m", input="add two", stream=True)]
+    assert events[:2] == ["response.created", "response.in_progress"] and events[-1] == "response.completed"
+    assert "response.output_text.delta" in events and "response.function_call_arguments.done" in events
+    assert final.output_text == whole.output_text == "Adding two."
+    assert [item.type for item in final.output] == [item.type for item in whole.output]
+    call = next(item for item in final.output if item.type == "function_call")
+    assert (call.name, call.arguments) == ("increment", '{"by":2}')
+    assert [event.sequence_number for event in deltas] == list(range(len(deltas)))
+
+
+def test_a_streamed_chat_completion_accumulates_to_the_non_streamed_one() -> None:
+    from gymhall.models.fake import FakeModel
+
+    app = build_model_app(FakeModel(lambda request: STREAMED_TURN, model="m"))
+    with serve_in_thread(app) as url:
+        client = openai.OpenAI(base_url=url + "/v1", api_key="none")
+        messages: Any = [{"role": "user", "content": "add two"}]
+        whole = client.chat.completions.create(model="m", messages=messages)
+        chunks = list(client.chat.completions.create(model="m", messages=messages, stream=True))
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    calls = [call for chunk in chunks if chunk.choices for call in chunk.choices[0].delta.tool_calls or []]
+    finish = [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices and chunk.choices[0].finish_reason]
+    assert text == whole.choices[0].message.content
+    assert [(c.function.name, c.function.arguments) for c in calls] == [
+        (c.function.name, c.function.arguments) for c in whole.choices[0].message.tool_calls or []
+    ]
+    assert finish == [whole.choices[0].finish_reason]
