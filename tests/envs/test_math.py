@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
+import signal
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -14,10 +17,13 @@ from typing import Any
 import psutil
 import pytest
 
-from gymhall import ServerError, load_config
+from gymhall import Probe, ServerError, load_config
 from gymhall.checks.conformance import corruptions
+from gymhall.checks.probes import probes_for
 from gymhall.collection.runs import CollectOptions, run_collect
-from gymhall.envs.math.server import Math, MathConfig
+from gymhall.envs.math.forms import FORM_INSTRUCTIONS, FORMS, form_error
+from gymhall.envs.math.probes import probes
+from gymhall.envs.math.server import Math, MathConfig, MathVerifyRequest
 from gymhall.envs.math.verifier import VerifierPool, grade, strip_delimiters
 from gymhall.exceptions import ConfigError
 from gymhall.grading.judge import JUDGE_EQUAL, JUDGE_NOT_EQUAL
@@ -195,8 +201,164 @@ def test_a_collected_pool_stops_its_workers() -> None:
 
 def test_grade_and_delimiters() -> None:
     assert strip_delimiters(" \\(x+1\\) ") == "x+1" and strip_delimiters("$5$") == "5" and strip_delimiters("$") == "$"
-    assert grade("42", "\\boxed{42}") == (1.0, "42")
-    assert grade("\\boxed{", "\\boxed{1}") == (0.0, None)  # an expected answer math-verify cannot read
+    assert grade("42", "\\boxed{42}") == (1.0, "42", None)
+    assert grade("\\boxed{", "\\boxed{1}") == (0.0, None, None)  # an expected answer math-verify cannot read
+    assert grade("42", "\\boxed{40 + 2}", "integer")[::2] == (
+        1.0,
+        "not in the form asked (integer): it is not a single integer",
+    )
+
+
+# The issue's probes: a restated question, an unsimplified radical, an unexpanded square, an unreduced
+# or decimal fraction, roots in the wrong order are equal to the answer but not in the form asked;
+# an inequality that solves the problem is a right answer to "solve ... in interval notation".
+@pytest.mark.parametrize(
+    ("expected", "form", "reply", "reward"),
+    [
+        ("775", "integer", "\\boxed{39 \\times 33 - 512}", 0.0),
+        ("775", "integer", "The final answer is $\\boxed{775}$.", 1.0),
+        ("775", "integer", "\\boxed{774 + 1}", 0.0),
+        ("775", "integer", "\\boxed{775.0}", 0.0),
+        ("9\\sqrt{6}", "radical", "\\boxed{\\sqrt{486}}", 0.0),
+        ("9\\sqrt{6}", "radical", "\\boxed{3 \\cdot 3\\sqrt{6}}", 0.0),
+        ("9\\sqrt{6}", "radical", "\\boxed{9\\sqrt{6}}", 1.0),
+        ("9\\sqrt{6}", "radical", "\\boxed{\\sqrt{6} \\cdot 9}", 1.0),
+        ("25x^2 + 40x + 16", "polynomial", "\\boxed{(5x+4)^2}", 0.0),
+        ("25x^2 + 40x + 16", "polynomial", "\\boxed{25x^2 + 20x + 20x + 16}", 0.0),
+        ("25x^2 + 40x + 16", "polynomial", "\\boxed{16 + 40x + 25x^{2}}", 1.0),
+        ("\\frac{19}{6}", "fraction", "\\boxed{\\frac{8}{3} + \\frac{1}{2}}", 0.0),
+        ("\\frac{19}{6}", "fraction", "\\boxed{\\frac{38}{12}}", 0.0),
+        ("\\frac{1}{2}", "fraction", "\\boxed{0.5}", 0.0),  # math-verify reads 0.5 as \frac{1}{2}: the box is checked
+        ("\\frac{19}{6}", "fraction", "\\boxed{\\dfrac{19}{6}}", 1.0),
+        ("\\frac{19}{6}", "fraction", "\\boxed{19/6}", 1.0),
+        ("119.25", "number", "\\boxed{\\frac{477}{4}}", 1.0),
+        ("119.25", "number", "\\boxed{119.25 \\text{ km}}", 1.0),
+        ("\\frac{1}{3}", "number", "\\boxed{0.333333}", 0.0),  # math-verify's 6 places accept it; it is rounded
+        ("-1, 6", "ascending_list", "\\boxed{6, -1}", 0.0),
+        ("-1, 6", "ascending_list", "\\boxed{-1, 6}", 1.0),
+        ("-1, 6", "ascending_list", "\\boxed{x = -1, x = 6}", 1.0),
+        ("-1, 6", "ascending_list", "$x = \\boxed{-1}$ or $x = \\boxed{6}$", 1.0),
+        ("-1, 6", "ascending_list", "$x = \\boxed{6}$ or $x = \\boxed{-1}$", 0.0),
+        ("12", "integer", "First \\boxed{5}. So the final answer is \\boxed{12}.", 1.0),  # the box math-verify reads
+        ("(2, \\infty)", "interval", "\\boxed{x > 2}", 1.0),
+        ("(2, \\infty)", "interval", "\\boxed{2 < x}", 1.0),
+        ("(2, \\infty)", "interval", "\\boxed{x \\ge 2}", 0.0),
+        ("(2, \\infty)", "interval", "\\boxed{3x - 1 > 5}", 0.0),  # equivalent, but not solved
+        ("(2, \\infty)", "interval", "\\boxed{(\\frac{4}{2}, \\infty)}", 0.0),
+        ("(-\\frac{1}{3}, 4]", "interval", "\\boxed{-\\frac{1}{3} < x \\le 4}", 1.0),
+        ("(-\\frac{1}{3}, 4]", "interval", "\\boxed{-\\frac{1}{3} < x < 4}", 0.0),
+    ],
+)
+async def test_the_answer_must_be_in_the_form_the_row_asks_for(
+    env: Math, expected: str, form: str, reply: str, reward: float
+) -> None:
+    result = await verify(env, reply, expected_answer=expected, answer_form=form)
+    assert result["reward"] == reward
+    if result["library_reward"] == 1.0:  # equal to the expected answer: only its form can fail it
+        assert (result["form_error"] is None) == (reward == 1.0)
+
+
+async def test_a_plain_number_expected_answer_implies_the_number_form(env: Math) -> None:
+    # Rows from other datasets carry no answer_form: a number still wants a number, not the sum restated.
+    assert (await verify(env, "\\boxed{39 \\times 33 - 512}", expected_answer="775"))["reward"] == 0.0
+    assert (await verify(env, "The answer is 775", expected_answer="775"))["reward"] == 1.0
+    result = await verify(env, "\\boxed{\\frac{6}{8}}", expected_answer="\\frac{3}{4}")
+    assert result["reward"] == 0.0 and result["library_reward"] == 1.0 and "lowest terms" in result["form_error"]
+
+
+async def test_form_checks_can_be_turned_off_for_nemo_gym_parity() -> None:
+    env = Math(MathConfig(name="math", verify_workers=1, check_answer_form=False))
+    try:
+        restated = await verify(env, "\\boxed{39 \\times 33 - 512}", expected_answer="775", answer_form="integer")
+        unordered = await verify(env, "\\boxed{6, -1}", expected_answer="-1, 6", answer_form="ascending_list")
+    finally:
+        await env.on_shutdown()
+    assert restated["reward"] == unordered["reward"] == 1.0 and restated["form_error"] is None
+
+
+def test_a_row_naming_an_unknown_form_is_refused() -> None:
+    with pytest.raises(ValueError, match="answer_form"):
+        MathVerifyRequest.model_validate({**make_row("q"), "expected_answer": "1", "answer_form": "decimal"})
+    with pytest.raises(ValueError, match="Unknown answer form 'decimal'"):
+        form_error("decimal", "1")
+
+
+@pytest.mark.parametrize(
+    ("form", "answer", "problem"),
+    [
+        ("integer", "1,000", None),
+        ("integer", "x = 5", None),
+        ("fraction", "\\frac{-3}{4}", None),
+        ("fraction", "\\frac{3}{-4}", "not an integer or a fraction"),
+        ("fraction", "\\frac{5}{1}", "not in lowest terms"),
+        ("radical", "2\\sqrt{3} + 5\\sqrt{2}", None),
+        ("radical", "2\\sqrt{3} + 5\\sqrt{3}", "not combined"),
+        ("radical", "\\sqrt{2}\\sqrt{3}", "multiplies square roots"),
+        ("polynomial", "x^{3} - 3x^2 + 3x - 1", None),
+        ("polynomial", "x^2 + y", "mixes variables"),
+        ("interval", "(-\\infty, 1) \\cup [2, \\infty)", None),
+        ("interval", "x \\in (2, \\infty)", None),
+        ("interval", "x < y", "simplified number"),
+        ("ascending_list", "\\{-\\frac{1}{2}, 3\\}", None),
+        ("ascending_list", "-1, 3, 2", "smallest first"),
+        ("ascending_list", "-2 + 1, 6", "not a simplified number"),
+    ],
+)
+def test_form_error_names_what_is_wrong(form: str, answer: str, problem: str | None) -> None:
+    found = form_error(form, answer)
+    assert found is None if problem is None else (found is not None and problem in found)
+
+
+# math-verify takes about a second to expand this product (well inside its own 5 s limit): time to kill.
+SLOW_EXPECTED = "(x^2+3x+2)^{60}"
+SLOW_ANSWER = "\\boxed{(x+1)^{60}(x+2)^{60}}"
+KILL_AFTER_S = 0.2
+
+
+async def wait_for_new_worker(pool: VerifierPool, old: set[int], timeout_s: float = 60.0) -> int:
+    deadline = time.monotonic() + timeout_s
+    while not set(pool.pids) - old:
+        assert time.monotonic() < deadline, "no new worker started"
+        await asyncio.sleep(0.02)
+    (pid,) = set(pool.pids) - old
+    return pid
+
+
+async def test_a_worker_killed_during_a_check_is_replaced_and_the_check_rerun(caplog: Any) -> None:
+    pool = VerifierPool(workers=1, timeout_s=60.0)
+    try:
+        assert (await pool.check("1", "\\boxed{1}")).reward == 1.0  # the worker is up and idle
+        (first,) = pool.pids
+        checking = asyncio.create_task(pool.check(SLOW_EXPECTED, SLOW_ANSWER))
+        await asyncio.sleep(KILL_AFTER_S)  # the worker is expanding the product
+        assert not checking.done()
+        os.kill(first, signal.SIGKILL)
+        check = await checking
+        assert (check.reward, check.crashed, check.timed_out) == (1.0, False, False)  # graded again, rightly
+        assert first not in pool.pids and pool.started == 2 and len(pool.pids) == 1
+        assert "checking again on a new worker" in caplog.text
+    finally:
+        pool.close()
+
+
+async def test_a_worker_killed_twice_on_one_answer_scores_it_0(caplog: Any) -> None:
+    pool = VerifierPool(workers=1, timeout_s=60.0)
+    try:
+        assert (await pool.check("1", "\\boxed{1}")).reward == 1.0
+        (first,) = pool.pids
+        checking = asyncio.create_task(pool.check(SLOW_EXPECTED, SLOW_ANSWER))
+        await asyncio.sleep(KILL_AFTER_S)
+        os.kill(first, signal.SIGKILL)
+        second = await wait_for_new_worker(pool, {first})
+        await asyncio.sleep(KILL_AFTER_S)  # the new worker is grading the same answer
+        os.kill(second, signal.SIGKILL)
+        check = await checking
+        assert (check.reward, check.crashed, check.extracted_answer) == (0.0, True, None)
+        assert "died again on the same answer" in caplog.text
+        assert (await pool.check("2", "\\boxed{2}")).reward == 1.0  # the pool still works
+        assert pool.started == 3
+    finally:
+        pool.close()
 
 
 @pytest.fixture
@@ -255,12 +417,20 @@ def test_the_config_names_the_environment() -> None:
 
 def test_the_dataset_has_the_documented_fields() -> None:
     data = rows()
-    assert len(data) >= 50 and len({row["question"] for row in data}) == len(data)
+    assert len(data) >= 500 and len({row["question"] for row in data}) == len(data)
     for row in data:
-        assert row["responses_create_params"]["input"][0]["content"].endswith(row["question"])
-        assert "\\boxed{}" in row["responses_create_params"]["input"][0]["content"]
+        prompt = row["responses_create_params"]["input"][0]["content"]
+        assert prompt.endswith(row["question"]) and "\\boxed{}" in prompt
+        assert row["answer_form"] in FORMS and FORM_INSTRUCTIONS[row["answer_form"]] in prompt  # the form is stated
+        assert row["difficulty"] in ("easy", "medium", "hard")
         assert row["reference_solution"]["tool_calls"] == []
         assert "\\boxed{" in row["reference_solution"]["answer"]
+    tiers = Counter(row["difficulty"] for row in data)
+    assert min(tiers.values()) >= 150, tiers
+    families = Counter(row["family"] for row in data)
+    assert len(families) >= 16 and all(
+        Counter(r["difficulty"] for r in data if r["family"] == f).keys() == tiers.keys() for f in families
+    )
 
 
 def test_the_generator_reproduces_the_dataset(import_file: Callable[[Path, str], ModuleType]) -> None:
@@ -268,7 +438,73 @@ def test_the_generator_reproduces_the_dataset(import_file: Callable[[Path, str],
     assert generator.render() == DATA.read_text(encoding="utf-8")
 
 
-@pytest.mark.slow  # 192 symbolic checks
+def test_hand_written_rows_are_appended_unchanged(
+    import_file: Callable[[Path, str], ModuleType], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generator = import_file(ENV_DIR / "data" / "generate.py", "gymhall_math_generate_extra")
+    generated = generator.rows()
+    mine = {
+        "question": "What is $6 \\times 7$?",
+        "expected_answer": "42",
+        "answer_form": "integer",
+        "difficulty": "easy",
+    }
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(json.dumps(mine) + "\n\n", encoding="utf-8")
+    monkeypatch.setattr(generator, "EXTRA", extra)
+    assert generator.rows() == [*generated, mine]
+
+
+def row_sample() -> list[dict[str, Any]]:
+    """The first row of each family and tier: every generator and answer form, at a tenth of the checks."""
+    first: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows():
+        first.setdefault((row["family"], row["difficulty"]), row)
+    return list(first.values())
+
+
+async def probe_failures(env: Math, data: list[dict[str, Any]]) -> list[str]:
+    """Every probe (generic and the env's own) of every row, played as the agent's final message: the broken ones."""
+    plays = [(row, None) for row in data] + [(row, p) for row in data for p in probes_for(row, probes(row))]
+    gate = asyncio.Semaphore(16)
+
+    async def score(client: Any, row: dict[str, Any], probe: Probe | None) -> float:
+        answer = (probe.solution(row["reference_solution"]) if probe else row["reference_solution"])["answer"]
+        async with gate:
+            return float((await client.verify({**row, "response": make_response(answer)}))["reward"])
+
+    async with client_for(env) as client:
+        rewards = await asyncio.gather(*(score(client, row, probe) for row, probe in plays))
+    reference = {id(row): reward for (row, probe), reward in zip(plays, rewards, strict=True) if probe is None}
+    broken = [
+        f"row {row['question']!r}: reference scores {reward}"
+        for (row, p), reward in zip(plays, rewards, strict=True)
+        if p is None and reward != 1.0
+    ]
+    for (row, probe), reward in zip(plays, rewards, strict=True):
+        if probe is None:
+            continue
+        kept = reward < reference[id(row)] if probe.expect == "below" else reward == reference[id(row)]
+        if not kept:
+            broken.append(f"{probe.name} ({probe.expect}) scored {reward} on {row['question']!r}: {probe.answer!r}")
+    return broken
+
+
+async def test_every_probe_keeps_its_rule_on_a_sample_of_rows(env: Math) -> None:
+    # A fixed sample (one row per family and tier, 48 rows, ~750 checks): math-verify takes ~10 ms a check.
+    sample = row_sample()
+    assert len(sample) == 48
+    names = {p.name for row in sample for p in probes_for(row, probes(row))}
+    assert {"question echoed in the answer format", "answer not in the form asked", "solutions largest first"} <= names
+    assert await probe_failures(env, sample) == []
+
+
+@pytest.mark.slow  # every probe of every row: ~9,000 symbolic checks
+async def test_every_probe_keeps_its_rule_on_every_row(env: Math) -> None:
+    assert await probe_failures(env, rows()) == []
+
+
+@pytest.mark.slow  # three symbolic checks a row
 async def test_every_reference_solution_scores_1_and_corrupted_ones_do_not(env: Math) -> None:
     data = rows()
 

@@ -1,10 +1,12 @@
 r"""`math`: math problems whose final answer is checked symbolically by math-verify, with an optional LLM judge.
 
-Rows are NeMo Gym's math_with_judge rows (`question`, `expected_answer`) and score the same: the
-assistant's text is searched for its answer (`\boxed{}` first, then a plain expression) and
-compared with the expected answer by math-verify, in a worker process that is killed when a check
-runs past `verify_timeout_seconds`. With `use_judge: true`, an answer math-verify does not accept
-is put to an LLM judge, asked in both orders against position bias.
+Rows are NeMo Gym's math_with_judge rows (`question`, `expected_answer`): the assistant's text is
+searched for its answer (`\boxed{}` first, then a plain expression) and compared with the expected
+answer by math-verify, in a worker process that is killed when a check runs past
+`verify_timeout_seconds`. Unlike NeMo Gym, an equal answer must also be in the simplified form the
+row asks for (`answer_form`, see `forms.py`): the question restated is not an answer. With
+`use_judge: true`, an answer math-verify does not accept is put to an LLM judge, asked in both
+orders against position bias.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from gymhall import (
     judge_failed,
     last_user_text,
 )
-from gymhall.envs.math.verifier import VerifierPool
+from gymhall.envs.math.forms import AnswerForm, infer_form
+from gymhall.envs.math.verifier import VerifierPool, strip_delimiters
 
 __all__ = ["Math", "MathConfig", "MathVerifyRequest"]
 
@@ -38,6 +41,10 @@ class MathConfig(BaseResourcesServerConfig, JudgeSettings):
     verify_workers: int = Field(default=4, gt=0)  # math-verify worker processes (checks at once)
     use_judge: bool = False  # ask the judge when math-verify does not accept an answer
     judge_swap_check: bool = True  # a judge's "equal" must survive the answers swapped
+    # The answer must be in the form its row asks for (`answer_form`; a plain-number expected answer
+    # implies `number`): `39 \times 33 - 512` is not an answer to "compute 39 x 33 - 512".
+    # false: math-verify's equivalence alone, as NeMo Gym's math_with_judge grades.
+    check_answer_form: bool = True
 
     @model_validator(mode="after")
     def _judge_needs_a_model(self) -> MathConfig:
@@ -55,6 +62,7 @@ class MathVerifyRequest(BaseVerifyRequest):
 
     expected_answer: str
     question: str | None = None  # shown to the judge; defaults to the prompt's last user message
+    answer_form: AnswerForm | None = None  # the simplified form the answer must take (gymhall.envs.math.forms)
 
     @field_validator("expected_answer", mode="before")
     @classmethod
@@ -82,15 +90,21 @@ class Math(Environment):
     async def verify(self, state: None, body: MathVerifyRequest) -> dict[str, Any]:
         """Grade the assistant's text; judge it only if math-verify says no and the judge is on."""
         generated = body.response.output_text
-        check = await self.verifier.check(body.expected_answer, generated)
+        form = None
+        if self.config.check_answer_form:
+            form = body.answer_form or infer_form(strip_delimiters(body.expected_answer))
+        check = await self.verifier.check(body.expected_answer, generated, form)
         fields: dict[str, Any] = {
             "reward": check.reward,
             "extracted_answer": check.extracted_answer,
-            "library_reward": check.reward,
+            "library_reward": check.equal or 0.0,
+            "form_error": check.form_error,
             "timed_out": check.timed_out,
+            "worker_crashed": check.crashed,
             "judge_evaluations": None,
         }
-        if self.judge is None or check.reward >= 1.0 or check.timed_out or not generated.strip():
+        settled = check.reward >= 1.0 or check.timed_out or check.crashed or check.form_error is not None
+        if self.judge is None or settled or not generated.strip():
             return fields
         try:
             result = await judge_equivalence(

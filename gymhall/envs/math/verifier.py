@@ -6,7 +6,11 @@ worker is a fresh interpreter (never a fork of the threaded server) with a pipe:
 exceeds its timeout gets its worker killed and replaced. Each check blocks one thread of a small
 executor, never the event loop; the pool is not bound to an event loop.
 
-This module is also the workers' entry point, so its top level imports only the standard library.
+A worker that dies during a check (killed from outside, out of memory) costs one retry on a new
+worker; a second death on the same answer scores it 0, like a timeout.
+
+This module is also the workers' entry point, so its top level imports only the standard library
+(and `forms`, which does too).
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from fractions import Fraction
 from io import StringIO
 from multiprocessing.connection import Connection
 from pathlib import Path
+
+from gymhall.envs.math.forms import form_error, written_answer
 
 __all__ = ["Check", "VerifierPool", "grade", "strip_delimiters"]
 
@@ -41,11 +48,24 @@ _PYTHONPATH = os.environ.get("PYTHONPATH", "")
 
 @dataclass(frozen=True)
 class Check:
-    """One answer checked: the reward math-verify gives, the answer it extracted, whether it ran out of time."""
+    """One answer checked: the reward, the answer extracted, math-verify's verdict and why the form was refused.
+
+    `equal` is math-verify's verdict alone (1.0 or 0.0); `reward` is `equal` unless the answer is not
+    in the form the row asks for (`form_error` says why). `timed_out`: the check ran out of time;
+    `crashed`: its worker died twice over (both count against the answer: reward 0).
+    """
 
     reward: float
     extracted_answer: str | None
     timed_out: bool = False
+    form_error: str | None = None
+    equal: float | None = None
+    crashed: bool = False
+
+    @classmethod
+    def of(cls, equal: float, extracted_answer: str | None, form_error: str | None) -> Check:
+        """The check of a graded answer: rewarded only when equal and in form."""
+        return cls(0.0 if form_error else equal, extracted_answer, form_error=form_error, equal=equal)
 
 
 def strip_delimiters(answer: str) -> str:
@@ -58,12 +78,15 @@ def strip_delimiters(answer: str) -> str:
     return text
 
 
-def grade(expected_answer: str, generated: str) -> tuple[float, str | None]:
-    r"""math-verify's verdict on `generated` against `expected_answer`, as NeMo Gym's math_with_judge gets it.
+def grade(expected_answer: str, generated: str, form: str | None = None) -> tuple[float, str | None, str | None]:
+    r"""math-verify's verdict on `generated` against `expected_answer`, and why its form is refused (if it is).
 
     The expected answer is read as LaTeX inside `\boxed{}`; the generated text is searched for a
-    LaTeX answer (`\boxed{}` first) or a plain expression. Returns the reward (1.0 or 0.0) and the
-    extracted answer: the first extracted form that matches, else the first one found, else None.
+    LaTeX answer (`\boxed{}` first) or a plain expression, as NeMo Gym's math_with_judge does.
+    With a `form` (see `gymhall.envs.math.forms`), the answer as written must also be in that form;
+    for the `interval` form an inequality in one variable is compared as the set it describes.
+    Returns math-verify's verdict (1.0 or 0.0), the extracted answer (the first extracted form that
+    matches, else the first one found, else None) and the form error (None: in form, or no form).
     Runs in a worker process: it may take arbitrarily long.
     """
     from math_verify import parse, verify  # type: ignore[import-untyped]
@@ -76,15 +99,35 @@ def grade(expected_answer: str, generated: str) -> tuple[float, str | None]:
             gold = parse("\\boxed{" + strip_delimiters(expected_answer) + "}", [LatexExtractionConfig()])
             found = parse(generated, [ExprExtractionConfig(), LatexExtractionConfig()])
             if not gold:
-                return 0.0, None
-            reward = 1.0 if verify(gold, found) else 0.0
+                return 0.0, None, None
+            equal = bool(verify(gold, found)) or (form == "interval" and _same_set(gold[0], found))
             answers = [str(form) for form in found]
             golds = [str(form) for form in gold]
             matching = next((a for a in answers if any(verify(g, a) for g in golds)), None)
-        return reward, matching if matching is not None else (answers[0] if answers else None)
+            written = written_answer(generated, next((a for a in found if isinstance(a, str)), None))
+            problem = form_error(form, written, _exact(gold[0])) if form and written is not None else None
+        return float(equal), matching if matching is not None else (answers[0] if answers else None), problem
     # math-verify's own timeouts raise TimeoutException, a BaseException it does not catch itself.
     except (Exception, TimeoutException):
-        return 0.0, None
+        return 0.0, None, None
+
+
+def _exact(value: object) -> Fraction | None:
+    """`value` (a SymPy object) as a Fraction when it is a rational number."""
+    numerator, denominator = getattr(value, "p", None), getattr(value, "q", None)
+    return Fraction(int(numerator), int(denominator)) if isinstance(numerator, int) and denominator else None
+
+
+def _same_set(gold: object, found: list[object]) -> bool:
+    """Whether an inequality in one variable (`x > 2`, `-1 < x \\le 3`) describes the gold interval."""
+    relation = found[0] if found else None
+    symbols = getattr(relation, "free_symbols", ())
+    if relation is None or len(symbols) != 1 or not hasattr(relation, "as_set"):
+        return False
+    try:
+        return bool(relation.as_set() == gold)
+    except Exception:  # not a relation SymPy can solve
+        return False
 
 
 def _serve(connection: Connection) -> None:
@@ -131,12 +174,14 @@ class _Worker:
             self.kill()
             raise RuntimeError(f"A math-verify worker did not start within {_STARTUP_TIMEOUT_S:g} s; see its output.")
 
-    def run(self, expected_answer: str, generated: str, timeout_s: float) -> tuple[float, str | None] | None:
+    def run(
+        self, expected_answer: str, generated: str, form: str | None, timeout_s: float
+    ) -> tuple[float, str | None, str | None] | None:
         """The worker's result, or None when it ran out of time (the worker is then unusable)."""
-        self.connection.send((expected_answer, generated))
+        self.connection.send((expected_answer, generated, form))
         if not self.connection.poll(timeout_s):
             return None
-        result: tuple[float, str | None] = self.connection.recv()
+        result: tuple[float, str | None, str | None] = self.connection.recv()
         return result
 
     def ask_to_stop(self) -> None:
@@ -197,12 +242,12 @@ class VerifierPool:
         with self._lock:
             return sorted(worker.process.pid for worker in self._all)
 
-    async def check(self, expected_answer: str, generated: str) -> Check:
-        """Grade `generated` against `expected_answer` in a worker, without blocking the event loop."""
+    async def check(self, expected_answer: str, generated: str, form: str | None = None) -> Check:
+        """Grade `generated` against `expected_answer` (and `form`, if any) in a worker, off the event loop."""
         if self._closed:
             raise RuntimeError("This verifier pool is closed.")
         loop = asyncio.get_running_loop()
-        job: Callable[[], Check] = lambda: self._check(expected_answer, generated)  # noqa: E731
+        job: Callable[[], Check] = lambda: self._check(expected_answer, generated, form)  # noqa: E731
         return await loop.run_in_executor(self._executor, job)
 
     def close(self) -> None:
@@ -210,16 +255,23 @@ class VerifierPool:
         self._closed = True
         self._finalizer()
 
-    def _check(self, expected_answer: str, generated: str) -> Check:
-        worker = self._take()
-        try:
-            result = worker.run(expected_answer, generated, self.timeout_s)
-        except (EOFError, OSError):  # the worker died (out of memory, or killed by close())
-            self._discard(worker)
-            if self._closed:
-                raise RuntimeError("The verifier pool was closed during the check.") from None
-            logger.warning("a math-verify worker died during a check; the answer scores 0")
-            return Check(0.0, None)
+    def _check(self, expected_answer: str, generated: str, form: str | None) -> Check:
+        # A worker that dies mid-check (killed from outside, out of memory) is the machine's fault
+        # the first time: the check is run again on a new worker. Twice is the answer's fault.
+        for attempt in (1, 2):
+            worker = self._take(fresh=attempt > 1)
+            try:
+                result = worker.run(expected_answer, generated, form, self.timeout_s)
+                break
+            except (EOFError, OSError):
+                self._discard(worker)
+                if self._closed:
+                    raise RuntimeError("The verifier pool was closed during the check.") from None
+                if attempt == 1:
+                    logger.warning("a math-verify worker died during a check; checking again on a new worker")
+        else:
+            logger.warning("a math-verify worker died again on the same answer; the answer scores 0")
+            return Check(0.0, None, crashed=True)
         if result is None:
             self._discard(worker)
             logger.warning("math-verify took over %g s on an answer; its worker was replaced", self.timeout_s)
@@ -227,13 +279,14 @@ class VerifierPool:
         with self._lock:
             if worker in self._all:
                 self._idle.append(worker)
-        return Check(*result)
+        return Check.of(*result)
 
-    def _take(self) -> _Worker:
+    def _take(self, fresh: bool = False) -> _Worker:
+        """An idle worker, or a new one (always a new one if `fresh`)."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("This verifier pool is closed.")
-            if self._idle:
+            if self._idle and not fresh:
                 return self._idle.pop()
             self.started += 1
         worker = _Worker()
