@@ -153,6 +153,14 @@ from .server.tools import ToolSpec as ToolSpec
 from .server.tools import tool as tool
 from .stack.instances import AgentServer as AgentServer
 from .stack.instances import ModelServer as ModelServer
+from .training.batches import TrainingBatch as TrainingBatch
+from .training.batches import pad_batch as pad_batch
+from .training.samples import TrainingSample as TrainingSample
+from .training.samples import rollout_sample as rollout_sample
+from .training.samples import rollout_samples as rollout_samples
+from .training.trajectories import TokenProblem as TokenProblem
+from .training.trajectories import TokenTrajectory as TokenTrajectory
+from .training.trajectories import token_trajectory as token_trajectory
 from .wire.aggregation import aggregate_metrics as aggregate_metrics
 from .wire.contract import SESSION_HEADER as SESSION_HEADER
 from .wire.contract import SESSION_ID_KEY as SESSION_ID_KEY

@@ -24,6 +24,8 @@ PUBLIC_NAMES = {
     "build_app", "build_model_app", "check_environment", "expand_rows", "get_env", "list_envs", "load_config",
     "model_from_spec", "pass_at_k", "read_rollouts", "read_rows", "resources_client", "rollout_metrics",
     "rollouts", "tool",
+    "TokenProblem", "TokenTrajectory", "TrainingBatch", "TrainingSample", "pad_batch", "rollout_sample",
+    "rollout_samples", "token_trajectory",
     "JUDGE_EQUAL", "JUDGE_EQUIVALENCE_PROMPT", "JUDGE_EQUIVALENCE_SYSTEM", "JUDGE_NOT_EQUAL", "JudgeSettings",
     "judge_equivalence", "judge_failed", "last_user_text",
 }  # fmt: skip

@@ -15,6 +15,13 @@ Failures can be injected for the first requests, per request (header `x-fake-fai
 or by the policy. Answers are built as plain dicts and encoded with orjson: no validation on the
 hot path, since benchmarks drive it at thousands of requests per second.
 
+Given `token_ids` (a tokenizer's encode function), it answers the token fields a vLLM server would:
+the prompt's ids are the tokenizer applied to the conversation rendered by `template` (a `ChatTemplate`),
+the generation's ids the tokenizer applied to the rendered answer, with made-up log-probs. Responses
+answers carry NeMo Gym's `prompt_token_ids`, `generation_token_ids` and `generation_log_probs` on their
+last output item; chat answers carry vLLM's `prompt_token_ids`, choice `token_ids` and `logprobs` when
+the request asks for them (`return_token_ids`), as `ChatCompletionsModel(return_token_ids=True)` does.
+
 Run it standalone with `python -m gymhall.models.fake_openai --port 8000 --policy counter`.
 """
 
@@ -28,12 +35,13 @@ import itertools
 import os
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import orjson
 
 from gymhall.models.fake_policy import (
+    ChatTemplate,
     Dialect,
     Failure,
     FakeRequest,
@@ -77,6 +85,8 @@ class FakeOpenAI:
             401, as OpenAI answers a missing or wrong key.
         max_recorded: how many recent requests `requests` keeps.
         list_models: whether `GET /v1/models` is served; NeMo Gym's model servers do not serve it (404).
+        token_ids: a tokenizer's encode function (text -> ids); when set, answers carry token ids and log-probs.
+        template: how a conversation and an answer are rendered before `token_ids` encodes them.
 
     `requests` holds the latest `FakeRequest`s (failed ones too), `request_count` counts them all.
     """
@@ -93,6 +103,8 @@ class FakeOpenAI:
         max_recorded: int = 1000,
         api_key: str | None = None,
         list_models: bool = True,
+        token_ids: Callable[[str], Sequence[int]] | None = None,
+        template: ChatTemplate | None = None,
     ) -> None:
         self.policy = policy
         self.fail_first = fail_first
@@ -102,6 +114,8 @@ class FakeOpenAI:
         self.model = model
         self.api_key = api_key
         self.list_models = list_models
+        self.token_ids = token_ids
+        self.template = template if template is not None else ChatTemplate()
         self.requests: collections.deque[FakeRequest] = collections.deque(maxlen=max_recorded)
         self.request_count = 0
         self._ids = itertools.count(1)
@@ -202,7 +216,30 @@ class FakeOpenAI:
         if isinstance(result, Failure):
             return self._error(result)
         answer = self._responses_body if dialect == "responses" else self._chat_body
-        return 200, orjson.dumps(answer(body, result, len(raw))), {}
+        data = answer(body, result, len(raw))
+        if self.token_ids is not None:
+            self._add_token_ids(fake, result, data)
+        return 200, orjson.dumps(data), {}
+
+    def _add_token_ids(self, fake: FakeRequest, turn: Turn, data: dict[str, Any]) -> None:
+        assert self.token_ids is not None
+        prompt = list(self.token_ids(self.template.prompt(fake)))
+        generation = list(self.token_ids(self.template.generation(turn)))
+        fake.prompt_token_ids, fake.generation_token_ids = prompt, generation
+        log_probs = [-0.05 * (1 + token % 7) for token in generation]  # made up, but one per token and < 0
+        if fake.dialect == "responses":
+            data["output"][-1].update(
+                {"prompt_token_ids": prompt, "generation_token_ids": generation, "generation_log_probs": log_probs}
+            )
+        elif fake.body.get("return_token_ids"):  # vLLM answers them only when asked
+            choice = data["choices"][0]
+            data["prompt_token_ids"] = prompt
+            choice["token_ids"] = generation
+            entries: list[dict[str, Any]] = [
+                {"token": f"token_id:{t}", "logprob": lp, "bytes": None, "top_logprobs": []}
+                for t, lp in zip(generation, log_probs, strict=True)
+            ]
+            choice["logprobs"] = {"content": entries}
 
     def _error(self, failure: Failure) -> _Answer:
         status = failure.status

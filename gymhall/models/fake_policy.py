@@ -7,6 +7,9 @@ A policy is a function `(FakeRequest) -> Turn | Failure | str` (or a coroutine o
 conversation from the request, never from shared state, so one policy answers any number of
 concurrent conversations. `FakeOpenAI` (gymhall.models.fake_openai) serves a policy over HTTP;
 `FakeModel` (gymhall.models.fake) answers with one in process.
+
+`ChatTemplate` renders a conversation and an answer to text the way a chat model's template does, so that
+a fake given a tokenizer can answer the token ids a vLLM server would (`FakeOpenAI(token_ids=...)`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any, Literal, TypeAlias
 import orjson
 
 __all__ = [
+    "ChatTemplate",
     "Dialect",
     "Failure",
     "FakeRequest",
@@ -69,13 +73,16 @@ class Failure:
 class FakeRequest:
     """One request as the policy sees it: the parsed body, its dialect and the conversation so far."""
 
-    __slots__ = ("_turn_index", "body", "dialect", "headers")
+    __slots__ = ("_turn_index", "body", "dialect", "generation_token_ids", "headers", "prompt_token_ids")
 
     def __init__(self, body: dict[str, Any], dialect: Dialect, headers: Mapping[str, str] | None = None) -> None:
         self.body = body
         self.dialect = dialect
         self.headers: Mapping[str, str] = headers if headers is not None else {}
         self._turn_index: int | None = None
+        # What the model saw and generated, when the fake computes token ids (`FakeOpenAI(token_ids=...)`).
+        self.prompt_token_ids: list[int] | None = None
+        self.generation_token_ids: list[int] | None = None
 
     @property
     def items(self) -> list[dict[str, Any]]:
@@ -219,3 +226,97 @@ def _count_text(output: str | None) -> str:
 def echo_policy(request: FakeRequest) -> Turn:
     """Answer with the text of the latest user message."""
     return Turn(text=request.user_text())
+
+
+@dataclass(frozen=True, slots=True)
+class ChatTemplate:
+    """A ChatML-style chat template: how the fake turns a conversation and an answer into text to tokenize.
+
+    Each message renders as ``<|im_start|>{role}\\n{content}<|im_end|>``, messages joined by a newline;
+    a prompt ends with ``<|im_start|>assistant\\n`` and an answer with ``<|im_end|>``, so that an answer,
+    once it is in the history, renders as the same text it was generated as. An assistant message's
+    content is ``<think>{reasoning}</think>``, then its text, then ``<tool_call>{name} {arguments}</tool_call>``
+    per call. With a tokenizer that knows ``<|im_start|>`` and ``<|im_end|>`` as special tokens, each
+    prompt's tokens then extend the previous prompt's plus its answer's: the property trainers check.
+
+    `keep_reasoning=False` drops the reasoning of earlier turns from the history, as Qwen3's template
+    does; that breaks the property on purpose (the tokens a trainer joins would differ from those the
+    model saw), so tests can show the drift is detected.
+    """
+
+    keep_reasoning: bool = True
+
+    def prompt(self, request: FakeRequest) -> str:
+        """The text of the model's prompt for `request`: its instructions and conversation, then the answer's start."""
+        messages = _chat_messages(request, self)
+        if isinstance(request.body.get("instructions"), str):
+            messages.insert(0, ("system", request.body["instructions"]))
+        parts = [f"<|im_start|>{role}\n{content}<|im_end|>" for role, content in messages]
+        return "\n".join([*parts, "<|im_start|>assistant\n"])
+
+    def generation(self, turn: Turn) -> str:
+        """The text the model generates for `turn`, up to and including its end-of-turn marker."""
+        calls = [(call.name, _arguments_text(call.arguments)) for call in turn.tool_calls]
+        return _assistant_content(turn.reasoning, turn.text or "", calls) + "<|im_end|>"
+
+    def _history_reasoning(self, reasoning: str | None) -> str | None:
+        return reasoning if self.keep_reasoning else None
+
+    def _assistant(self, reasoning: str | None, text: str, calls: list[tuple[str, str]]) -> tuple[str, str]:
+        return "assistant", _assistant_content(self._history_reasoning(reasoning), text, calls)
+
+
+def _arguments_text(arguments: Mapping[str, Any] | str) -> str:
+    return arguments if isinstance(arguments, str) else orjson.dumps(dict(arguments)).decode()
+
+
+def _assistant_content(reasoning: str | None, text: str, calls: Sequence[tuple[str, str]]) -> str:
+    think = "" if reasoning is None else f"<think>{reasoning}</think>"
+    return think + text + "".join(f"<tool_call>{name} {arguments}</tool_call>" for name, arguments in calls)
+
+
+def _reasoning_text(item: Mapping[str, Any]) -> str:
+    parts = item.get("content") or item.get("summary") or []
+    return "".join(str(p.get("text", "")) for p in parts if isinstance(p, dict))
+
+
+def _chat_messages(request: FakeRequest, template: ChatTemplate) -> list[tuple[str, str]]:
+    """The conversation as (role, content) pairs; the model-side items of one call become one assistant message."""
+    messages: list[tuple[str, str]] = []
+    if request.dialect == "chat":
+        for m in request.items:
+            if not isinstance(m, dict):
+                continue
+            if m.get("role") == "assistant":
+                chat_calls = [(c["function"]["name"], c["function"]["arguments"]) for c in m.get("tool_calls") or ()]
+                thought = m.get("reasoning_content") or m.get("reasoning")
+                messages.append(template._assistant(thought, _text(m.get("content")), chat_calls))
+            else:
+                messages.append((str(m.get("role")), _text(m.get("content"))))
+        return messages
+    reasoning: str | None = None
+    text = ""
+    calls: list[tuple[str, str]] = []
+    inside = False
+    for item in request.items:
+        if not isinstance(item, dict):
+            continue
+        if _is_model_side(item):
+            inside = True
+            if item.get("type") == "reasoning":
+                reasoning = _reasoning_text(item)
+            elif item.get("type") == "function_call":
+                calls.append((str(item.get("name")), str(item.get("arguments"))))
+            else:
+                text += _text(item.get("content"))
+            continue
+        if inside:
+            messages.append(template._assistant(reasoning, text, calls))
+            reasoning, text, calls, inside = None, "", [], False
+        if str(item.get("type", "")).endswith("_call_output"):
+            messages.append(("tool", _text(item.get("output"))))
+        else:
+            messages.append((str(item.get("role")), _text(item.get("content"))))
+    if inside:
+        messages.append(template._assistant(reasoning, text, calls))
+    return messages
