@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from gymhall.server.environment import Environment
     from gymhall.server.simple import SimpleResourcesServer
 
+from gymhall.models.fake_anthropic import FakeAnthropic
 from gymhall.models.fake_openai import FakeOpenAI
 from gymhall.models.fake_policy import (
     Failure,
@@ -45,6 +46,7 @@ from gymhall.models.fake_policy import (
 
 __all__ = [
     "Failure",
+    "FakeAnthropic",
     "FakeOpenAI",
     "FakeRequest",
     "Policy",

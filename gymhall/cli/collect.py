@@ -64,7 +64,7 @@ def collect_command(
         str,
         typer.Option("--model", "-m", help="replay | openai:MODEL | http://HOST:PORT/v1[#MODEL] | policy (env.yaml)"),
     ] = "replay",
-    api: Annotated[str, typer.Option(help="Dialect of a URL model: responses or chat.")] = "responses",
+    api: Annotated[str, typer.Option(help="Dialect of a URL model: responses, chat or messages.")] = "responses",
     name: NameOption = None,
     resources_url: ResourcesUrlOption = None,
     agent_url: Annotated[str | None, typer.Option(help="A NeMo Gym-compatible agent server: POST /run.")] = None,

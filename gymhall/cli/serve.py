@@ -193,7 +193,7 @@ _SERVE_MODEL_SPECS = "openai:MODEL | http://HOST:PORT/v1\\[#MODEL] | fake:counte
 @app.command("serve-model", epilog=SERVE_MODEL_EPILOG)
 def serve_model_command(
     model: Annotated[str, typer.Option("--model", "-m", help=_SERVE_MODEL_SPECS)],
-    api: Annotated[str, typer.Option(help="Dialect of a URL model: responses or chat.")] = "responses",
+    api: Annotated[str, typer.Option(help="Dialect of a URL model: responses, chat or messages.")] = "responses",
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 9100,
 ) -> None:
@@ -228,7 +228,7 @@ def serve_agent_command(
     config: ConfigOption = None,
     resources_url: ResourcesUrlOption = None,
     name: NameOption = None,
-    api: Annotated[str, typer.Option(help="Dialect of a URL model: responses or chat.")] = "responses",
+    api: Annotated[str, typer.Option(help="Dialect of a URL model: responses, chat or messages.")] = "responses",
     max_steps: Annotated[int, typer.Option(help="Model calls per rollout at most.")] = 16,
     timeout: Annotated[float, typer.Option(help="Deadline of one rollout, in seconds.")] = 600.0,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",

@@ -15,7 +15,7 @@ FAKE_SPECS = ("fake:counter", "fake:echo")
 """gymhall's fake models: offline, in process, and servable behind a model server."""
 
 SPEC_FORMS = (
-    "'openai:<model>' (e.g. 'openai:gpt-4.1-mini'), "
+    "'openai:<model>' (e.g. 'openai:gpt-4.1-mini'), 'anthropic:<model>' (e.g. 'anthropic:claude-sonnet-4-5'), "
     "'http://host:port/v1' or 'http://host:port/v1#<model>' (any OpenAI-compatible server; "
     "several URLs joined by ',' are replicas), "
     "'replay' (replays each row's reference solution), "
@@ -29,15 +29,17 @@ def model_from_spec(
     *,
     api_key: str | None = None,
     sampling: Mapping[str, Any] | None = None,
-    api: Literal["responses", "chat"] = "responses",
+    api: Literal["responses", "chat", "messages"] = "responses",
 ) -> Model:
-    """The model `spec` names; `api` picks the Responses or the Chat Completions API of a server.
+    """The model `spec` names; `api` picks the Responses, Chat Completions or Anthropic Messages API of a server.
 
     Without '#<model>', a server's model is asked from its `GET /models` on the first call (optional: a server
     without that route, as NeMo Gym's, gets requests that name no model).
     """
-    if api not in ("responses", "chat"):
-        raise ValueError(f"Unknown api {api!r}: use 'responses' or 'chat'.")
+    if api not in ("responses", "chat", "messages"):
+        raise ValueError(
+            f"Unknown api {api!r}: use 'responses' or 'chat' (OpenAI-compatible), or 'messages' (Anthropic)."
+        )
     text = spec.strip()
     if text == "replay":
         from gymhall.models.replay import ReplayModel
@@ -48,6 +50,14 @@ def model_from_spec(
         from gymhall.models.fake_policy import counter_policy, echo_policy
 
         return FakeModel(counter_policy() if text == "fake:counter" else echo_policy)
+    if text.startswith("anthropic:") and len(text) > len("anthropic:"):
+        return _openai_compatible(
+            text.removeprefix("anthropic:"),
+            "https://api.anthropic.com/v1",
+            api_key=api_key,
+            sampling=sampling,
+            api="messages",
+        )
     if text.startswith("openai:") and len(text) > len("openai:"):
         return _openai_compatible(
             text.removeprefix("openai:"), "https://api.openai.com/v1", api_key=api_key, sampling=sampling, api=api
@@ -77,8 +87,12 @@ def _openai_compatible(
     *,
     api_key: str | None,
     sampling: Mapping[str, Any] | None,
-    api: Literal["responses", "chat"],
+    api: Literal["responses", "chat", "messages"],
 ) -> Model:
+    if api == "messages":
+        from gymhall.models.anthropic_messages import AnthropicMessagesModel
+
+        return AnthropicMessagesModel(model, base_url=base_url, api_key=api_key, sampling=sampling)
     if api == "chat":
         # Imported by name: the chat backend is an optional sibling module, loaded only when asked for.
         chat = importlib.import_module("gymhall.models.chat_completions")
