@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -12,9 +14,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from gymhall import ServerError, load_config
+from gymhall import Probe, ServerError, load_config
+from gymhall.checks.probes import probes_for
 from gymhall.cli.main import app
 from gymhall.envs.mcqa.grading import GradingMode, grade
+from gymhall.envs.mcqa.probes import in_format, probes
 from gymhall.envs.mcqa.server import MCQA, MCQAConfig
 from gymhall.testing import client_for, function_call, function_call_output, make_response
 
@@ -44,7 +48,8 @@ async def verify(row: dict[str, Any], response: dict[str, Any] | str, config: MC
         return await client.verify(body)
 
 
-# (answer text, letter NeMo Gym reads from it) per grading mode; the row expects C.
+# (answer text, letter read from it) per grading mode, as NeMo Gym reads it except where marked gymhall;
+# the row expects C.
 CASES: dict[str, list[tuple[str, str | None]]] = {
     "strict_single_letter_boxed": [
         (r"\boxed{C}", "C"),
@@ -54,7 +59,11 @@ CASES: dict[str, list[tuple[str, str | None]]] = {
         (r"\boxed{\text{C: Pentagon}}", "C"),
         (r"\boxed{C) Pentagon}", "C"),
         (r"\boxed{C. Pentagon}", "C"),
-        (r"first \boxed{A}, on reflection \boxed{C}", "C"),  # the last box wins
+        (r"first \boxed{A}, on reflection \boxed{C}", None),  # two different boxed letters are a hedge (gymhall)
+        (r"\boxed{C} since the rest are wrong, so \boxed{C}", "C"),  # boxes that agree
+        (r"\boxed{A}\n\boxed{B}\n\boxed{C}\n\boxed{D}", None),  # every letter in turn (gymhall)
+        (r"\boxed{A: Triangle; B: Square; C: Pentagon; D: Hexagon}", None),  # every option labelled (gymhall)
+        (r"\boxed{(C) Pentagon}", "C"),  # a bracketed label (gymhall)
         (r"\boxed{\text{an idea}} and then \boxed{C}", "C"),
         (r"\boxed{B}", "B"),
         (r"\boxed{c}", None),  # capitals only
@@ -70,7 +79,9 @@ CASES: dict[str, list[tuple[str, str | None]]] = {
         (r"\boxed{  The   PENTAGON  }", "C"),
         (r"\boxed{\text{Pentagon}}", "C"),
         (r"\boxed{Pentagon or Hexagon}", None),  # two options' texts
-        (r"\boxed{Pentagon} \boxed{nothing}", None),  # only the last box is read
+        (r"\boxed{Pentagon} \boxed{nothing}", "C"),  # every box is read; one that names nothing is ignored (gymhall)
+        (r"\boxed{The pentagon, since it has five sides}", None),  # the box must be the option's text (gymhall)
+        (r"\boxed{Triangle, Square, Pentagon, Hexagon}", None),
         ("Pentagon", None),
     ],
     "lenient_answer_colon": [
@@ -79,10 +90,17 @@ CASES: dict[str, list[tuple[str, str | None]]] = {
         ("Reasoning...\nFinal Answer:\n  C", "C"),
         ("Answer: pentagon", "C"),
         (r"Answer: \text{C}", "C"),
-        ("Answer: A\nAnswer: C", "A"),  # the first Answer: counts
-        ("Answer: C.", None),
-        ("Answer: C because it has five sides", None),
-        ("**Answer: C**", None),
+        ("Answer: A\nAnswer: C", None),  # Answer: lines that disagree are a hedge (gymhall)
+        ("Answer: C\nAnswer: C", "C"),
+        ("Answer: C.", "C"),  # gymhall reads these as a human would; NeMo Gym reads no letter
+        ("Answer: C because it has five sides", "C"),
+        ("**Answer: C**", "C"),
+        ("**Answer:** C", "C"),
+        ("Answer: (C) Pentagon", "C"),
+        ("Answer: C because A and B are wrong", None),  # names three letters
+        ("Answer: A, B, C, D", None),
+        ("Answer: A or C", None),
+        ("Answer: the pentagon", "C"),
         ("Answer: E", None),
         ("The answer is C", None),
     ],
@@ -96,9 +114,9 @@ CASES: dict[str, list[tuple[str, str | None]]] = {
         ("Answer: $C$", "C"),
         ("Answer: C/C", "C"),
         ("Answer: the Pentagon, C", "C"),  # the last standalone capital
-        ("Answer: A\nAnswer: C", "C"),  # the last Answer: that yields a letter
+        ("Answer: A\nAnswer: C", None),  # Answer: lines that disagree are a hedge (gymhall)
         ("Answer: C\nAnswer: unknown", "C"),
-        ("Answer: C\nAnswer: A/B", "C"),
+        ("Answer: C\nAnswer: A/B", None),
         ("Answer: Ｃ", "C"),  # full-width letters are read
         ("Answer: A/C", None),  # a list of choices is no answer
         ("Answer: A or C", None),
@@ -113,7 +131,7 @@ CASES: dict[str, list[tuple[str, str | None]]] = {
     ("mode", "text", "letter"),
     [(mode, text, letter) for mode, cases in CASES.items() for text, letter in cases],
 )
-async def test_grading_modes_read_the_letter_as_nemo_gym_does(mode: str, text: str, letter: str | None) -> None:
+async def test_grading_modes_read_the_letter(mode: str, text: str, letter: str | None) -> None:
     # The md mode is NeMo Gym's config-only mode, so it is set the way NeMo Gym sets it.
     config = MCQAConfig(name="mcqa", grading_mode="lenient_answer_colon_md") if mode.endswith("_md") else None
     row = nemo_row(grading_mode=mode) if config is None else nemo_row()
@@ -127,7 +145,11 @@ async def test_grading_modes_read_the_letter_as_nemo_gym_does(mode: str, text: s
     ("template", "text", "letter"),
     [
         ({"output_regex": r"Final choice:\s*([A-Za-z])"}, "Final choice: c", "C"),
-        ({"output_regex": r"Final choice:\s*([A-Za-z])"}, "Final choice: A. No wait. Final choice: C", "C"),
+        ({"output_regex": r"Final choice:\s*([A-Za-z])"}, "Final choice: A. No wait. Final choice: C", None),  # hedge
+        ({"output_regex": r"Final choice:\s*([A-Za-z])"}, "Final choice: C\nso: Final choice: C", "C"),
+        ({"output_regex": r"Final choice:\s*([A-Za-z])"}, "Final choice: A, B, C, D", None),  # every letter
+        ({"output_regex": r"Final choice:\s*([A-Za-z])"}, "Final choice: A, B, C, D\n\boxed{C}", None),
+        ({"output_regex": r"Final choice:\s*([A-Za-z])"}, "Final choice: C (Pentagon)", "C"),
         ({"output_regex": r"Final choice:\s*([A-Za-z])"}, "Final choice: F", "F"),  # the row's regex is trusted
         ({"output_regex": r"Final choice:\s*(\w+)"}, "Final choice: pentagon", "C"),  # or names an option
         ({"output_regex": r"Final choice:\s*([A-Za-z])"}, "No choice, but \\boxed{C}", "C"),  # falls back to the mode
@@ -189,11 +211,14 @@ async def test_null_options_offer_no_letter() -> None:
 
 async def test_all_assistant_messages_are_graded_together() -> None:
     # NeMo Gym grades `response.output_text`: every assistant message's text, joined.
-    first = {**make_response(r"Maybe \boxed{A}.")["output"][0], "id": "msg_0"}
+    first = {**make_response(r"I think \boxed{C}.")["output"][0], "id": "msg_0"}
     calls = [function_call("lookup", {"q": "pentagon"}, "c1"), function_call_output("c1", "five sides")]
-    response = make_response(r"No: \boxed{C}", output=[first, *calls])
+    response = make_response("Confirmed: five sides.", output=[first, *calls])
     verified = await verify(nemo_row(), response)
     assert verified["reward"] == 1.0 and verified["extracted_answer"] == "C"
+    # A letter in one message and another in the next disagree: a hedge (gymhall; NeMo Gym reads the last).
+    changed = make_response(r"No: \boxed{A}", output=[first, *calls])
+    assert (await verify(nemo_row(), changed))["extracted_answer"] is None
 
 
 @pytest.mark.parametrize(
@@ -280,8 +305,22 @@ def test_the_dataset_rows_have_nemo_gyms_shape() -> None:
         assert not any(a != b and a.lower() in b.lower() for a in texts for b in texts)
         assert row["reference_solution"]["tool_calls"] == []
     assert {row["grading_mode"] for row in ROWS} == NEMO_ROW_MODES
-    assert sum("template_metadata" in row for row in ROWS) >= 10
-    assert len({row["uuid"] for row in ROWS}) == len(ROWS)
+    assert sum("template_metadata" in row for row in ROWS) >= 100
+    assert len({row["uuid"] for row in ROWS}) == len(ROWS) >= 500
+    tiers = Counter(row["difficulty"] for row in ROWS)
+    assert set(tiers) == {"easy", "medium", "hard"} and min(tiers.values()) >= 150
+    assert len({row["metadata"]["kind"] for row in ROWS}) >= 12
+    # The examples in the instructions never name an offered letter, so an echoed prompt answers nothing.
+    assert not any("\\boxed{A}" in row["responses_create_params"]["input"][0]["content"] for row in ROWS)
+
+
+def test_hand_written_rows_are_appended(import_file: Callable[[Path, str], ModuleType], tmp_path: Path) -> None:
+    generator = import_file(ENV / "data" / "generate.py", "gymhall_mcqa_generate_extra")
+    generated = generator.build_rows()
+    mine = {**nemo_row(grading_mode="strict_single_letter_boxed"), "difficulty": "easy"}
+    generator.EXTRA = tmp_path / "extra.jsonl"
+    generator.EXTRA.write_text(json.dumps(mine) + "\n", encoding="utf-8")
+    assert generator.build_rows() == [*generated, mine]
 
 
 async def test_every_reference_solution_scores_one_and_its_corruptions_do_not() -> None:
@@ -295,12 +334,50 @@ async def test_every_reference_solution_scores_one_and_its_corruptions_do_not() 
             assert rewards == [1.0, 0.0, 0.0], row["uuid"]
 
 
+async def test_every_probe_keeps_its_rule_on_every_row() -> None:
+    # What `gymhall check` plays: each hack scores below the reference, each variant what it scores.
+    plays = [(row, None) for row in ROWS] + [(row, p) for row in ROWS for p in probes_for(row, probes(row))]
+
+    async def score(client: Any, row: dict[str, Any], probe: Probe | None) -> float:
+        answer = (probe.solution(row["reference_solution"]) if probe else row["reference_solution"])["answer"]
+        return float((await client.verify({**row, "response": make_response(answer)}))["reward"])
+
+    async with client_for(MCQA()) as client:
+        rewards = await asyncio.gather(*(score(client, row, probe) for row, probe in plays))
+    assert all(reward == 1.0 for (_, probe), reward in zip(plays, rewards, strict=True) if probe is None)
+    broken = [
+        f"{probe.name} ({probe.expect}) scored {reward} on {row['uuid']}: {probe.answer!r}"
+        for (row, probe), reward in zip(plays, rewards, strict=True)
+        if probe is not None and (reward >= 1.0 if probe.expect == "below" else reward != 1.0)
+    ]
+    assert broken == []
+    names = {probe.name for _, probe in plays if probe is not None}
+    assert {"every option letter listed", "answer line repeated for every letter, right one last"} <= names
+
+
+async def test_a_constant_letter_scores_chance() -> None:
+    # The right letters are spread over the positions, so always answering one letter scores about
+    # 1/k (k options), not more: before, always "A" scored 30 %.
+    chance = sum(1 / len(row["options"]) for row in ROWS) / len(ROWS)
+    async with client_for(MCQA()) as client:
+        for letter in "ABCDE":
+            answers = [f"The answer is {letter}.\n{in_format(row, letter)}" for row in ROWS]
+            verified = await asyncio.gather(
+                *(client.verify({**row, "response": make_response(a)}) for row, a in zip(ROWS, answers, strict=True))
+            )
+            mean = sum(v["reward"] for v in verified) / len(ROWS)
+            offered = sum(1 / len(row["options"]) for row in ROWS if len(row["options"]) > "ABCDE".index(letter))
+            assert abs(mean - offered / len(ROWS)) <= 0.02, (letter, mean)
+            assert mean <= chance + 0.02, (letter, mean)
+
+
 def test_config() -> None:
     config = load_config([CONFIG], env_file=None)
     (instance,) = config.of_kind("resources_servers")
     assert instance.implementation == "mcqa" and instance.settings["domain"] == "knowledge"
     settings = instance.config_model(MCQAConfig)
     assert settings.grading_mode is None and settings.default_grading_mode == "strict_single_letter_boxed"
+    assert instance.settings["probes"] == "gymhall.envs.mcqa.probes:probes"
 
 
 def test_collect_with_replay_through_the_cli(tmp_path: Path) -> None:
