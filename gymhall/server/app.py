@@ -338,6 +338,11 @@ def serve_app(app: ASGIApp, config: BaseServerConfig) -> None:
     from gymhall.server.connections import uvicorn_options
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from gymhall.mcp.exposure import McpExposure, wants_mcp  # the `mcp` SDK (an extra) loads only when asked
+
+    if wants_mcp(config):  # `expose_tools_over_mcp: true`: the tools over MCP at /mcp, on this port
+        title = str(getattr(app, "title", "server"))
+        app = McpExposure(app, server_name=config.name or title, class_name=title)
     host = config.host
     sock = _bind(host, config.port if config.port is not None else DEFAULT_PORT)
     sock.listen(config.backlog)  # connections queue from now on, so the URL printed below is ready
