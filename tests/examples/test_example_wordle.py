@@ -94,7 +94,7 @@ def test_invalid_guesses_cost_nothing(wordle: ModuleType) -> None:
     game = wordle.WordleGame("crane")
     assert game.guess("cat") == "CAT has 3 letters; guess a 5-letter word. 6 guesses left."
     assert game.guess("") == "The guess has 0 letters; guess a 5-letter word. 6 guesses left."
-    assert game.guess("qzxvj") == "QZXVJ is not in the word list; try another common word. 6 guesses left."
+    assert game.guess("qzxvj") == "QZXVJ is not in the word list; try another English word. 6 guesses left."
     assert game.guesses_left == 6 and game.history == []
 
 
