@@ -47,7 +47,8 @@ async def main(tasks: int, repeats: int, rounds: int) -> None:
             cpu, right, seeded = await run(rows, str(spec.config), fork=fork)
             assert right == len(rows), f"{len(rows) - right} rollouts did not score 1.0 (fork={fork})"
             figures[fork].append(cpu / len(rows) * 1e3)
-            print(f"{'forked' if fork else 'seeded'}: {cpu / len(rows) * 1e3:6.2f} ms CPU per rollout, {seeded} seedings")
+            way = "forked" if fork else "seeded"
+            print(f"{way}: {cpu / len(rows) * 1e3:6.2f} ms CPU per rollout, {seeded} seedings")
     seeded_ms, forked_ms = (statistics.median(figures[fork]) for fork in (False, True))
     print(
         f"workplace, {tasks} tasks x {repeats} repeats = {len(rows)} rollouts, median of {rounds} rounds: "

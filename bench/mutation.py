@@ -75,6 +75,9 @@ def _configure(copy: Path, module: str, tests: list[str]) -> None:
             f"only_mutate = {toml_list([module])}\n"
             f"pytest_add_cli_args_test_selection = {toml_list(tests)}\n"
             'pytest_add_cli_args = ["-q", "-p", "no:cacheprovider", "-x"]\n'
+            # mutmut runs the tests in `mutants/`, a copy of `source_paths` and `tests` only; the validation
+            # tests port the example projects under examples/, so their clean run failed without them.
+            'also_copy = ["examples"]\n'
             "use_git_change_detection = false\n"
         )
 

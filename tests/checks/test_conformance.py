@@ -349,3 +349,16 @@ async def test_an_environment_that_does_not_fork_passes_the_fork_check_saying_so
     results = await check(CannotFork())
     assert all(r.passed for r in results.values())
     assert "does not fork sessions (501)" in results["forks are isolated"].reason
+
+
+# Promises found by the mutation run (bench/README.md, "Mutation testing").
+
+
+async def test_two_live_sessions_whose_tool_outputs_differ_fail_isolation_even_with_equal_rewards() -> None:
+    # SharedTally's rewards stay 1.0 (each session's own tally is right); only its tool output leaks the other.
+    SharedTally.shared = 0
+    results = await check(SharedTally())
+    isolation = results["sessions are isolated"]
+    assert isolation.passed is False
+    assert isolation.reason.startswith("two live sessions of one row gave different tool output #0")
+    assert results["same seed, same episode"].passed is False

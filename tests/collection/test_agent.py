@@ -583,3 +583,41 @@ async def test_a_503_at_tool_or_verify_is_a_retryable_failed_line(env: TallyEnv,
     assert line["failure"]["stage"] == stage and line["failure"]["retryable"] is True
     assert "status 503" in line["failure"]["error"] and "retry later" in line["failure"]["error"]
     assert len(app.store) == 0
+
+
+# Promises found by the mutation run (bench/README.md, "Mutation testing").
+
+
+class SlowVerify(TallyEnv):
+    async def verify(self, state: Tally, body: BaseVerifyRequest) -> Any:
+        await asyncio.sleep(5)
+        raise AssertionError("unreachable")
+
+
+async def test_the_deadline_passing_during_verify_names_verify_and_is_retryable() -> None:
+    agent, app = agent_for(SlowVerify(), ReplayModel(), timeout_s=0.3)
+    line = await agent.run({**ROW, "reference_solution": SOLVED})
+    assert line["status"] == "failed" and "reward" not in line
+    assert line["failure"]["stage"] == "verify" and line["failure"]["retryable"] is True
+    assert line["failure"]["error"] == "the rollout's deadline of 0.3 s passed during verify"
+    assert len(app.store) == 0
+
+
+async def test_only_function_tools_with_a_name_are_callable_tools() -> None:
+    # A row may declare built-in tools (web search, ...) beside its functions: a call to one is the model's
+    # mistake, answered as an unknown tool, never sent to the resources server.
+    seen: list[str] = []
+
+    def policy(turn: int, request: ModelRequest) -> list[dict[str, Any]]:
+        if turn == 0:
+            return [call("lookup", "{}", "a"), call("add", '{"by": 2}', "b")]
+        seen.extend(item["output"] for item in request.params["input"] if item.get("type") == "function_call_output")
+        return [message("3")]
+
+    function = {"type": "function", "name": "add", "parameters": {"type": "object", "properties": {}}}
+    tools = [{"type": "web_search_preview"}, {"type": "custom", "name": "lookup"}, function]
+    agent, _ = agent_for(TallyEnv(), PolicyModel(policy))
+    line = await agent.run({**ROW, "responses_create_params": {"input": "add things", "tools": tools}})
+    assert line["status"] == "ok" and line["reward"] == 1.0
+    assert '"unknown_tool"' in seen[0] and "lookup" in seen[0]
+    assert seen[1] == '{"value":3}'

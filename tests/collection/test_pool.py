@@ -236,3 +236,27 @@ async def test_keep_failures_resumes_without_retrying_failed_rows(tmp_path: Path
     stats = await collect(ROWS[:6], out, run, resume=True, keep_failures=True)
     assert (0, 0) not in state["calls"] and sum(state["calls"].values()) == 3
     assert stats.overall().failed == 1
+
+
+# Boundaries found by the mutation run (bench/README.md, "Mutation testing").
+
+
+async def test_a_concurrency_of_one_runs_the_rows_one_at_a_time_and_zero_is_refused() -> None:
+    run, state = make_runner(delay=0.001)
+    lines = [line async for line in rollouts(ROWS[:5], run, concurrency=1)]
+    assert len(lines) == 5 and state["peak"] == 1
+    with pytest.raises(ValueError, match="concurrency must be at least 1"):
+        [line async for line in rollouts(ROWS[:5], run, concurrency=0)]
+    with pytest.raises(ValueError, match="max_attempts must be at least 1"):
+        [line async for line in rollouts(ROWS[:5], run, max_attempts=0)]
+
+
+async def test_an_attempt_cut_by_the_rows_budget_stays_retryable() -> None:
+    # The budget ran out, not the rollout's chances: a later `collect --resume` may run the row again.
+    async def slow_failure(row: dict[str, Any]) -> dict[str, Any]:
+        await asyncio.sleep(0.2)
+        return failed_line(row, RolloutFailure("tool", "tool server slow", True), {})
+
+    (line,) = [line async for line in rollouts(ROWS[:1], slow_failure, retry_backoff_s=0.0, row_timeout_s=0.3)]
+    assert line["failure"]["retryable"] is True and line["failure"]["stage"] == "tool"
+    assert line["failure"]["attempts"] == 2 and "ran out during attempt 2" in line["failure"]["error"]

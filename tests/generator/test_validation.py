@@ -201,3 +201,13 @@ def test_a_server_that_never_answers_get_fails_the_server_gate(tmp_path: Path) -
     assert failed.reason.startswith("server 'guesses_resources_server' did not answer GET http://")
     assert failed.reason.endswith("/ with 200 within 2 s")
     assert "raise --ready-timeout" in failed.fix
+
+
+# Found by the mutation run (bench/README.md, "Mutation testing"): no test printed a passed gate.
+
+
+def test_each_gate_status_prints_its_mark_then_details_and_fix() -> None:
+    assert GateResult("import", "passed", "the package imports").lines() == ["[pass] import: the package imports"]
+    assert GateResult("rollouts", "skipped", "needs import").lines() == ["[skip] rollouts: needs import"]
+    failed = GateResult("import", "failed", "no module x", fix="declare x", details=("line 1",)).lines()
+    assert failed == ["[FAIL] import: no module x", "         line 1", "         fix: declare x"]

@@ -413,3 +413,14 @@ async def test_the_rollouts_time_left_bounds_a_run_below_its_own_budget() -> Non
     with rollout_deadline(time.monotonic() + 1.0):
         result = await sandbox.run("import time; time.sleep(15)")
     assert result.killed == "timeout" and time.monotonic() - started < 5
+
+
+# A boundary found by the mutation run (bench/README.md, "Mutation testing").
+
+
+def test_an_output_limit_of_zero_is_allowed_and_a_negative_one_refused() -> None:
+    assert SandboxLimits(output_bytes=0).output_bytes == 0  # any output at all kills the run
+    with pytest.raises(ValueError, match="output_bytes must be >= 0, not -1"):
+        SandboxLimits(output_bytes=-1)
+    with pytest.raises(ValueError, match="cpu_seconds must be positive, not 0"):
+        SandboxLimits(cpu_seconds=0)

@@ -8,7 +8,9 @@ import httpx
 import pytest
 
 from gymhall import BaseSeedSessionRequest, BaseVerifyRequest, Environment
+from gymhall.exceptions import BodyTooLarge, InvalidBody, RequestError, UnsupportedMediaType
 from gymhall.server.app import GymApp
+from gymhall.server.request_body import read_body
 
 
 @pytest.mark.parametrize(
@@ -232,3 +234,67 @@ def test_the_fuzzed_attacks_get_json_4xx_over_real_http() -> None:
         assert len(echoed.content) < 8 * 1024
         assert c.get("/").json() == {"status": "ok"}
         assert c.post("/seed_session", json={}).status_code == 200
+
+
+# Boundaries found by the mutation run (bench/README.md, "Mutation testing"): `read_body` driven with the
+# ASGI messages a server hands it, so the chunking, the declared length and a disconnect are exact.
+
+
+def _receive(*messages: dict[str, object]) -> Callable[[], Awaitable[dict[str, object]]]:
+    pending = list(messages)
+
+    async def receive() -> dict[str, object]:
+        assert pending, "read_body asked for a message after the body ended"
+        return pending.pop(0)
+
+    return receive
+
+
+def _scope(*headers: tuple[bytes, bytes]) -> dict[str, object]:
+    return {"type": "http", "method": "POST", "path": "/verify", "headers": list(headers)}
+
+
+async def test_a_declared_length_over_the_limit_is_refused_before_any_byte_is_read() -> None:
+    with pytest.raises(BodyTooLarge) as refused:
+        await read_body(_scope((b"content-length", b"11")), _receive(), 10)
+    assert "(11 bytes) is over this server's limit of 10 bytes" in str(refused.value)
+
+
+async def test_a_body_of_exactly_the_limit_in_chunks_is_read_whole() -> None:
+    messages = [
+        {"type": "http.request", "body": b"abcd", "more_body": True},
+        {"type": "http.request", "body": b"efg", "more_body": True},
+        {"type": "http.request", "more_body": True},  # a message may carry no body at all
+        {"type": "http.request", "body": b"hij"},
+    ]
+    body = await read_body(_scope((b"content-length", b"10")), _receive(*messages), 10)
+    assert body == b"abcdefghij"
+
+
+async def test_chunks_each_under_the_limit_are_refused_once_their_sum_passes_it() -> None:
+    messages = [
+        {"type": "http.request", "body": b"x" * 6, "more_body": True},
+        {"type": "http.request", "body": b"x" * 6, "more_body": True},
+    ]
+    with pytest.raises(BodyTooLarge) as refused:
+        await read_body(_scope(), _receive(*messages), 10)
+    assert "(12 bytes) is over this server's limit of 10 bytes" in str(refused.value)
+
+
+async def test_a_disconnect_before_the_body_ends_is_a_request_error() -> None:
+    messages = [{"type": "http.request", "body": b"{", "more_body": True}, {"type": "http.disconnect"}]
+    with pytest.raises(RequestError, match="disconnected before sending the whole body"):
+        await read_body(_scope(), _receive(*messages), 10)
+
+
+async def test_a_content_length_that_is_not_a_number_is_an_invalid_body() -> None:
+    with pytest.raises(InvalidBody, match="Content-Length header is not a number"):
+        await read_body(_scope((b"content-length", b"ten")), _receive(), 10)
+
+
+async def test_a_body_not_read_as_json_takes_any_content_type() -> None:
+    messages = [{"type": "http.request", "body": b"plain"}]
+    body = await read_body(_scope((b"content-type", b"text/plain")), _receive(*messages), 10)
+    assert body == b"plain"
+    with pytest.raises(UnsupportedMediaType):
+        await read_body(_scope((b"content-type", b"text/plain")), _receive(*messages), 10, json=True)

@@ -393,3 +393,29 @@ async def test_aggregate_metrics_refuses_a_non_finite_number_naming_the_field(
         assert f"verify_responses[1]['reward_components']['style'] is {shown}" in data["message"]
         ok = await c.post("/aggregate_metrics", json={"verify_responses": [{"reward": 1.0}]})
         assert ok.json()["agent_metrics"]["mean/reward"] == 1.0
+
+
+# NeMo Gym 0.7's close body, found untested by the mutation run (bench/README.md, "Mutation testing").
+
+
+async def test_a_nemo_gym_07_close_body_is_echoed_with_or_without_a_session(
+    make_app: Callable[..., GymApp],
+    client: Callable[[GymApp], httpx.AsyncClient],
+    seeded: Callable[[httpx.AsyncClient], Awaitable[str]],
+) -> None:
+    app = make_app()
+    close = {"resources_session_id": "rs-7", "episode_id": {"task": 1}}
+    async with client(app) as c:  # a session this server never saw: closing it succeeds, closed nothing
+        r = await c.post("/close_session", json=close)
+        assert (r.status_code, r.json()) == (200, {"closed": False, "resources_session_id": "rs-7"})
+        r = await c.post("/close_session", json={"episode_id": {"task": 1}})
+        assert r.status_code == 400 and "needs a session" in r.json()["detail"]
+        r = await c.post("/close_session", content=b"{}", headers={"content-type": "text/plain"})
+        assert r.status_code == 415
+        r = await c.post("/close_session", json={"resources_session_id": ["not", "an", "id"]})
+        assert r.status_code == 422 and "resources_session_id" in str(r.json()["detail"])
+    async with client(app) as c:
+        await seeded(c)
+        r = await c.post("/close_session", json=close)
+        assert (r.status_code, r.json()) == (200, {"closed": True, "resources_session_id": "rs-7"})
+        assert len(app.store) == 0
