@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import calendar
+import collections
+import datetime
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
 from gymhall import ServerError, load_config
 from gymhall.checks.conformance import corruptions
+from gymhall.checks.probe import Probe
+from gymhall.checks.probes import probes_for
 from gymhall.collection.runs import CollectOptions, run_collect
+from gymhall.envs.judge_qa.probes import probes
 from gymhall.envs.judge_qa.server import ENV_DIR, JudgeQA, JudgeQAConfig, extract_answer, normalize_answer
 from gymhall.exceptions import ConfigError
 from gymhall.grading.judge import JUDGE_EQUAL, JUDGE_NOT_EQUAL
@@ -22,6 +30,7 @@ from gymhall.testing import Failure, FakeOpenAI, FakeRequest, client_for, make_r
 DATA = ENV_DIR / "data" / "judge_qa.jsonl"
 CONFIG = ENV_DIR / "configs" / "judge_qa.yaml"
 JUDGE_MODEL_KEY = "judge_qa_resources_server.resources_servers.judge_qa.judge_model"
+ALLOW_NO_JUDGE_KEY = "judge_qa_resources_server.resources_servers.judge_qa.allow_no_judge"
 QUESTION = "What is the capital city of Australia?"
 
 
@@ -41,7 +50,7 @@ def judge_url(fake: FakeOpenAI) -> Iterator[str]:
 
 
 async def verify(env: JudgeQA, reply: str, expected: str = "Canberra", **fields: Any) -> dict[str, Any]:
-    row = make_row(QUESTION, question=QUESTION, expected_answer=expected, **fields)
+    row = make_row(fields.get("question", QUESTION), **{"question": QUESTION, "expected_answer": expected, **fields})
     async with client_for(env) as client:
         return await client.verify({**row, "response": make_response(reply)})
 
@@ -54,6 +63,8 @@ async def verify(env: JudgeQA, reply: str, expected: str = "Canberra", **fields:
         ("  Leonardo   da Vinci! ", "leonardo da vinci"),
         ("-2", "-2"),
         ("3.14", "3.14"),
+        (".9", ".9"),  # not 9: a reply "9." reversed must not match
+        ("9.", "9"),
         ("x-ray", "x ray"),
         ("An apple", "apple"),
     ],
@@ -152,14 +163,36 @@ async def test_a_judge_failure_follows_the_judge_failed_contract(fake: FakeOpenA
     assert "the judge 'judge'" in result["_ng_failure_judge_error"]
 
 
-async def test_without_a_judge_only_rule_decisions_are_scored() -> None:
-    env = JudgeQA(JudgeQAConfig(name="judge_qa"))
+def test_without_a_judge_the_server_refuses_to_start() -> None:
+    with pytest.raises(ConfigError, match="no judge is configured") as raised:
+        JudgeQA(JudgeQAConfig(name="judge_qa"))
+    message = str(raised.value)
+    assert "judge_model" in message and "allow_no_judge=true" in message
+
+
+async def test_the_shipped_config_refuses_to_collect_without_a_judge(tmp_path: Path) -> None:
+    options = CollectOptions(input=DATA, output=tmp_path / "out.jsonl", configs=[str(CONFIG)], model="replay")
+    with pytest.raises(ConfigError, match="allow_no_judge"):
+        await run_collect(options)
+
+
+async def test_allowed_without_a_judge_only_exact_matches_score() -> None:
+    env = JudgeQA(JudgeQAConfig(name="judge_qa", allow_no_judge=True))
     assert (await verify(env, "Canberra"))["reward"] == 1.0
     assert (await verify(env, ""))["reward"] == 0.0
-    result = await verify(env, "Sydney")
-    assert (
-        result["_ng_failure_class"] == "judge_failed" and "no judge is configured" in result["_ng_failure_judge_error"]
-    )
+    for reply in ("Sydney", "It is Canberra, in the ACT.", f"Answer: {QUESTION}", "It is not Canberra."):
+        result = await verify(env, reply)
+        assert result["reward"] == 0.0 and result["graded_by"] == "rule", reply
+        assert "_ng_failure_class" not in result  # a score, not a judge failure: the mean covers every rollout
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["**Answer:** Canberra", "**Answer: Canberra**", "```\nAnswer: Canberra\n```", "*Final answer*: Canberra"],
+)
+async def test_markdown_around_the_answer_prefix_is_an_exact_match(reply: str) -> None:
+    result = await verify(JudgeQA(JudgeQAConfig(name="judge_qa", allow_no_judge=True)), reply)
+    assert result["reward"] == 1.0 and result["exact_match"] is True
 
 
 async def test_settings_shape_the_judge_prompt(fake: FakeOpenAI, judge_url: str, tmp_path: Path) -> None:
@@ -200,7 +233,7 @@ def test_a_bad_template_is_a_config_error(tmp_path: Path) -> None:
 
 
 async def test_verify_refuses_a_row_without_expected_answer() -> None:
-    async with client_for(JudgeQA()) as client:
+    async with client_for(JudgeQA(JudgeQAConfig(name="judge_qa", allow_no_judge=True))) as client:
         with pytest.raises(ServerError, match="422"):
             await client.verify({**make_row("q"), "response": make_response("x")})
 
@@ -211,14 +244,54 @@ def test_the_config_names_the_environment() -> None:
     assert load_server_class(instance) is JudgeQA
     config = instance.config_model(JudgeQAConfig)
     assert config.domain == "knowledge" and config.judge_model is None and config.judge_swap_check is False
+    assert config.allow_no_judge is False  # a run must name a judge, or say it wants exact match alone
 
 
 def test_the_dataset_has_the_documented_fields() -> None:
     data = rows()
-    assert len(data) >= 50 and len({row["question"] for row in data}) == len(data)
+    assert len(data) >= 500 and len({row["question"] for row in data}) == len(data)
     for row in data:
         assert row["responses_create_params"]["input"][0]["content"].endswith(row["question"])
         assert row["expected_answer"] and row["reference_solution"]["tool_calls"] == []
+    tiers = collections.Counter(row["difficulty"] for row in data)
+    assert set(tiers) == {"easy", "medium", "hard"} and min(tiers.values()) >= 100
+
+
+def test_the_generator_reproduces_the_dataset_byte_for_byte(import_file: Callable[[Path, str], ModuleType]) -> None:
+    generator = import_file(ENV_DIR / "data" / "generate.py", "gymhall_judge_qa_generate")
+    assert generator.render(generator.build_rows()).encode("utf-8") == DATA.read_bytes()
+
+
+def test_the_computed_facts_are_right() -> None:
+    # Checked here another way than the generator computes them: weekdays and spans by date arithmetic
+    # from a known Monday, numerals by reading them back, elements by a few well-known entries.
+    monday = datetime.date(2024, 1, 1)
+    days = "monday tuesday wednesday thursday friday saturday sunday".split()
+    months = {name: number for number, name in enumerate(calendar.month_name) if name}
+    values = {"M": 1000, "D": 500, "C": 100, "L": 50, "X": 10, "V": 5, "I": 1}
+
+    def date(text: str) -> datetime.date:
+        day, month, year = text.split()
+        return datetime.date(int(year), months[month], int(day))
+
+    def read(numeral: str) -> int:
+        worth = [values[letter] for letter in numeral]
+        return sum(-v if v < w else v for v, w in zip(worth, [*worth[1:], 0], strict=True))
+
+    known = {"Which chemical element has atomic number 74?": "Tungsten", "What is the atomic number of Xenon?": "54"}
+    for row in rows():
+        question, expected = row["question"], row["expected_answer"]
+        if match := re.fullmatch(r"On what day of the week is (.+) in the Gregorian calendar\?", question):
+            assert days[(date(match[1]) - monday).days % 7] == expected.lower(), question
+        elif match := re.fullmatch(r"How many days after (.+) is (.+)\?", question):
+            assert (date(match[2]) - date(match[1])).days == int(expected), question
+        elif match := re.fullmatch(r"How is the number (\d+) written in Roman numerals\?", question):
+            assert read(expected) == int(match[1]), question
+        elif match := re.fullmatch(r"What number does the Roman numeral ([IVXLCDM]+) stand for\?", question):
+            assert read(match[1]) == int(expected), question
+        elif question in known:
+            assert expected == known.pop(question)
+    assert known == {}
 
 
 async def test_every_reference_solution_scores_1_and_corrupted_ones_do_not(fake: FakeOpenAI, judge_url: str) -> None:
@@ -243,7 +316,13 @@ async def test_every_reference_solution_scores_1_and_corrupted_ones_do_not(fake:
 
 
 async def test_collecting_with_the_replay_model_scores_1_offline(tmp_path: Path) -> None:
-    options = CollectOptions(input=DATA, output=tmp_path / "out.jsonl", configs=[str(CONFIG)], model="replay")
+    options = CollectOptions(
+        input=DATA,
+        output=tmp_path / "out.jsonl",
+        configs=[str(CONFIG)],
+        overrides=[f"{ALLOW_NO_JUDGE_KEY}=true"],
+        model="replay",
+    )
     stats = await run_collect(options)
     assert (stats.ok, stats.failed, stats.mean_reward) == (len(rows()), 0, 1.0)
 
@@ -280,3 +359,97 @@ async def test_collected_judge_verdicts_and_failures(
     if status == "failed":
         assert judged["failure"]["stage"] == "judge" and judged["failure"]["retryable"] is True
         assert "the judge 'judge'" in judged["failure"]["error"]
+
+
+def _judged_pair(request: FakeRequest) -> tuple[str, str]:
+    """The question and Answer B (the reply) of a judge prompt in the built-in template."""
+    text = request.user_text()
+    question = text.removeprefix("Question:\n").split("\n\nAnswer A:\n", 1)[0]
+    return question, text.split("\n\nAnswer B:\n", 1)[1]
+
+
+async def test_every_probe_of_every_row_keeps_its_rule(fake: FakeOpenAI, judge_url: str) -> None:
+    # The judge stands in for a competent one: it accepts exactly the replies a careful grader accepts
+    # (the variants of the reference) and refuses the rest. A hack that scores anything was paid by the
+    # rule check, never by the judge; a variant the rule check cannot decide must reach the judge with
+    # the row's question and the whole reply.
+    data = rows()
+    plays = [(row, probe) for row in data for probe in probes_for(row, probes(row))]
+    right = {
+        (row["question"], probe.solution(row["reference_solution"])["answer"])
+        for row, probe in plays
+        if probe.expect == "same"
+    }
+    fake.policy = lambda request: JUDGE_EQUAL if _judged_pair(request) in right else JUDGE_NOT_EQUAL
+    env = JudgeQA(JudgeQAConfig(name="judge_qa", judge_model=judge_url))
+
+    async def score(client: Any, row: dict[str, Any], probe: Probe | None) -> dict[str, Any]:
+        solution = row["reference_solution"] if probe is None else probe.solution(row["reference_solution"])
+        return dict(await client.verify({**row, "response": make_response(solution["answer"])}))
+
+    try:
+        async with client_for(env) as client:
+            references = await asyncio.gather(*(score(client, row, None) for row in data))
+            results = await asyncio.gather(*(score(client, row, probe) for row, probe in plays))
+    finally:
+        await env.on_shutdown()
+    assert [r["reward"] for r in references] == [1.0] * len(data)
+    broken = [
+        (row["question"], probe.name, result["reward"])
+        for (row, probe), result in zip(plays, results, strict=True)
+        if (result["reward"] >= 1.0 if probe.expect == "below" else result["reward"] != 1.0)
+    ]
+    assert broken == []
+    names = {probe.name for _, probe in plays}
+    assert {"question echoed", "reference negated", "reference hedged", "prompt echoed", "refusal"} <= names
+    # Markdown and padding around an exact answer are decided by the rule check, without a judge call.
+    for (row, probe), result in zip(plays, results, strict=True):
+        if probe.name in ("reference in bold", "reference in a fenced block", "answer prefix in bold"):
+            assert result["graded_by"] == "rule" and result["exact_match"] is True, probe.name
+        asked, expected = normalize_answer(row["question"]).split(), normalize_answer(row["expected_answer"])
+        if probe.name == "question echoed" and expected not in asked:  # refused before the judge is asked
+            assert result["graded_by"] == "rule", probe.name
+        if probe.name in ("reference negated", "reference hedged"):
+            assert result["graded_by"] == "judge", probe.name
+
+
+@pytest.mark.parametrize("reply", [f"Answer: {QUESTION}", f"\\boxed{{{QUESTION}}}", f"**{QUESTION.upper()}**"])
+async def test_the_question_echoed_scores_0_even_with_a_judge_that_says_yes(
+    fake: FakeOpenAI, judge_url: str, reply: str
+) -> None:
+    env = JudgeQA(JudgeQAConfig(name="judge_qa", judge_model=judge_url))  # the fake judge says "equal" to all
+    try:
+        result = await verify(env, reply)
+        # The question restated with the answer, or with the answer in other words, is the judge's to grade.
+        answered = [await verify(env, f"{QUESTION} {answer}") for answer in ("Canberra.", "The city of Canberra.")]
+        worded = await verify(env, "What is 15% of 200? Thirty.", expected="30", question="What is 15% of 200?")
+    finally:
+        await env.on_shutdown()
+    assert (result["reward"], result["graded_by"]) == (0.0, "rule")
+    assert [(r["reward"], r["graded_by"]) for r in [*answered, worded]] == [(1.0, "judge")] * 3
+    assert fake.request_count == 3
+
+
+async def test_without_a_judge_every_hack_scores_0_and_only_unjudgeable_variants_lose() -> None:
+    env = JudgeQA(JudgeQAConfig(name="judge_qa", allow_no_judge=True))
+    data = rows()
+    plays = [(row, probe) for row in data for probe in probes_for(row, probes(row))]
+    async with client_for(env) as client:
+        results = await asyncio.gather(
+            *(
+                client.verify({**row, "response": make_response(probe.solution(row["reference_solution"])["answer"])})
+                for row, probe in plays
+            )
+        )
+    lost = {probe.name for (_, probe), result in zip(plays, results, strict=True) if result["reward"] != 1.0}
+    paid = [
+        probe.name
+        for (_, probe), result in zip(plays, results, strict=True)
+        if probe.expect == "below" and result["reward"] > 0
+    ]
+    assert paid == []
+    # The reference followed by a sentence is right, but only a judge can tell it from a hedge: exact
+    # match alone gives it 0.0 (documented in the README; `gymhall check judge_qa` needs a judge).
+    assert lost - {probe.name for _, probe in plays if probe.expect == "below"} == {
+        "reference with a trailing sentence"
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -11,7 +13,10 @@ from typing import Any
 import pytest
 
 from gymhall import AsyncResourcesClient, ServerError, load_config
+from gymhall.checks.probes import probes_for
 from gymhall.collection.runs import CollectOptions, run_collect
+from gymhall.envs.structured_outputs.probes import FORBIDDEN_FORMATS, probes
+from gymhall.envs.structured_outputs.record import first_mismatch
 from gymhall.envs.structured_outputs.server import StructuredOutputs, strictify
 from gymhall.testing import client_for, function_call, make_response, make_row
 
@@ -411,3 +416,135 @@ async def test_collect_with_replay_scores_one_on_every_row(tmp_path: Path) -> No
     options = CollectOptions(input=DATASET, output=tmp_path / "out.jsonl", configs=[str(CONFIG)])
     stats = await run_collect(options)
     assert (stats.ok, stats.failed, stats.mean_reward) == (len(ROWS), 0, 1.0)
+
+
+# --- extraction rows: the values are graded against the record the document was written from -------
+
+
+def _row(family: str) -> dict[str, Any]:
+    return next(row for row in ROWS if row["source_record_id"].startswith(f"{family}-"))
+
+
+async def test_a_made_up_record_valid_for_the_schema_scores_zero(client: AsyncResourcesClient) -> None:
+    row = _row("employee")
+    made_up = {
+        "employee_id": "E12345",
+        "full_name": "Jane Doe",
+        "department": "engineering",
+        "start_date": "2020-01-01",
+        "salary_band": 5,
+        "remote": True,
+        "skills": ["python"],
+        "manager": None,
+    }
+    result = await grade(client, row, make_response(json.dumps(made_up)))
+    assert (result["reward"], result["error_type"]) == (0.0, "value_mismatch")
+    assert result["error_message"].startswith("$.employee_id: expected")
+    # The same answer on the same row without its expected record is graded as NeMo Gym grades it.
+    bare = {key: value for key, value in row.items() if key != "expected_record"}
+    assert (await grade(client, bare, make_response(json.dumps(made_up))))["reward"] == 1.0
+
+
+async def test_the_schema_echoed_scores_zero(client: AsyncResourcesClient) -> None:
+    row = _row("flight")
+    result = await grade(client, row, make_response(row["schema_str"]))
+    assert (result["reward"], result["error_type"]) == (0.0, "validation_error")
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda r: r.update(salary_band=r["salary_band"] % 10 + 1), "$.salary_band"),
+        (lambda r: r.update(remote=not r["remote"]), "$.remote"),
+        (
+            lambda r: r.update(start_date=r["start_date"][:-1] + str((int(r["start_date"][-1]) + 1) % 10)),
+            "$.start_date",
+        ),
+    ],
+    ids=["number", "boolean", "date"],
+)
+async def test_one_value_changed_scores_zero(
+    client: AsyncResourcesClient, change: Callable[[dict[str, Any]], None], where: str
+) -> None:
+    row = _row("employee")
+    record = copy.deepcopy(row["expected_record"])
+    change(record)
+    result = await grade(client, row, make_response(json.dumps(record)))
+    assert (result["reward"], result["error_type"]) == (0.0, "value_mismatch")
+    assert result["error_message"].startswith(where)
+
+
+async def test_values_compare_as_a_careful_grader_compares_them(client: AsyncResourcesClient) -> None:
+    row = next(
+        r for r in ROWS if r["source_record_id"].startswith("product-") and len(r["expected_record"]["tags"]) > 1
+    )
+    record = copy.deepcopy(row["expected_record"])
+    record["name"] = "  " + record["name"].upper() + ". "  # case, padding and a final full stop aside
+    record["tags"] = record["tags"][::-1]  # uniqueItems: a set, in any order
+    record["price"]["amount"] = float(record["price"]["amount"])
+    record["stock"] = float(record["stock"])  # 12.0 is the integer 12
+    assert (await grade(client, row, make_response(json.dumps(record))))["reward"] == 1.0
+
+
+def test_first_mismatch_orders_lists_unless_the_schema_makes_them_sets() -> None:
+    ordered = {"type": "array", "items": {"type": "string"}}
+    assert first_mismatch(["a", "b"], ["b", "a"], ordered) == "$[0]: expected 'a', got 'b'"
+    assert first_mismatch(["a", "b"], ["B", "a"], {**ordered, "uniqueItems": True}) is None
+    assert (
+        first_mismatch(["a", "a"], ["a", "b"], {**ordered, "uniqueItems": True})
+        == "$[1]: 'a' is not in the answer's items"
+    )
+    assert first_mismatch({"x": 1}, {"x": True}) == "$.x: expected 1, got True"
+    assert first_mismatch({"x": None}, {"x": 0}) == "$.x: expected None, got 0"
+    assert first_mismatch({"x": 1}, {"x": 1, "y": 2}) == "$.y: not in the document's record"
+
+
+def test_the_schema_shown_to_the_model_is_the_schema_graded() -> None:
+    # Issue 17: HR rows showed `required: [employee_id, full_name, department]` and an object without
+    # `required` for the manager, yet grading required every property. Every shown schema is now strict.
+    for row in ROWS:
+        shown = json.loads(row["schema_str"])
+        graded = copy.deepcopy(shown)
+        strictify(graded)
+        assert graded == shown, row["source_record_id"]
+
+
+def test_rows_carry_a_difficulty_and_the_expected_record() -> None:
+    assert len(ROWS) >= 500
+    tiers = {tier: sum(row["difficulty"] == tier for row in ROWS) for tier in ("easy", "medium", "hard")}
+    assert sum(tiers.values()) == len(ROWS) and min(tiers.values()) >= 150
+    for row in ROWS:
+        assert json.loads(row["reference_solution"]["answer"]) == row["expected_record"], row["source_record_id"]
+        text = "\n".join(m["content"] for m in row["responses_create_params"]["input"])
+        if row["difficulty"] == "hard":  # the target among other records, named by its key
+            assert "holds several records" in text and "\n---\n" in text
+
+
+async def test_every_probe_of_every_row_keeps_its_rule(client: AsyncResourcesClient) -> None:
+    # Every row's generic and own probes, verified as the agent's final message: each hack below the
+    # reference's 1.0, each variant exactly 1.0. About 6 000 verifies in process.
+    plays = [(row, probe) for row in ROWS for probe in probes_for(row, probes(row))]
+
+    async def score(row: dict[str, Any], answer: str) -> float:
+        return float((await grade(client, row, make_response(answer)))["reward"])
+
+    references = await asyncio.gather(*(score(row, row["reference_solution"]["answer"]) for row in ROWS))
+    assert references == [1.0] * len(ROWS)
+    rewards = await asyncio.gather(
+        *(score(row, probe.solution(row["reference_solution"])["answer"]) for row, probe in plays)
+    )
+    broken = [
+        (row["source_record_id"], probe.name, reward)
+        for (row, probe), reward in zip(plays, rewards, strict=True)
+        if (reward >= 1.0 if probe.expect == "below" else reward != 1.0)
+    ]
+    assert broken == []
+    names = {probe.name for _, probe in plays}
+    assert {
+        "made-up record",
+        "one value changed",
+        "schema echoed",
+        "sets in another order",
+        *FORBIDDEN_FORMATS,
+    } <= names
+    assert sum(probe.name == "one value changed" for _, probe in plays) == len(ROWS)

@@ -15,7 +15,11 @@ unchanged and get the same rewards:
 - The reward is 1.0 if the answer validates and 0.0 otherwise; `error_type` and `error_message`
   say why not (`empty_response`, `schema_error`, `parse_error`, `validation_error`, `api_error`,
   `missing_tool_call`, `multiple_tool_calls`, `wrong_tool_name`, `tool_arguments_parse_error`,
-  `missing_tool_payload_key`).
+  `missing_tool_payload_key`, `value_mismatch`).
+- Unlike NeMo Gym, a row may give `expected_record`, the record its document was written from (an
+  extraction task): then a valid answer must also hold the same values (`gymhall.envs.
+  structured_outputs.record`), or it scores 0.0 with `value_mismatch`. Without it, any valid record
+  scores 1.0: right only where the prompt asks for any valid record.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from gymhall import BaseVerifyRequest, Environment
+from gymhall.envs.structured_outputs.record import first_mismatch
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -66,6 +71,8 @@ class StructuredOutputsVerifyRequest(BaseVerifyRequest):
     response_mode: str | None = "text"  # "tool_call": the answer is a function call's arguments
     tool_name: str | None = None
     tool_payload_key: str | None = None
+    # gymhall's: the record an extraction row's document was written from; None grades the schema alone.
+    expected_record: Any = None
 
 
 @dataclass(frozen=True)
@@ -175,7 +182,7 @@ def _coerce_csv(rows: list[dict[Any, Any]], schema: Any) -> list[dict[Any, Any]]
     ]
 
 
-def _validate(compiled: _Compiled, instance: Any) -> Grade:
+def _validate(compiled: _Compiled, instance: Any, expected: Any = None) -> Grade:
     from jsonschema.exceptions import best_match
     from referencing.exceptions import Unresolvable
 
@@ -188,11 +195,16 @@ def _validate(compiled: _Compiled, instance: Any) -> Grade:
         return Grade.failed("validation_error", f"{type(exc).__name__}: {exc}")
     if error is not None:
         return Grade.failed("validation_error", f"ValidationError at {error.json_path}: {error.message}")
+    if expected is not None:
+        mismatch = first_mismatch(expected, instance, compiled.schema)
+        if mismatch is not None:
+            return Grade.failed("value_mismatch", mismatch)
     return Grade(1.0)
 
 
-def grade_text(schema_type: SchemaType, schema_str: str, text: str) -> Grade:
-    """Grade a text answer: parse it as `schema_type`, then validate it against the strict schema."""
+def grade_text(schema_type: SchemaType, schema_str: str, text: str, expected: Any = None) -> Grade:
+    """Grade a text answer: parse it as `schema_type`, validate it against the strict schema and, given
+    the `expected` record, compare their values."""
     import yaml
 
     if not text.strip():
@@ -209,15 +221,16 @@ def grade_text(schema_type: SchemaType, schema_str: str, text: str) -> Grade:
             parsed = _coerce_csv(parsed, compiled.schema)
         except TypeError as exc:
             return Grade.failed("validation_error", f"{type(exc).__name__}: {exc}")
-    return _validate(compiled, parsed)
+    return _validate(compiled, parsed, expected)
 
 
-def grade_object(schema_str: str, value: Any) -> Grade:
-    """Grade an already-parsed answer (a tool call's arguments) against the strict schema."""
+def grade_object(schema_str: str, value: Any, expected: Any = None) -> Grade:
+    """Grade an already-parsed answer (a tool call's arguments) against the strict schema and, given the
+    `expected` record, its values."""
     compiled = _compile(schema_str)
     if compiled.schema_error is not None:
         return Grade.failed("schema_error", compiled.schema_error)
-    return _validate(compiled, value)
+    return _validate(compiled, value, expected)
 
 
 def _answer_text(output: Iterable[Any]) -> str:
@@ -254,17 +267,21 @@ def _tool_call_payload(body: StructuredOutputsVerifyRequest) -> Any | Grade:
 def _grade(body: StructuredOutputsVerifyRequest) -> Grade:
     if body.response_mode == "tool_call":
         payload = _tool_call_payload(body)
-        return payload if isinstance(payload, Grade) else grade_object(body.schema_str, payload)
-    return grade_text(body.schema_type, body.schema_str, _answer_text(body.response.output))
+        if isinstance(payload, Grade):
+            return payload
+        return grade_object(body.schema_str, payload, body.expected_record)
+    return grade_text(body.schema_type, body.schema_str, _answer_text(body.response.output), body.expected_record)
 
 
 class StructuredOutputs(Environment):
-    """Answer in the row's format, valid for the row's JSON Schema; graded by schema validation alone."""
+    """Answer in the row's format, valid for the row's JSON Schema and, for extraction rows that give an
+    `expected_record`, holding its values."""
 
     domain = "instruction_following"
 
     async def verify(self, state: None, body: StructuredOutputsVerifyRequest) -> Mapping[str, Any]:
-        """1.0 if the answer parses and validates against the strict schema, else 0.0 with the reason."""
+        """1.0 if the answer parses, validates against the strict schema and holds the expected record's
+        values (where the row gives one), else 0.0 with the reason."""
         # Parsing and validating a long answer is CPU work: keep it off the event loop.
         grade = await asyncio.to_thread(_grade, body)
         return {

@@ -22,7 +22,7 @@ from typing import Any
 
 OUTPUT = Path(__file__).resolve().parent / "structured_outputs.jsonl"
 RNG_SEED = 20261122
-ROWS_PER_FAMILY = 5
+ROWS_PER_FAMILY = 42  # 12 families x 42 = 504 rows, 14 of each tier per family
 
 FIRST = (
     "Ada Bruno Chiara Dmitri Elena Farid Grace Hiro Ines Jonas Kofi Lena Mateo Nadia Omar Priya Rosa Sven Tala Yusuf"
@@ -74,14 +74,10 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    """An object schema; `required` may list fewer properties than declared (grading makes all of them required)."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties) if required is None else required,
-        "additionalProperties": False,
-    }
+def _obj(properties: dict[str, Any], kind: str | list[str] = "object") -> dict[str, Any]:
+    """An object schema requiring every property it declares and forbidding others: the schema the
+    model is shown is the one graded (grading makes every declared property required)."""
+    return {"type": kind, "properties": properties, "required": list(properties), "additionalProperties": False}
 
 
 STR: dict[str, Any] = {"type": "string"}
@@ -163,8 +159,7 @@ BOOK = _obj(
         ),
         "pages": _int(1),
         "in_print": {"type": "boolean"},
-    },
-    required=["title", "isbn", "authors", "year"],
+    }
 )
 
 
@@ -380,12 +375,8 @@ EMPLOYEE = _obj(
         "salary_band": _int(1, 10),
         "remote": {"type": "boolean"},
         "skills": _array(STR, max_items=5, unique=True),
-        "manager": {
-            "type": ["object", "null"],
-            "properties": {"name": STR, "employee_id": {"type": "string", "pattern": r"^E\d{5}$"}},
-        },
-    },
-    required=["employee_id", "full_name", "department"],
+        "manager": _obj({"name": STR, "employee_id": {"type": "string", "pattern": r"^E\d{5}$"}}, ["object", "null"]),
+    }
 )
 
 
@@ -402,7 +393,7 @@ def product(rng: random.Random) -> tuple[dict[str, Any], str]:
     }
     dims = record["dimensions_cm"]
     tags = _join(record["tags"]) if record["tags"] else "none"
-    discount = "no discount" if record["discount_pct"] is None else f"{record['discount_pct']}% off"
+    discount = "discount not stated" if record["discount_pct"] is None else f"{record['discount_pct']}% off"
     document = (
         f"Listing {record['product_id']}: {record['name']}, {record['price']['amount']:.2f} "
         f"{record['price']['currency']} ({discount}). Size {dims['length']} x {dims['width']} x {dims['height']} cm "
@@ -485,7 +476,7 @@ def review(rng: random.Random) -> tuple[dict[str, Any], str]:
         "cons": rng.sample(["length", "plot holes", "ending", "sound mix"], rng.randint(0, 2)),
         "contains_spoilers": rng.random() < 0.3,
     }
-    cons = _join(record["cons"]) if record["cons"] else "nothing much"
+    cons = _join(record["cons"]) if record["cons"] else "none"
     document = (
         f"Review by {record['reviewer']} of {record['movie_title']} ({record['release_year']}): "
         f"{rating}/10, {verdict}. Strong points: {_join(record['pros'])}. Weak points: {cons}. "
@@ -637,26 +628,29 @@ COURSE = _obj(
 
 @dataclass(frozen=True)
 class Family:
-    """One kind of document: its name, its JSON Schema and how to make a record and its document."""
+    """One kind of document: its name, its JSON Schema, how to make a record and its document, and the
+    field (and its name in words) that tells one record from another in a hard row's document."""
 
     name: str
     schema: dict[str, Any]
     make: Callable[[random.Random], tuple[dict[str, Any], str]]
+    key: str
+    key_words: str
 
 
 FAMILIES = [
-    Family("book", BOOK, book),
-    Family("weather_log", WEATHER, weather),
-    Family("invoice", INVOICE, invoice),
-    Family("recipe", RECIPE, recipe),
-    Family("flight", FLIGHT, flight),
-    Family("employee", EMPLOYEE, employee),
-    Family("product", PRODUCT, product),
-    Family("event", EVENT, event),
-    Family("movie_review", REVIEW, review),
-    Family("shipment", SHIPMENT, shipment),
-    Family("sensor_log", SENSOR, sensor),
-    Family("course", COURSE, course),
+    Family("book", BOOK, book, "isbn", "ISBN"),
+    Family("weather_log", WEATHER, weather, "station_id", "station"),
+    Family("invoice", INVOICE, invoice, "invoice_number", "invoice number"),
+    Family("recipe", RECIPE, recipe, "name", "name"),
+    Family("flight", FLIGHT, flight, "flight_number", "flight number"),
+    Family("employee", EMPLOYEE, employee, "employee_id", "employee ID"),
+    Family("product", PRODUCT, product, "product_id", "product ID"),
+    Family("event", EVENT, event, "event_name", "name"),
+    Family("movie_review", REVIEW, review, "movie_title", "film title"),
+    Family("shipment", SHIPMENT, shipment, "tracking_number", "tracking number"),
+    Family("sensor_log", SENSOR, sensor, "device_id", "device ID"),
+    Family("course", COURSE, course, "course_code", "course code"),
 ]
 
 CONCISE = "Schema:\n{schema}"
@@ -667,9 +661,61 @@ DETAILED = (
     "Reply with the JSON only: no Markdown code fence, no commentary."
 )
 QUESTION = "Extract the record described in the document below as JSON."
+PICK = "The document below holds several records. Extract the one whose {words} is {value} as JSON, and no other."
+TIERS = ("easy", "medium", "hard")
+"""Row i of a family is TIERS[i % 3]: easy documents list the record's fields one per line; medium ones
+describe it in prose; hard ones describe it among one or two other records of the same family."""
 
 
-def _messages(rng: random.Random, schema_text: str, document: str) -> tuple[list[dict[str, str]], str, str]:
+def _cell(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _form(record: dict[str, Any], prefix: str = "") -> list[str]:
+    """The record as `field: value` lines (nested fields dotted, list items numbered from 1)."""
+    lines: list[str] = []
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            lines += _form(value, f"{name}.")
+        elif isinstance(value, list) and any(isinstance(item, dict) for item in value):
+            for number, item in enumerate(value, 1):
+                lines += _form(item, f"{name} #{number}.")
+        elif isinstance(value, list):
+            lines.append(f"{name}: {'; '.join(map(_cell, value)) if value else '(none)'}")
+        else:
+            lines.append(f"{name}: {_cell(value)}")
+    return lines
+
+
+def _task(rng: random.Random, family: Family, tier: str) -> tuple[dict[str, Any], str, str]:
+    """A record, the document to extract it from and the question asking for it, for one tier."""
+    record, document = family.make(rng)
+    if tier == "easy":
+        return record, "\n".join(_form(record)), QUESTION
+    if tier == "medium":
+        return record, document, QUESTION
+    documents = [document]
+    while len(documents) < 1 + rng.randint(1, 2):
+        other, text = family.make(rng)
+        if not same_key(other[family.key], record[family.key]):
+            documents.append(text)
+    rng.shuffle(documents)
+    return record, "\n\n---\n\n".join(documents), PICK.format(words=family.key_words, value=record[family.key])
+
+
+def same_key(first: Any, second: Any) -> bool:
+    """Whether two records' keys could be confused (case aside), so a hard row's target is unambiguous."""
+    return str(first).casefold() == str(second).casefold()
+
+
+def _messages(
+    rng: random.Random, schema_text: str, document: str, question: str
+) -> tuple[list[dict[str, str]], str, str]:
     detail = rng.choice(["concise", "detailed"])
     instruction = (CONCISE if detail == "concise" else DETAILED).format(schema=schema_text)
     if detail == "concise":
@@ -677,23 +723,24 @@ def _messages(rng: random.Random, schema_text: str, document: str) -> tuple[list
     layout = rng.choice(["system_instruction", "instruction_before_document", "instruction_after_document"])
     doc = f"<document>\n{document}\n</document>"
     if layout == "system_instruction":
-        messages = [{"role": "system", "content": instruction}, {"role": "user", "content": f"{QUESTION}\n\n{doc}"}]
+        messages = [{"role": "system", "content": instruction}, {"role": "user", "content": f"{question}\n\n{doc}"}]
     elif layout == "instruction_before_document":
-        messages = [{"role": "user", "content": f"{QUESTION}\n\n{instruction}\n\n{doc}"}]
+        messages = [{"role": "user", "content": f"{question}\n\n{instruction}\n\n{doc}"}]
     else:
-        messages = [{"role": "user", "content": f"{QUESTION}\n\n{doc}\n\n{instruction}"}]
+        messages = [{"role": "user", "content": f"{question}\n\n{doc}\n\n{instruction}"}]
     return messages, layout, detail
 
 
 def build_rows() -> list[dict[str, Any]]:
-    """The dataset's rows, in order."""
+    """The dataset's rows, in order: each family's rows, their tiers in turn."""
     rng = random.Random(RNG_SEED)
     rows = []
     for family in FAMILIES:
         schema_str = json.dumps(family.schema)
         for number in range(ROWS_PER_FAMILY):
-            record, document = family.make(rng)
-            messages, layout, detail = _messages(rng, schema_str, document)
+            tier = TIERS[number % len(TIERS)]
+            record, document, question = _task(rng, family, tier)
+            messages, layout, detail = _messages(rng, schema_str, document, question)
             answer = json.dumps(record, ensure_ascii=False, indent=2 if rng.random() < 0.5 else None)
             rows.append(
                 {
@@ -704,6 +751,8 @@ def build_rows() -> list[dict[str, Any]]:
                     "instruction_layout": layout,
                     "instruction_detail_level": detail,
                     "source_record_id": f"{family.name}-{number + 1}",
+                    "difficulty": tier,
+                    "expected_record": record,
                     "reference_solution": {"tool_calls": [], "answer": answer},
                 }
             )
