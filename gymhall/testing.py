@@ -60,6 +60,7 @@ __all__ = [
     "make_response",
     "make_row",
     "scripted",
+    "OFFLINE_OVERRIDES",
     "serve_in_thread",
     "sync_client_for",
 ]
@@ -164,6 +165,13 @@ def make_row(
     if tools is not None:
         params["tools"] = tools
     return {"responses_create_params": params, **task_fields}
+
+
+OFFLINE_OVERRIDES: dict[str, list[str]] = {
+    "judge_qa": ["judge_qa_resources_server.resources_servers.judge_qa.allow_no_judge=true"],
+}
+"""Config overrides that let a bundled environment run with no outside service (judge_qa without a judge:
+only exact answers score, which the replay model's are), by environment id."""
 
 
 @contextlib.contextmanager

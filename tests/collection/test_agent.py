@@ -19,6 +19,7 @@ from gymhall.exceptions import ModelError, ServerBusy, ToolError
 from gymhall.models.base import Model, ModelRequest
 from gymhall.models.replay import ReplayModel
 from gymhall.server.entrypoints import build_server_app
+from gymhall.testing import OFFLINE_OVERRIDES
 from gymhall.wire.responses import Response
 
 
@@ -301,7 +302,8 @@ def assert_sdk_response(body: dict[str, Any]) -> None:
 @pytest.mark.parametrize("env_id", [spec.id for spec in list_envs()])
 async def test_the_response_sent_to_verify_is_an_openai_sdk_response_for_every_bundled_env(env_id: str) -> None:
     spec = get_env(env_id)
-    recorder = VerifyRecorder(build_server_app(load_config([str(spec.config)]).resources_server()))
+    config = load_config([str(spec.config)], OFFLINE_OVERRIDES.get(env_id, []))
+    recorder = VerifyRecorder(build_server_app(config.resources_server()))
     client = AsyncResourcesClient.for_app(recorder, owns_app=True, timeout=None)
     rows = read_rows(spec.dataset)[:2]
     async with client, ReplayModel() as model:

@@ -1,5 +1,7 @@
 """The registry of bundled environments, and the contracts every one of them keeps."""
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -8,13 +10,16 @@ import pytest
 from typer.testing import CliRunner
 
 from gymhall.checks.conformance import check_environment
-from gymhall.checks.probes import load_probe_function
+from gymhall.checks.probe import Probe
+from gymhall.checks.probes import load_probe_function, probes_for
 from gymhall.cli.main import app
 from gymhall.collection.datasets import read_rows
 from gymhall.collection.runs import CollectOptions, resources_client, run_collect
 from gymhall.config.loading import load_config
 from gymhall.config.registry import ENVS_DIR, _registry, get_env, list_envs, resolve_config_arguments
 from gymhall.exceptions import ConfigError
+from gymhall.grading.judge import JUDGE_EQUAL, JUDGE_NOT_EQUAL
+from gymhall.testing import OFFLINE_OVERRIDES, FakeOpenAI, FakeRequest, serve_in_thread
 
 ENV_IDS = [spec.id for spec in list_envs()]
 EXPECTED = {
@@ -130,14 +135,41 @@ def sample(rows: list[dict[str, Any]], size: int = 40) -> list[dict[str, Any]]:
     return rows[:: max(1, len(rows) // size)]
 
 
+@contextlib.contextmanager
+def competent_judge(env_id: str, rows: list[dict[str, Any]], own: Any) -> Iterator[list[str]]:
+    """For judge_qa, a fake judge over loopback that accepts exactly what a careful grader accepts (the
+    reference and its harmless variants) and the override pointing the environment at it."""
+    if env_id != "judge_qa":
+        yield []
+        return
+    right = {
+        (row["question"], probe.solution(row["reference_solution"])["answer"])
+        for row in rows
+        for probe in [Probe("reference", expect="same"), *probes_for(row, own(row))]
+        if probe.expect == "same"
+    }
+
+    def pair(request: FakeRequest) -> tuple[str, str]:  # the built-in prompt: question, Answer A, Answer B
+        text = request.user_text()
+        return text.removeprefix("Question:\n").split("\n\nAnswer A:\n", 1)[0], text.split("\n\nAnswer B:\n", 1)[1]
+
+    judge = FakeOpenAI(lambda request: JUDGE_EQUAL if pair(request) in right else JUDGE_NOT_EQUAL, model="judge")
+    with serve_in_thread(judge) as url:
+        yield [f"judge_qa_resources_server.resources_servers.judge_qa.judge_model={url}/v1#judge"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("env_id", ENV_IDS)
 async def test_every_environment_passes_the_conformance_check(env_id: str) -> None:
     spec = get_env(env_id)
     rows = sample(read_rows(spec.dataset))
-    probes = load_config([str(spec.config)]).resources_server().settings.get("probes")
-    async with resources_client(configs=[str(spec.config)]) as client:
-        results = await check_environment(client, rows, probes=load_probe_function(probes) if probes else None)
+    spec_probes = (
+        load_config([str(spec.config)], OFFLINE_OVERRIDES.get(env_id, [])).resources_server().settings.get("probes")
+    )
+    own = load_probe_function(spec_probes) if spec_probes else None
+    with competent_judge(env_id, rows, own) as judge:
+        async with resources_client(configs=[str(spec.config)], overrides=judge) as client:
+            results = await check_environment(client, rows, probes=own)
     failed = [result for result in results if not result.passed]
     assert failed == []
 
@@ -150,7 +182,8 @@ async def test_collect_with_the_replay_model_scores_1_over_every_dataset(env_id:
     data = tmp_path / "rows.jsonl"
     rows = sample(read_rows(spec.dataset), size=100)
     data.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
-    options = CollectOptions(input=data, output=output, configs=[str(spec.config)], model="replay")
+    overrides = OFFLINE_OVERRIDES.get(env_id, [])
+    options = CollectOptions(input=data, output=output, configs=[str(spec.config)], overrides=overrides, model="replay")
     stats = await run_collect(options)
     assert stats.failed == 0
     assert stats.ok == len(rows)

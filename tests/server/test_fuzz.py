@@ -27,7 +27,7 @@ from gymhall.config.loading import load_config
 from gymhall.config.registry import list_envs
 from gymhall.server.app import GymApp, tool_schemas
 from gymhall.server.entrypoints import build_server_app
-from gymhall.testing import make_response
+from gymhall.testing import OFFLINE_OVERRIDES, make_response
 from gymhall.wire.contract import SESSION_HEADER
 
 EXAMPLES = int(os.environ.get("GYMHALL_FUZZ_EXAMPLES", "50"))
@@ -137,7 +137,7 @@ class Target:
 
 def _target(env_id: str) -> Target:
     spec = next(spec for spec in list_envs() if spec.id == env_id)
-    app = build_server_app(load_config([str(spec.config)]).resources_server())
+    app = build_server_app(load_config([str(spec.config)], OFFLINE_OVERRIDES.get(env_id, [])).resources_server())
     row = orjson.loads(spec.dataset.read_bytes().splitlines()[0])
     schema = app.openapi()
     defs = schema.get("components", {}).get("schemas", {})
