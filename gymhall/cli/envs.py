@@ -32,20 +32,26 @@ CHECK_EPILOG = (
 
 @app.command("envs")
 def envs_command() -> None:
-    """List the bundled environments: id, domain, dataset rows and description."""
+    """List the environments, bundled and installed: id, domain, dataset rows, description and source.
+
+    Installed packages add theirs through the `gymhall.environments` entry point; a broken one is
+    skipped with a warning line naming it.
+    """
     from rich.console import Console
     from rich.table import Table
 
-    from gymhall.config.registry import list_envs
+    from gymhall.config.registry import list_envs, registry_problems
 
     caption = "gymhall serve ID | gymhall collect --env ID | gymhall check ID"
-    table = Table(title="bundled environments", caption=caption)
-    for column in ("id", "domain", "rows", "description"):
+    table = Table(title="environments", caption=caption)
+    for column in ("id", "domain", "rows", "description", "source"):
         table.add_column(column, justify="right" if column == "rows" else "left", overflow="fold")
     for spec in list_envs():
         rows = sum(1 for line in spec.dataset.open("rb") if line.strip()) if spec.dataset.is_file() else 0
-        table.add_row(spec.id, spec.domain, str(rows), spec.description)
+        table.add_row(spec.id, spec.domain, str(rows), spec.description, spec.source)
     Console().print(table)
+    for problem in registry_problems():
+        typer.echo(f"warning: {problem}", err=True)
 
 
 @app.command("check", epilog=CHECK_EPILOG)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from gymhall.cli import bench, collect, envs, generator, serve
+from gymhall.cli import bench, collect, envs, export, generator, serve, view
 
 __all__ = ["app", "main"]
 
@@ -34,6 +34,8 @@ app.add_typer(collect.app)
 app.add_typer(envs.app)
 app.add_typer(generator.app)
 app.add_typer(bench.app, name="bench")
+app.add_typer(view.app)
+app.add_typer(export.app)
 
 
 def _version(value: bool) -> None:

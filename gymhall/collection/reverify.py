@@ -30,6 +30,7 @@ import orjson
 
 from gymhall.client.resources import AsyncResourcesClient, AsyncResourcesSession
 from gymhall.collection.agent import RolloutError, agent_answer, call_failures, checked_verdict, close_quietly
+from gymhall.collection.atif import rollout_lines
 from gymhall.collection.datasets import iter_jsonl, latest_lines
 from gymhall.collection.pool import CollectStats, rollouts
 from gymhall.collection.runs import resources_client, write_metrics
@@ -265,8 +266,11 @@ async def reverify_file(
     gets `previous_reward`, `reverified_by` ("stateless" or "replay") and, when a replayed tool answer
     differs from the recording, `replay_drift`.
     """
-    if not rollouts_file.is_file():
-        raise DatasetError(f"{rollouts_file} does not exist. Fix: name a rollouts JSONL written by gymhall collect.")
+    if not rollouts_file.is_file() and not rollouts_file.is_dir():
+        raise DatasetError(
+            f"{rollouts_file} does not exist. Fix: name a rollouts JSONL written by gymhall collect, "
+            "or a folder `gymhall export --format atif` wrote."
+        )
     resources = resources_client(
         configs=configs,
         overrides=overrides,
@@ -274,7 +278,10 @@ async def reverify_file(
         url=resources_url,
         max_connections=max(16, concurrency),
     )
-    lines = latest_lines(line for _, line in iter_jsonl(rollouts_file, tolerate_torn_tail=True))  # newer wins
+    if rollouts_file.is_dir():  # an ATIF export (`gymhall export --format atif`)
+        lines = rollout_lines(rollouts_file)
+    else:
+        lines = latest_lines(line for _, line in iter_jsonl(rollouts_file, tolerate_torn_tail=True))  # newer wins
     reverifier = _Reverifier(resources, replay)
     stats = ReverifyStats(total=len(lines))
     try:

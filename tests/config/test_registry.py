@@ -1,6 +1,7 @@
 """The registry of bundled environments, and the contracts every one of them keeps."""
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,14 @@ from gymhall.cli.main import app
 from gymhall.collection.datasets import read_rows
 from gymhall.collection.runs import CollectOptions, resources_client, run_collect
 from gymhall.config.loading import load_config
-from gymhall.config.registry import ENVS_DIR, _registry, get_env, list_envs, resolve_config_arguments
+from gymhall.config.registry import (
+    ENVS_DIR,
+    _registry,
+    get_env,
+    list_envs,
+    registry_problems,
+    resolve_config_arguments,
+)
 from gymhall.exceptions import ConfigError
 from gymhall.grading.judge import JUDGE_EQUAL, JUDGE_NOT_EQUAL
 from gymhall.testing import OFFLINE_OVERRIDES, FakeOpenAI, FakeRequest, serve_in_thread
@@ -76,7 +84,9 @@ def test_a_config_that_does_not_define_its_id_is_refused(tmp_path: Path) -> None
 
 
 def test_an_unknown_id_names_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match=r"no bundled environment 'wether'\. Did you mean 'weather'\?"):
+    with pytest.raises(
+        ConfigError, match=r"no bundled environment 'wether', nor an installed one\. Did you mean 'weather'\?"
+    ):
         get_env("wether")
 
 
@@ -196,3 +206,145 @@ def test_collect_env_defaults_its_dataset(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert len(output.read_text().splitlines()) == 3
     assert (tmp_path / "weather_metrics.json").is_file()
+
+
+# Installed environments: a `*.dist-info` with an `entry_points.txt` on `sys.path` is what `pip install`
+# writes, and what `importlib.metadata` reads; the tests build one in a temporary folder.
+
+SHOUT_SERVER = '''
+import re
+
+from gymhall import BaseVerifyRequest, Environment, tool
+
+
+class ShoutRequest(BaseVerifyRequest):
+    expected_answer: str
+
+
+class Shout(Environment):
+    @tool
+    async def shout(self, text: str) -> str:
+        """The text in capitals."""
+        return text.upper()
+
+    async def verify(self, state: None, body: ShoutRequest) -> float:
+        shouted = any(getattr(item, "name", None) == "shout" for item in body.response.output)
+        return float(shouted and body.expected_answer in re.findall(r"\\w+", body.response.output_text))
+'''
+
+
+def shout_row(word: str) -> str:
+    row = {
+        "responses_create_params": {"input": [{"role": "user", "content": f"Shout {word} with the shout tool."}]},
+        "expected_answer": word.upper(),
+        "reference_solution": {"tool_calls": [{"name": "shout", "arguments": {"text": word}}], "answer": word.upper()},
+    }
+    return orjson.dumps(row).decode() + "\n"
+
+
+def install(site: Path, dist: str, entries: dict[str, str]) -> None:
+    """Write the `*.dist-info` an install of `dist` would, with these `gymhall.environments` entries."""
+    info = site / f"{dist}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    lines = "".join(f"{name} = {value}\n" for name, value in entries.items())
+    (info / "entry_points.txt").write_text(f"[gymhall.environments]\n{lines}")
+
+
+def shout_package(site: Path, package: str, env_ids: tuple[str, ...] = ("shout",)) -> Path:
+    folder = site / package
+    (folder / "configs").mkdir(parents=True)
+    (folder / "data").mkdir()
+    (folder / "__init__.py").write_text("")
+    (folder / "server.py").write_text(SHOUT_SERVER)
+    for env_id in env_ids:
+        (folder / "configs" / f"{env_id}.yaml").write_text(
+            f"{env_id}_resources_server:\n  resources_servers:\n    {env_id}:\n"
+            f"      entrypoint: {package}.server:Shout\n      domain: games\n"
+            f"      description: Shout a word.\n      probes: null\n"
+        )
+        (folder / "data" / f"{env_id}.jsonl").write_text("".join(shout_row(w) for w in ("hi", "gym", "hall")))
+    return folder
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder on `sys.path` (and on the children's PYTHONPATH), as site-packages is."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    monkeypatch.syspath_prepend(str(folder))
+    return folder
+
+
+def test_an_installed_package_adds_its_environments(site: Path) -> None:
+    folder = shout_package(site, "shout_env", ("shout", "shout_loud"))
+    (folder / "__init__.py").write_text("raise RuntimeError('listing environments must not import the package')\n")
+    install(site, "shout-env", {"shout": "shout_env"})
+    spec = get_env("shout")
+    assert spec.config == folder / "configs" / "shout.yaml"
+    assert spec.dataset == folder / "data" / "shout.jsonl"
+    assert spec.domain == "games" and spec.description == "Shout a word."
+    assert "shout-env 0.1" in spec.source
+    ids = [env.id for env in list_envs()]
+    assert ids[: len(ENV_IDS)] == ENV_IDS and ids[len(ENV_IDS) :] == ["shout", "shout_loud"]
+    assert resolve_config_arguments(["shout_loud"]) == [str(folder / "configs" / "shout_loud.yaml")]
+    assert registry_problems() == []
+    assert "shout_env" not in sys.modules  # found by find_spec: its __init__ would have raised
+
+
+def test_broken_entry_points_are_reported_by_name_and_hide_nothing(site: Path) -> None:
+    shout_package(site, "shout_env")
+    shout_package(site, "clash_env", ("weather", "clash_ok"))
+    shout_package(site, "twin_env", ("shout",))
+    (site / "flat_env.py").write_text("")
+    (site / "empty_env").mkdir()
+    (site / "empty_env" / "__init__.py").write_text("")
+    install(site, "shout-env", {"shout": "shout_env"})
+    install(
+        site,
+        "broken-env",
+        {
+            "gone": "no_such_module",
+            "clash": "clash_env",
+            "flat": "flat_env",
+            "empty": "empty_env",
+            "attr": "shout_env:Shout",
+            "twin": "twin_env",
+        },
+    )
+    problems = registry_problems()
+    by_entry = {problem.split("'")[1]: problem for problem in problems}
+    assert set(by_entry) == {"gone", "clash", "flat", "empty", "attr", "twin"}, problems
+    assert all("broken-env 0.1" in problem for problem in problems)
+    assert "'no_such_module' is not importable" in by_entry["gone"]
+    assert "environment 'weather' skipped: a bundled environment has that id" in by_entry["clash"]
+    assert "is a module, not a package" in by_entry["flat"]
+    assert "has no configs/*.yaml" in by_entry["empty"]
+    assert "must name a package, not an attribute" in by_entry["attr"]
+    assert "environment 'shout' skipped" in by_entry["twin"] and "shout-env" in by_entry["twin"]
+    assert get_env("weather").source == "bundled"  # the clash never shadows the bundled one
+    assert get_env("shout").config.parent.parent.name == "shout_env"
+    assert get_env("clash_ok").config.parent.parent.name == "clash_env"  # its other environment still loads
+
+    result = CliRunner().invoke(app, ["envs"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "shout" in result.output and "clash_ok" in result.output and "weather" in result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 6 and any("'gone'" in line for line in warnings)
+
+
+def test_an_installed_environment_works_with_collect_check_and_reverify(site: Path, tmp_path: Path) -> None:
+    shout_package(site, "shout_env")
+    install(site, "shout-env", {"shout": "shout_env"})
+    output = tmp_path / "rollouts.jsonl"
+    result = CliRunner().invoke(app, ["collect", "--env", "shout", "--model", "replay", "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    lines = [orjson.loads(line) for line in output.read_text().splitlines()]
+    assert [line["reward"] for line in lines] == [1.0, 1.0, 1.0]
+    result = CliRunner().invoke(app, ["check", "shout"])
+    assert result.exit_code == 0, result.output
+    assert "checks passed" in result.output
+    result = CliRunner().invoke(
+        app, ["reverify", str(output), "--env", "shout", "--output", str(tmp_path / "re.jsonl")]
+    )
+    assert result.exit_code == 0, result.output
