@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,8 +11,9 @@ import typer
 
 from gymhall.cli.errors import fail
 from gymhall.cli.options import ConfigOption, EnvOption, NameOption, ResourcesUrlOption, environment_options
+from gymhall.cli.progress import Progress, failure_lines, print_failures, print_summary
 
-__all__ = ["INTERRUPTED", "ROWS_FAILED", "app", "failure_lines", "resume_command"]
+__all__ = ["INTERRUPTED", "ROWS_FAILED", "app", "resume_command"]
 
 app = typer.Typer()
 
@@ -22,8 +22,6 @@ ROWS_FAILED = 1
 
 INTERRUPTED = 130
 """The exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it)."""
-
-_TOP_FAILURES = 5  # the failure messages shown under a summary, most common first
 
 COLLECT_HELP = (
     "Run every row of a dataset JSONL through an environment and a model; write one line per rollout.\n\n"
@@ -68,6 +66,12 @@ def collect_command(
     name: NameOption = None,
     resources_url: ResourcesUrlOption = None,
     agent_url: Annotated[str | None, typer.Option(help="A NeMo Gym-compatible agent server: POST /run.")] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS", help="Run rows on a Ray cluster (ray extra) at ADDRESS; auto: ray start's, else local."
+        ),
+    ] = None,
     repeats: Annotated[int, typer.Option("--repeats", "-n", help="Rollouts per row.")] = 1,
     fork: Annotated[
         bool,
@@ -119,6 +123,7 @@ def collect_command(
 
     from gymhall.collection.runs import CollectOptions, metrics_path, run_collect, run_sync
     from gymhall.exceptions import ConfigError, DatasetError
+    from gymhall.scale import ray_runner_factory
 
     environment = environment_options(env, config, resources_url, name, agent_url=agent_url, takes_agent_url=True)
     configs = environment.configs
@@ -155,10 +160,11 @@ def collect_command(
         max_attempts=max_attempts,
         api=api,
         sampling=sampling,
+        runner=None if ray is None else ray_runner_factory(ray),  # gymhall.scale imports Ray only when it runs
     )
     console = Console(stderr=True)
     started = time.monotonic()
-    with _Progress(console) as progress:
+    with Progress(console) as progress:
         try:
             stats = run_sync(run_collect(options, progress=progress.update))
         except (ConfigError, DatasetError, ValueError) as exc:
@@ -167,9 +173,9 @@ def collect_command(
             progress.stop()
             _interrupted(console, progress.stats, output)
             raise typer.Exit(INTERRUPTED) from None
-    _summary(console, stats, time.monotonic() - started, output, metrics_path(output))
+    print_summary(console, stats, time.monotonic() - started, output, metrics_path(output))
     overall = stats.overall()
-    _failure_messages(console, overall.errors)
+    print_failures(console, overall.errors)
     # The process ends here: frozen, the interpreter's final collections skip its objects (0.15-0.2 s).
     gc.freeze()
     if overall.failed and not allow_failures:
@@ -202,97 +208,6 @@ def _interrupted(console: Any, stats: Any, output: Path) -> None:
     if metrics_path(output).exists():
         console.print(f"metrics of what is done: {metrics_path(output)}")
     console.print(f"finish the run with:\n  {resume_command(sys.argv[1:])}", soft_wrap=True)
-
-
-def _failure_messages(console: Any, errors: Any) -> None:
-    """The most common failure messages, grouped, with their counts."""
-    for text in failure_lines(errors):
-        console.print(text, soft_wrap=True, markup=False, highlight=False)
-
-
-def failure_lines(errors: Counter[str]) -> list[str]:
-    """The lines that show the most common failure messages ("stage: error"), grouped, with their counts."""
-    if not errors:
-        return []
-    shown = [f"  {count:>6} x {message}" for message, count in errors.most_common(_TOP_FAILURES)]
-    others = len(errors) - _TOP_FAILURES
-    if others > 0:
-        shown.append(f"  and {others} other messages (see each failed line's failure.error)")
-    return ["most common failures:", *shown]
-
-
-class _Progress:
-    """A progress bar with rate, ETA, mean reward and failures."""
-
-    def __init__(self, console: Any) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._progress = Progress(
-            TextColumn("rollouts"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}/s"),
-            TimeRemainingColumn(),
-            TextColumn("reward {task.fields[reward]}  failed {task.fields[failed]}"),
-            console=console,
-            transient=False,
-        )
-        self._task: Any = None
-        self._started = time.monotonic()
-        self.stats: Any = None  # the run's counts after the last line, once one is done
-
-    def stop(self) -> None:
-        """Stop drawing, so that what is printed next stands below the bar."""
-        self._progress.stop()
-
-    def __enter__(self) -> _Progress:
-        self._progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.__exit__(None, None, None)
-
-    def update(self, line: dict[str, Any], stats: Any) -> None:
-        self.stats = stats
-        if self._task is None:
-            self._task = self._progress.add_task(
-                "collect", total=stats.total, completed=stats.skipped, rate="-", reward="-", failed=0
-            )
-        done = stats.ok + stats.failed
-        elapsed = max(time.monotonic() - self._started, 1e-9)
-        mean = stats.mean_reward
-        self._progress.update(
-            self._task,
-            completed=stats.skipped + done,
-            rate=f"{done / elapsed:.1f}",
-            reward="-" if mean is None else f"{mean:.3f}",
-            failed=stats.failed,
-        )
-
-
-def _summary(console: Any, stats: Any, seconds: float, output: Path, metrics: Path) -> None:
-    from rich.table import Table
-
-    table = Table(title="collection summary", show_header=False)
-    overall = stats.overall()  # after --resume: the lines done before and the ones done now
-    table.add_row("rollouts", str(stats.total))
-    if stats.before is not None:
-        before = stats.before
-        table.add_row("done before", f"{before.ok + before.failed} ({before.ok} ok, {before.failed} failed)")
-        table.add_row("done now", f"{stats.ok + stats.failed} ({stats.ok} ok, {stats.failed} failed)")
-    table.add_row("ok", str(overall.ok))
-    stages = ", ".join(f"{stage} {count}" for stage, count in sorted(overall.failed_by_stage.items()))
-    table.add_row("failed", f"{overall.failed}" + (f" ({stages})" if stages else ""))
-    # The mean covers the ok lines only: say how many, so "1.0000" over 5 of 10 is not read as 1.0 over 10.
-    mean = "-" if overall.mean_reward is None else f"{overall.mean_reward:.4f}"
-    if overall.coverage is not None:
-        mean += f" over {overall.ok} of {overall.ok + overall.failed} rollouts (coverage {overall.coverage:.1%})"
-    table.add_row("mean reward", mean)
-    ran = stats.ok + stats.failed
-    table.add_row("wall time", f"{seconds:.1f} s ({ran / max(seconds, 1e-9):.1f} rollouts/s)")
-    table.add_row("output", str(output))
-    table.add_row("metrics", str(metrics))
-    console.print(table)
 
 
 @app.command("metrics")

@@ -20,6 +20,7 @@ import httpx
 import orjson
 from pydantic import BaseModel
 
+from gymhall import tracing
 from gymhall.client.http import HttpPool, jarless_cookies
 from gymhall.client.messages import (
     JSON_HEADERS,
@@ -137,6 +138,11 @@ class AsyncResourcesClient(_BaseResourcesClient):
         return client
 
     async def _send(self, method: str, path: str, content: bytes = b"", headers: Mapping[str, str] = {}) -> ReplyLike:
+        if tracing.tracer is not None:  # tracing on: a client span per request, its context in the headers
+            return await tracing.resources_call(self._send_plain, method, path, content, headers, self.base_url)
+        return await self._send_plain(method, path, content, headers)
+
+    async def _send_plain(self, method: str, path: str, content: bytes, headers: Mapping[str, str]) -> ReplyLike:
         if self._in_process is not None:
             merged = {**self._default_headers, **headers} if self._default_headers else headers
             return await self._in_process.request(method, path, content, merged)

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import orjson
 
+from gymhall import tracing
 from gymhall.client.http import HttpPool
 from gymhall.client.resources import AsyncResourcesClient, AsyncResourcesSession
 from gymhall.collection.forks import SessionForks
@@ -130,6 +131,11 @@ class Agent:
 
     async def run(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """One rollout of `row`: its ok line (the verify response) or its failed line. Never raises for a failure."""
+        if tracing.tracer is not None:  # tracing on: the rollout's span (off, this check is all it costs)
+            return await tracing.rollout(self._run, row, resources_url=self.resources.base_url)
+        return await self._run(row)
+
+    async def _run(self, row: Mapping[str, Any]) -> dict[str, Any]:
         start = time.monotonic()
         deadline = start + self.timeout_s
         timings: dict[str, float] = {}
@@ -225,7 +231,10 @@ class Agent:
             started = time.monotonic()
             request = ModelRequest({**params, "input": [*base_input, *outputs]}, row, session_key, deadline)
             try:
-                last = await self.model.respond_data(request)
+                if tracing.tracer is None:
+                    last = await self.model.respond_data(request)
+                else:  # a span per model call, with its token counts
+                    last = await tracing.model_call(self.model.respond_data, request, model=self.model.name, step=steps)
             except ModelError as exc:
                 raise RolloutError("model", str(exc), retryable=exc.retryable) from None
             model_s += time.monotonic() - started

@@ -10,8 +10,8 @@ NeMo Gym-compatible agent's URL (`POST /run`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,13 @@ class CollectOptions:
     """Seed each task once and play its repeats on forks of that session (`POST /fork_session`)."""
     api: str = "responses"
     sampling: dict[str, Any] = field(default_factory=dict)
+    runner: RunnerFactory | None = None
+    """Where the rows run instead of this process: `gymhall.scale.ray_runner_factory(ADDRESS)` (`--ray`)."""
+
+
+RunnerFactory = Callable[[CollectOptions, str | None], Awaitable[tuple[Runner, Callable[[], Awaitable[None]]]]]
+"""Builds a run's runner elsewhere (a Ray cluster) from its options, the model spec completed from
+./env.yaml, and the model's API key; answers the runner and how to close it. Set by a layer above."""
 
 
 def metrics_path(output: Path) -> Path:
@@ -146,7 +153,11 @@ async def run_collect(options: CollectOptions, *, progress: Any = None) -> Colle
     closers = []
     forks: SessionForks | None = None
     run: Runner
-    if options.agent_url:
+    if options.runner is not None:
+        spec, api_key = _policy_from_env_file(options.model)
+        run, close = await options.runner(replace(options, model=spec), api_key)
+        closers.append(close)
+    elif options.agent_url:
         remote = RemoteAgent(options.agent_url, timeout_s=options.timeout_s)
         closers.append(remote.aclose)
         run = remote.run
@@ -161,7 +172,7 @@ async def run_collect(options: CollectOptions, *, progress: Any = None) -> Colle
         agent = Agent(resources, model, max_steps=options.max_steps, timeout_s=options.timeout_s, forks=forks)
         run = agent.run
     try:
-        if not options.agent_url:  # the model's key and URL, checked once before any rollout
+        if options.runner is None and not options.agent_url:  # the model's key and URL, checked once
             await model.preflight(key_source="OPENAI_API_KEY, or policy_api_key in ./env.yaml")
         write_fingerprint(options.output, options.input, input_rows, merge=resuming)
         stats = await collect(

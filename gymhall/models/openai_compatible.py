@@ -32,6 +32,7 @@ import openai
 import orjson
 from pydantic import BaseModel
 
+from gymhall import tracing
 from gymhall.client.http import HttpPool, RawReply
 from gymhall.exceptions import ConfigError, ModelError
 from gymhall.models.base import Model, ModelRequest, remaining
@@ -192,7 +193,12 @@ class OpenAICompatibleModel(Model):
             reply: RawReply | None = None
             try:
                 async with asyncio.timeout(remaining(deadline, self.timeout_s)):
-                    reply = await replica.pool.request(method, path, content, _REQUEST_HEADERS)
+                    if tracing.tracer is None:
+                        reply = await replica.pool.request(method, path, content, _REQUEST_HEADERS)
+                    else:  # a client span per attempt, its context in the headers
+                        reply = await tracing.model_attempt(
+                            replica.pool.request, method, path, content, _REQUEST_HEADERS, replica.url, self.name
+                        )
             except (TimeoutError, httpx.TransportError):
                 if retries >= self.max_retries:
                     raise

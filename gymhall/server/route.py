@@ -12,6 +12,7 @@ import inspect
 import logging
 from collections.abc import Callable, Mapping
 from enum import Enum
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -23,6 +24,7 @@ from starlette.requests import Request, cookie_parser
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from gymhall import tracing
 from gymhall.exceptions import (
     AnswerTooLarge,
     ForkUnsupported,
@@ -98,6 +100,12 @@ class GymRoute(APIRoute):
 
     async def handle_request(self, app: GymApp, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request; every failure becomes a JSON answer naming the problem."""
+        if tracing.tracer is not None:  # tracing on: a server span continuing the caller's trace
+            await tracing.server_request(partial(self._handle, app), scope, receive, send, server=app.title)
+            return
+        await self._handle(app, scope, receive, send)
+
+    async def _handle(self, app: GymApp, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:

@@ -1,0 +1,21 @@
+"""Rollouts beyond one machine: `gymhall collect --ray`, and the same for trainers, on a Ray cluster.
+
+`worker` (`RolloutWorker`: one Ray actor's agent, environment and model, built on the worker),
+`runner` (`RayRunner`: a `Runner` that sends each row to the least busy actor and awaits its line;
+`ray_rollouts`, the library call; `ray_runner_factory`, what `--ray` hands `run_collect`).
+
+The driver alone writes the output (through `gymhall.collection.pool.collect`), so append-only
+output, `--resume` and "no row lost, none duplicated" hold as on one machine. Ray (the `ray` extra)
+is imported only inside the functions that start or reach a cluster: `import gymhall.scale` loads
+nothing of Ray, and no other subpackage imports `ray` (`tests/scale/test_package.py`).
+
+May import: `gymhall.collection`, `gymhall.models`, `gymhall.client`, `gymhall.config`, `gymhall.wire`,
+`gymhall.exceptions`, and `ray`.
+"""
+
+from __future__ import annotations
+
+from gymhall.scale.runner import RayRunner, ray_rollouts, ray_runner_factory
+from gymhall.scale.worker import RolloutWorker, WorkerSpec
+
+__all__ = ["RayRunner", "RolloutWorker", "WorkerSpec", "ray_rollouts", "ray_runner_factory"]
