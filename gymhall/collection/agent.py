@@ -1,11 +1,11 @@
 """The agent: one rollout from a dataset row, as NeMo Gym's simple agent runs it, with its sharp edges fixed.
 
-seed the session → call the model → run its function calls against the resources server (together
-when it emits several) → append their outputs → repeat until a final message, `max_steps` (finite by
-default) or the model's `incomplete_details` → verify → close the session. One deadline bounds the
-whole rollout and every call in it. Malformed arguments and unknown tool names become tool outputs
-the model can read, and so does a tool's 4xx refusal; a failure of the model, a tool transport or a
-tool's 5xx, seeding or verification becomes a typed failed line, never a reward of 0.
+seed the session → call the model → run its function calls against the resources server (together when it emits
+several) → append their outputs → repeat until a final message, `max_steps` (finite by default) or the model's
+`incomplete_details` → verify → close the session. One deadline bounds the whole rollout and every call in it.
+Malformed arguments and unknown tool names become tool outputs the model can read, and so does a tool's 4xx refusal;
+a failure of the model, a tool transport or a tool's 5xx, seeding or verification becomes a typed failed line, never
+a reward of 0.
 """
 
 from __future__ import annotations
@@ -102,8 +102,7 @@ class Agent:
     """Runs rollouts of one resources server with one model.
 
     Args:
-        resources: a client of the resources server (over HTTP, or in-process with `for_app`).
-        model: the policy model.
+        resources: a client of the resources server (over HTTP, or in-process with `for_app`); model: the policy.
         max_steps: model calls per rollout at most; reaching it ends the episode (then verify).
         timeout_s: the deadline of a whole rollout, from seeding to verification.
         forks: seed each task once and play its rollouts on forks of that session (`SessionForks`).
@@ -353,8 +352,7 @@ def _verdict(row: Mapping[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def _loop_time(deadline: float) -> float:
-    # asyncio.timeout_at takes the loop's clock; gymhall deadlines are time.monotonic(), the same clock on
-    # every supported loop, but convert explicitly so a loop with another clock still gets the right budget.
+    # asyncio.timeout_at takes the loop's clock; deadlines are time.monotonic(): convert, for any loop's clock.
     loop = asyncio.get_running_loop()
     return loop.time() + (deadline - time.monotonic())
 
