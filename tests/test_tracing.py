@@ -169,6 +169,25 @@ async def test_the_trace_crosses_loopback_http_to_both_servers(spans: InMemorySp
         assert server_span.attributes is not None and server_span.attributes["http.response.status_code"] == 200
 
 
+async def test_gymhalls_own_model_server_continues_the_trace(spans: InMemorySpanExporter) -> None:
+    from gymhall.models.server import build_model_app
+
+    with (
+        serve_in_thread(build_app(TallyEnv())) as resources_url,
+        serve_in_thread(build_model_app(FakeModel(counter_policy("add"), model="fake-model"))) as model_url,
+    ):
+        model = OpenAIResponsesModel("fake-model", base_url=f"{model_url}/v1", api_key="k", max_retries=0)
+        async with AsyncResourcesClient(resources_url) as resources:
+            line = await Agent(resources, model).run(_row())
+        await model.aclose()
+    assert line["reward"] == 1.0
+    finished = spans.get_finished_spans()
+    served = _named(finished, "POST /v1/responses")
+    assert len(served) == 2 and all(span.kind is SpanKind.SERVER for span in served)
+    assert {_parent_id(span) for span in served} == {_span_id(span) for span in _named(finished, "chat fake-model")}
+    assert served[0].attributes is not None and served[0].attributes["rl.server.name"] == "model"
+
+
 async def test_a_failed_rollout_has_an_error_status_and_its_failure_stage(spans: InMemorySpanExporter) -> None:
     agent = Agent(client_for(build_app(TallyEnv(crash_verify=True))), FakeModel(counter_policy("add")))
     line = await agent.run(_row())

@@ -19,10 +19,13 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gymhall import tracing
 from gymhall.exceptions import ModelError
 from gymhall.models.base import Model, ModelRequest
 from gymhall.models.streaming import chat_events, response_events
@@ -108,7 +111,18 @@ def build_model_app(model: Model, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTE
         Route("/v1/responses", responses, methods=["POST"]),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    # A server span per request while tracing is on (gymhall.tracing), child of the agent's model call.
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(_Traced)])
+
+
+class _Traced:
+    """ASGI middleware: `gymhall.tracing.traced_app` (one `tracer is None` check per request while off)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = tracing.traced_app(app, server="model")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 def session_key(request: Request) -> str:
