@@ -77,6 +77,12 @@ def serve(
         float,
         typer.Option(help="Seconds to wait for every server to answer GET / with 200.", min=0.1),
     ] = 30.0,
+    mcp: Annotated[
+        bool,
+        typer.Option(
+            "--mcp", help="Also serve every resources server's tools over MCP at /mcp (expose_tools_over_mcp)."
+        ),
+    ] = False,
 ) -> None:
     """Load the config, plan one process per server instance and run them until stopped."""
     from gymhall.exceptions import ConfigError
@@ -97,6 +103,9 @@ def serve(
                 "gymhall serve examples/weather/configs/weather.yaml"
             )
         config = load_config(paths, overrides)
+        if mcp:  # the config key on every resources server, as if each had said it
+            overrides += [f"{s.key_path}.expose_tools_over_mcp=true" for s in config.of_kind("resources_servers")]
+            config = load_config(paths, overrides)
         plans = plan_servers(config, overrides, names=name or ())
     except ConfigError as exc:
         fail(str(exc))

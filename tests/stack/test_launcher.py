@@ -305,6 +305,25 @@ def test_serve_module_attr_environment(
     assert _no_process_left(children)
 
 
+def test_serve_mcp_exposes_every_resources_servers_tools_at_slash_mcp(
+    tmp_path: Path, serve_processes: list[_Serve]
+) -> None:
+    serve = _Serve(["weather", "--mcp"], cwd=tmp_path)
+    serve_processes.append(serve)
+    urls = _urls(serve.read_until("ready", timeout=30))
+    row = {"responses_create_params": {"input": "Weather in Paris?"}, "city": "Paris"}
+    with httpx.Client(base_url=urls["weather_resources_server"], trust_env=False, timeout=5) as client:
+        seeded = client.post("/seed_session", json=row)
+        assert seeded.status_code == 200, seeded.text
+        # NeMo Gym 0.7's seed metadata: where the MCP server is and the session token to send it.
+        mcp = seeded.json()["mcp"]
+        assert mcp["url_path"] == "/mcp" and "X-NeMo-Gym-Session-Token" in mcp["headers"]
+    children = serve.children()
+    serve.process.send_signal(signal.SIGTERM)
+    assert serve.process.wait(timeout=5) == 0
+    assert _no_process_left(children)
+
+
 # -- Launcher as a library ----------------------------------------------------------------------------
 
 
