@@ -24,12 +24,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import openai
 import orjson
 
 from gymhall.exceptions import ConfigError, ModelError
 from gymhall.models.base import ModelRequest
-from gymhall.models.chat_completions import is_context_overflow
+from gymhall.models.chat_completions import ended_by_context
 from gymhall.models.openai_compatible import LOCAL_API_KEY, OpenAICompatibleModel, model_error, redact_url
 from gymhall.wire.messages_conversion import DEFAULT_MAX_TOKENS, messages_to_response, responses_to_messages_request
 from gymhall.wire.responses import Response
@@ -113,12 +112,8 @@ class AnthropicMessagesModel(OpenAICompatibleModel):
         try:
             raw = await self._post(request, "/messages")
         except ModelError as error:
-            upstream = error.upstream
-            if not (isinstance(upstream, openai.BadRequestError) and is_context_overflow(upstream)):
+            if not ended_by_context(self, error):
                 raise
-            detail = self._redact(str(upstream.body if upstream.body is not None else upstream.message))
-            where = redact_url(str(upstream.request.url))
-            logger.warning("%s: the conversation no longer fits the context; ending the episode (%s)", where, detail)
             empty = {"type": "message", "model": self.name, "content": [], "stop_reason": "max_tokens"}
             return messages_to_response(empty, request_params=request.params)
         try:

@@ -36,7 +36,7 @@ from gymhall.models.openai_compatible import OpenAICompatibleModel, redact_url
 from gymhall.wire.conversion import ReasoningFormat, chat_to_response, responses_to_chat_request
 from gymhall.wire.responses import Response
 
-__all__ = ["ChatCompletionsModel", "is_context_overflow"]
+__all__ = ["ChatCompletionsModel", "ended_by_context", "is_context_overflow"]
 
 logger = logging.getLogger("gymhall.models")
 
@@ -118,12 +118,8 @@ class ChatCompletionsModel(OpenAICompatibleModel):
         try:
             raw = await self._post(request, "/chat/completions")
         except ModelError as error:
-            upstream = error.upstream
-            if not (isinstance(upstream, openai.BadRequestError) and is_context_overflow(upstream)):
+            if not ended_by_context(self, error):
                 raise
-            detail = self._redact(str(upstream.body if upstream.body is not None else upstream.message))
-            where = redact_url(str(upstream.request.url))
-            logger.warning("%s: the conversation no longer fits the context; ending the episode (%s)", where, detail)
             return _out_of_context(self.name, request.params)
         where = redact_url(raw.url)
         try:
@@ -147,3 +143,15 @@ def _out_of_context(model: str, params: Mapping[str, Any]) -> Response:
     # An empty generation stopped by the length limit: the agent ends the episode as "incomplete".
     choice = {"index": 0, "message": {"role": "assistant", "content": None}, "finish_reason": "length"}
     return chat_to_response({"model": model, "choices": [choice]}, request_params=params)
+
+
+def ended_by_context(model: OpenAICompatibleModel, error: ModelError) -> bool:
+    """Whether `error` is the upstream's 400 saying the conversation no longer fits the context (then logged,
+    redacted): the caller ends the episode with an incomplete response instead of failing the rollout."""
+    upstream = error.upstream
+    if not (isinstance(upstream, openai.BadRequestError) and is_context_overflow(upstream)):
+        return False
+    detail = model._redact(str(upstream.body if upstream.body is not None else upstream.message))
+    where = redact_url(str(upstream.request.url))
+    logger.warning("%s: the conversation no longer fits the context; ending the episode (%s)", where, detail)
+    return True
