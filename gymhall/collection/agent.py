@@ -37,7 +37,7 @@ from gymhall.wire.lines import (
     ok_line,
     reported_failure,
 )
-from gymhall.wire.responses import add_usage, build_validators
+from gymhall.wire.responses import add_usage
 
 __all__ = ["Agent", "RemoteAgent", "RolloutError", "agent_answer", "call_failures", "checked_verdict", "close_quietly"]
 
@@ -124,7 +124,6 @@ class Agent:
         self.model = model
         self.max_steps = max_steps
         self.timeout_s = timeout_s
-        build_validators()  # model answers are Responses: build the validator now, not in the first rollout
         self._server_tools: list[dict[str, Any]] | None = None
         self._listing: asyncio.Future[list[dict[str, Any]]] | None = None
 

@@ -16,6 +16,7 @@ reported by name in `registry_problems()`; it never hides the other environments
 from __future__ import annotations
 
 import functools
+import glob
 import importlib.metadata
 import importlib.util
 import sys
@@ -95,14 +96,18 @@ def _resources_settings(path: Path, env_id: str) -> Mapping[str, Any]:
 
 
 @functools.cache
+def _bundled_spec(config: Path) -> EnvSpec:
+    return EnvSpec(config.stem, config.parent.parent, config, _resources_settings(config, config.stem))
+
+
+@functools.cache
 def _registry(root: Path) -> dict[str, EnvSpec]:
     specs: dict[str, EnvSpec] = {}
     for config in sorted(root.glob("*/configs/*.yaml")):
         env_id = config.stem
         if env_id in specs:
             raise ConfigError(f"Two bundled environments are named {env_id!r}: {specs[env_id].config} and {config}.")
-        directory = config.parent.parent
-        specs[env_id] = EnvSpec(env_id, directory, config, _resources_settings(config, env_id))
+        specs[env_id] = _bundled_spec(config)
     return specs
 
 
@@ -203,6 +208,9 @@ def registry_problems() -> list[str]:
 
 def get_env(env_id: str) -> EnvSpec:
     """The environment `env_id`; a `ConfigError` naming the known ids when there is none."""
+    configs = list(ENVS_DIR.glob(f"*/configs/{glob.escape(env_id)}.yaml")) if Path(env_id).name == env_id else []
+    if len(configs) == 1:  # a bundled id wins over installed ones: no need to read every config and entry point
+        return _bundled_spec(configs[0])
     bundled, installed = _all()
     registry = {**bundled, **installed.specs}
     try:

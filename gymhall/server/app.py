@@ -40,7 +40,6 @@ from gymhall.server.sessions import HandleSigner, Session, SessionStore
 from gymhall.server.tools import strict_tool_schema
 from gymhall.wire.aggregation import aggregate_metrics
 from gymhall.wire.contract import SESSION_COOKIE_ATTRIBUTES, session_cookie_name
-from gymhall.wire.responses import build_validators
 from gymhall.wire.schemas import AggregateMetricsRequest, ForkSessionRequest
 
 __all__ = ["Forker", "GymApp", "create_app", "parse_server_config", "serve_app"]
@@ -191,7 +190,6 @@ def create_app(
 
     `on_shutdown` runs once when the server stops (or an in-process client of it is closed).
     """
-    build_validators()  # verify bodies hold a Response: build its validator while starting, not mid-rollout
     store = SessionStore(
         ttl_seconds=config.session_ttl_seconds, max_sessions=config.max_sessions, on_close=on_session_close
     )

@@ -16,6 +16,7 @@ from typing import Any, TypeVar, overload
 from pydantic import BaseModel, ConfigDict, create_model
 
 from gymhall.server.sessions import Session
+from gymhall.server.strict_schema import strict_json_schema
 
 __all__ = ["ToolSpec", "strict_tool_schema", "tool", "tool_specs"]
 
@@ -143,16 +144,13 @@ def _clean(schema: Any, *, names: bool = False) -> Any:
 def strict_tool_schema(name: str, model: type[BaseModel], description: str = "") -> dict[str, Any]:
     """An OpenAI Responses function tool for `model`, in strict mode.
 
-    Uses the OpenAI SDK's strict-schema conversion (every property required, optional ones
-    nullable, no additional properties), then drops `title` and `default`, which strict mode refuses.
+    The strict form of the model's schema (`strict_json_schema`: every property required, optional
+    ones nullable, no additional properties), without `title` and `default`, which strict mode refuses.
     """
-    from openai import pydantic_function_tool  # deferred: the SDK is slow to import
-
-    function = pydantic_function_tool(model, name=name, description=description)["function"]
     return {
         "type": "function",
         "name": name,
         "description": description,
-        "parameters": _clean(dict(function.get("parameters", {}))),
+        "parameters": _clean(strict_json_schema(model)),
         "strict": True,
     }
