@@ -16,6 +16,7 @@ Each figure is the best of several runs (the machine is shared).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -24,7 +25,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import psutil
 
 _GYMHALL = [sys.executable, "-m", "gymhall"]
@@ -78,21 +78,29 @@ def resources_server_rss() -> tuple[int, int]:
             raise RuntimeError(f"expected one server process, found {len(servers)}")
         time.sleep(0.5)
         after_start = servers[0].memory_info().rss
-        with httpx.Client(base_url=url) as client:
-            seeded = client.post("/seed_session", json={"row": {}}).raise_for_status()
-            client.post("/verify", json={"responses_create_params": {"input": "x"}, "response": _response()})
-            del seeded
+        _episode(url)
         return after_start, servers[0].memory_info().rss
     finally:
         popen.send_signal(2)
         popen.wait(30)
 
 
-def _response() -> dict[str, object]:
-    return {"id": "r", "created_at": 0, "model": "m", "object": "response", "output": [], "tools": []} | {
-        "parallel_tool_calls": False,
-        "tool_choice": "auto",
-    }
+def _episode(url: str) -> None:
+    """One rollout's calls against the server, as the agent makes them: seed, tools, a tool call, verify, close."""
+    from gymhall import ResourcesClient
+    from gymhall.config.registry import get_env
+
+    dataset = get_env("weather").directory / "data" / "weather.jsonl"
+    row = json.loads(dataset.read_text().splitlines()[0])
+    with ResourcesClient(url) as client:
+        assert client.list_tools(), "GET /tools listed no tool"
+        with client.seed_session(row) as session:
+            session.call("get_weather", city=row["city"])
+            response = {"id": "r", "created_at": 0, "model": "m", "object": "response", "tools": []}
+            message = {"type": "message", "id": "m", "role": "assistant", "status": "completed"}
+            message["content"] = [{"type": "output_text", "text": "Yes.", "annotations": []}]
+            response |= {"output": [message], "parallel_tool_calls": False, "tool_choice": "auto"}
+            session.verify(response)
 
 
 def main() -> None:
