@@ -55,7 +55,9 @@ _SERVE_EPILOG = (
     "  gymhall serve weather                         a bundled environment (see gymhall envs)\n"
     "  gymhall serve examples/weather/configs/weather.yaml\n"
     "  gymhall serve a.yaml b.yaml --name my_env default_host=0.0.0.0\n"
-    '  gymhall serve "+config_paths=\\[a.yaml,b.yaml]" my_env.resources_servers.my_impl.port=8000'
+    '  gymhall serve "+config_paths=\\[a.yaml,b.yaml]" my_env.resources_servers.my_impl.port=8000\n'
+    "  gymhall serve --ray weather                   on the Ray cluster of this machine (ray start), else a local one\n"
+    "  gymhall serve --ray 10.0.0.1:6379 weather ray.servers.weather_resources_server.replicas=4"
 )
 
 
@@ -83,15 +85,36 @@ def serve(
             "--mcp", help="Also serve every resources server's tools over MCP at /mcp (expose_tools_over_mcp)."
         ),
     ] = False,
+    ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray",
+            help="Run every server as Ray actors on a cluster (ray extra), each instance's replicas behind one "
+            "address that routes by session. An ADDRESS among the arguments (auto, HOST:PORT, ray://...) names "
+            "the cluster; default: the config's ray.address, else auto. The config's `ray` block does the same.",
+        ),
+    ] = False,
+    head_server: Annotated[
+        bool,
+        typer.Option(
+            "--head-server/--no-head-server",
+            help="Serve NeMo Gym's head server (head_server.port, default 11000), so NeMo Gym's collectors "
+            "(ng_collect_rollouts, gym eval run --no-serve) find this stack's servers.",
+        ),
+    ] = True,
 ) -> None:
     """Load the config, plan one process per server instance and run them until stopped."""
     from gymhall.exceptions import ConfigError
 
+    ray_given, args = _ray_address(args) if ray else (None, args)
+    address: str | None = None  # the Ray cluster, when --ray or the config's `ray` asks for one
+    served: list[Any] = []
     paths = [token for token in args if not _is_override(token)]
     overrides = [token for token in args if _is_override(token)]
     try:
         from gymhall.config.loading import load_config
         from gymhall.config.registry import resolve_config_arguments
+        from gymhall.stack.head import plan_head
         from gymhall.stack.launcher import Launcher
         from gymhall.stack.plan import plan_servers
 
@@ -107,10 +130,59 @@ def serve(
             overrides += [f"{s.key_path}.expose_tools_over_mcp=true" for s in config.of_kind("resources_servers")]
             config = load_config(paths, overrides)
         plans = plan_servers(config, overrides, names=name or ())
+        head = plan_head(config, plans) if head_server else None
+        if ray or "ray" in config.values:
+            from gymhall.scale.served import ray_address, served_instances  # Ray itself loads only when it runs
+
+            address = ray_address(config, ray_given) or ("auto" if ray else None)
+            served = served_instances(plans, config) if address else []
     except ConfigError as exc:
         fail(str(exc))
-    code = Launcher(plans, ready_timeout=ready_timeout).run()
+    if address:
+        raise typer.Exit(_serve_on_ray(served, address, ready_timeout, head, plans))
+    code = Launcher(plans, ready_timeout=ready_timeout, head=head).run()
     raise typer.Exit(code)
+
+
+def _ray_address(tokens: list[str]) -> tuple[str | None, list[str]]:
+    """`--ray [ADDRESS]`: the argument that names a Ray cluster (auto, HOST:PORT, ray://...), and the others."""
+    import re
+
+    def is_address(token: str) -> bool:
+        if _is_override(token) or Path(token).exists():
+            return False
+        return token == "auto" or token.startswith("ray://") or re.fullmatch(r"[\w.\-\[\]:]+:\d+", token) is not None
+
+    found = [token for token in tokens if is_address(token)]
+    if len(found) > 1:
+        fail(f"--ray takes one cluster address, got {', '.join(found)}.\n  Fix: name one, e.g. --ray 10.0.0.1:6379")
+    return (found[0] if found else None), [token for token in tokens if token not in found]
+
+
+def _serve_on_ray(served: list[Any], address: str, ready_timeout: float, head: Any, plans: list[Any]) -> int:
+    """`gymhall serve --ray`: the instances' replicas on the cluster, NeMo Gym's head server here."""
+    import os
+    import time
+
+    from gymhall.exceptions import ConfigError
+    from gymhall.scale.serving import RayServing
+    from gymhall.stack.head import StartedServer
+
+    serving = RayServing(served, address=address, ready_timeout=ready_timeout)
+    started = time.time()
+    try:
+        if head is not None:
+            head.start()
+        # The head lists the routers: one address per instance, as a collector reaches them.
+        ready = (
+            None if head is None else (lambda: head.mark_ready([StartedServer(p, os.getpid(), started) for p in plans]))
+        )
+        return serving.run(on_ready=ready)
+    except ConfigError as exc:
+        fail(str(exc))
+    finally:
+        if head is not None:
+            head.stop()
 
 
 @app.command(

@@ -31,6 +31,7 @@ from types import FrameType, TracebackType
 from typing import IO, Any, TextIO
 
 from gymhall.exceptions import ServerStartError
+from gymhall.stack.head import HeadServer, StartedServer
 from gymhall.stack.plan import ServerPlan
 
 __all__ = ["Launcher", "ServerStartError", "render_table"]
@@ -63,6 +64,7 @@ class _Child:
     process: subprocess.Popen[bytes]
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=_TAIL_LINES))
     relay: threading.Thread | None = None
+    started_at: float = field(default_factory=time.time)
 
     def running(self) -> bool:
         return self.process.poll() is None
@@ -73,6 +75,7 @@ class Launcher:
 
     Every child gets its own process group, so a Ctrl-C in the terminal reaches only the launcher,
     which then stops the children in order (SIGTERM, then SIGKILL after `stop_grace` seconds).
+    A `head` server (NeMo Gym's, `gymhall.stack.head`) serves from a thread while they run.
     """
 
     def __init__(
@@ -83,8 +86,10 @@ class Launcher:
         stop_grace: float = 3.0,
         out: TextIO | None = None,
         err: TextIO | None = None,
+        head: HeadServer | None = None,
     ) -> None:
         self.plans = list(plans)
+        self.head = head
         self.ready_timeout = ready_timeout
         self.stop_grace = stop_grace
         self._out = out if out is not None else sys.stdout
@@ -121,9 +126,13 @@ class Launcher:
             raise RuntimeError("a Launcher starts its servers once; create a new Launcher to start them again")
         self._used = True
         try:
+            if self.head is not None:  # first, as NeMo Gym's launcher: a busy port stops the stack early
+                self.head.start()
             for plan in self.plans:
                 self._spawn(plan)
             self._wait_ready()
+            if self.head is not None and not self._stop_requested.is_set():
+                self.head.mark_ready([StartedServer(c.plan, c.process.pid, c.started_at) for c in self._children])
         except BaseException:
             self.stop()
             raise
@@ -157,6 +166,8 @@ class Launcher:
             if child.process.stdout is not None and not (child.relay and child.relay.is_alive()):
                 child.process.stdout.close()
         self._children.clear()
+        if self.head is not None:
+            self.head.stop()
 
     def run(self) -> int:
         """Start, print the servers' URLs, and serve until Ctrl-C or SIGTERM; returns the exit code.
@@ -284,7 +295,15 @@ class Launcher:
         """The instance/kind/URL table and the "ready" line, as text."""
         count = len(self.plans)
         ready = f"gymhall: all {count} server{'s' if count != 1 else ''} ready (Ctrl-C to stop)"
-        return render_table(self.plans) + "\n" + ready
+        if self.head is None:
+            return render_table(self.plans) + "\n" + ready
+        head = f"NeMo Gym's head server on {self.head.url} (for ng_collect_rollouts, gym eval run --no-serve)"
+        lines = [
+            render_table(self.plans),
+            f"gymhall: {head}",
+            *([f"gymhall: {self.head.note}"] if self.head.note else []),
+        ]
+        return "\n".join([*lines, ready])
 
     def _say(self, message: str) -> None:
         self._write(self._err, message)
