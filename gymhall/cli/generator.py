@@ -63,8 +63,9 @@ def init_command(
 ) -> None:
     """Create a new environment: a starter domain module of one archetype, served through `gymhall port`.
 
-    NAME/NAME.py holds the domain logic (no gymhall import); beside it come server.py, configs/NAME.yaml,
-    data/example.jsonl with reference solutions, tests, rollout.py, pyproject.toml, a Dockerfile and a README.
+    NAME/NAME.py holds the domain logic (no gymhall import); beside it come the package NAME_gymhall/ (server.py,
+    configs/NAME.yaml, data/NAME.jsonl with reference solutions), pyproject.toml registering it with gymhall
+    (pip install -e . makes `--env NAME` work), tests, rollout.py, a Dockerfile and a README.
     """
     from gymhall.exceptions import PortError
     from gymhall.generator.scaffold import scaffold
@@ -75,6 +76,7 @@ def init_command(
         fail(str(exc))
     _written(project, files)
     typer.echo(f"gymhall: next: cd {project} && pip install -e '.[test]' && pytest && gymhall validate .")
+    typer.echo(f"gymhall: installed, it is `--env {spec.env_name}` (gymhall envs, collect, check, serve, reverify)")
     if validate:
         _validate(project, 30.0)
 
@@ -88,7 +90,8 @@ def port_command(
         Path | None, typer.Option("--out", "-o", help="The project directory. Default: gymhall/ beside the module.")
     ] = None,
     dataset: Annotated[
-        Path | None, typer.Option(help="A JSONL dataset with reference solutions to copy into data/example.jsonl.")
+        Path | None,
+        typer.Option(help="A JSONL dataset with reference solutions to copy into <env>_gymhall/data/<env>.jsonl."),
     ] = None,
     verify_method: Annotated[
         str | None, typer.Option(help="The method (or property) saying the task is done: reward 1.0 when true.")
@@ -107,11 +110,13 @@ def port_command(
 
     Each public method becomes a tool whose schema comes from its type hints; the constructor's parameters
     are read from each dataset row; verify calls the class's success or score method (is_solved(), score(), ...,
-    or the one named with --verify-method / --reward-method). Writes server.py, pyproject.toml (every dependency
-    the code imports), a Dockerfile (port 7860 by default), configs/<env>.yaml, rollout.py, a dataset, tests, README.
+    or the one named with --verify-method / --reward-method). Writes the package <env>_gymhall/ (server.py,
+    configs/<env>.yaml, data/<env>.jsonl), pyproject.toml (every dependency the code imports; registers the package,
+    so an installed project is `--env <env>`), a Dockerfile (port 7860 by default), rollout.py, tests, README.
     """
     from gymhall.exceptions import DatasetError, PortError
     from gymhall.generator.port import port
+    from gymhall.generator.project import dataset_path
 
     try:
         spec, project, files = port(
@@ -131,7 +136,7 @@ def port_command(
     typer.echo(f"gymhall: {spec.class_name}: tools {tools}; reward {spec.grader.describe(spec.class_name)}")
     if dataset is None:
         typer.echo(
-            "gymhall: data/example.jsonl holds one placeholder row: fill in its constructor arguments and "
+            f"gymhall: {dataset_path(spec)} holds one placeholder row: fill in its constructor arguments and "
             "reference_solution (tool_calls, answer), which the rollout and conformance gates replay."
         )
     if validate:
@@ -140,7 +145,9 @@ def port_command(
 
 @app.command("validate", epilog=VALIDATE_EPILOG)
 def validate_command(
-    directory: Annotated[Path, typer.Argument(help="The project: a directory with configs/ and data/example.jsonl.")],
+    directory: Annotated[
+        Path, typer.Argument(help="The project: a directory with a package holding configs/ and data/, or with both.")
+    ],
     ready_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for the server to answer GET /.", min=0.1)
     ] = 30.0,

@@ -227,11 +227,13 @@ def get_env(env_id: str) -> EnvSpec:
 def resolve_config_arguments(arguments: list[str]) -> list[str]:
     """Config arguments with each bundled environment id replaced by its config file's path.
 
-    An argument that names an existing file, or looks like an override (`key=value`), is kept as is.
+    An argument that names an existing file, or looks like an override (`key=value`), is kept as is. A
+    folder is never a config: `gymhall init NAME` writes the project `NAME/`, and `gymhall serve NAME` run
+    beside it means the environment.
     """
     resolved = []
     for argument in arguments:
-        if "=" in argument or argument.startswith(("+", "~")) or Path(argument).exists():
+        if "=" in argument or argument.startswith(("+", "~")) or Path(argument).is_file():
             resolved.append(argument)
         elif argument.endswith((".yaml", ".yml")) or "/" in argument:
             resolved.append(argument)  # a missing file: the config loader says so

@@ -6,7 +6,7 @@
 `requirement` turns a top-level import into `distribution>=major.minor` from what is installed, and
 `module_dependencies` follows a domain module's sibling imports to its requirements and local files.
 `gymhall port` writes the requirements into pyproject.toml; `gymhall validate` uses the same reading to
-find undeclared imports.
+find undeclared imports (`undeclared_imports`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ import importlib.metadata
 import re
 import sys
 import threading
+import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["imported_modules", "module_dependencies", "requirement", "third_party"]
+__all__ = ["imported_modules", "module_dependencies", "requirement", "third_party", "undeclared_imports"]
 
 
 # CPython 3.11 can fail parsing in several threads at once (gh-106905: "AST constructor recursion
@@ -93,3 +94,68 @@ def module_dependencies(path: Path, root: Path | None) -> tuple[tuple[str, ...],
     requirements = sorted({requirement(name) for name in external if name != "gymhall"})
     local = tuple(sorted(seen)) if root is not None else ()
     return tuple(requirements), local
+
+
+def _normalised(distribution: str) -> str:
+    """A distribution's name as PEP 503 compares it: `Foo_Bar.baz` and `foo-bar-baz` are one."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def _declared(pyproject: Path) -> set[str]:
+    """Normalised names of every distribution pyproject.toml declares (dependencies and extras)."""
+    if not pyproject.is_file():
+        return set()
+    project = tomllib.loads(pyproject.read_text()).get("project", {})
+    requirements = list(project.get("dependencies", []))
+    for extra in project.get("optional-dependencies", {}).values():
+        requirements += extra
+    names = set()
+    for requirement in requirements:
+        match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
+        if match:
+            names.add(_normalised(match.group(0)))
+    return names
+
+
+def undeclared_imports(directory: Path, entrypoint: Path | None) -> list[str]:
+    """Third-party modules the code of the project in `directory` imports whose distribution its
+    pyproject.toml does not declare; `entrypoint` is its server.py, which may import a domain module
+    from outside the project."""
+    files = [p for p in directory.rglob("*.py") if ".venv" not in p.parts]
+    local = {p.stem for p in files} | {p.name for p in directory.iterdir() if p.is_dir()}
+    imported: set[str] = set()
+    for path in files:
+        imported |= third_party(imported_modules(path))
+    # The domain module and its siblings, wherever server.py puts them on the path.
+    for path in _domain_files(entrypoint):
+        local.add(path.stem)
+        imported |= third_party(imported_modules(path))
+    declared = _declared(directory / "pyproject.toml")
+    distributions = importlib.metadata.packages_distributions()
+    missing = []
+    for name in sorted(imported - local):
+        provided = {_normalised(d) for d in distributions.get(name, [name])}
+        if not provided & declared:
+            missing.append(name)
+    return missing
+
+
+def _domain_files(entrypoint: Path | None) -> list[Path]:
+    """The domain modules server.py imports from the directory it adds to sys.path (`gymhall port` layout)."""
+    if entrypoint is None or not entrypoint.is_file():
+        return []
+    source = entrypoint.read_text()
+    # This gymhall's servers, and those of earlier ones (before the packaged layout).
+    match = re.search(r'(?:else \(_HERE|str\(\(Path\(__file__\)\.resolve\(\)\.parent) / "([^"]+)"\)', source)
+    if match is None:
+        return []
+    root = (entrypoint.parent / match.group(1)).resolve()
+    found: list[Path] = []
+    pending = [entrypoint]
+    while pending:
+        for name in imported_modules(pending.pop()):
+            path = root / f"{name}.py"
+            if path.is_file() and path not in found and path != entrypoint.resolve():
+                found.append(path)
+                pending.append(path)
+    return found

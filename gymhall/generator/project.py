@@ -2,10 +2,13 @@
 
     written = write_project(spec, Path("games/gymhall"))
 
-The files come from the templates in `gymhall/generator/templates/port/`: `server.py` (which imports
-the domain module), `pyproject.toml` declaring every dependency the code imports, a Dockerfile,
-`configs/<env>.yaml`, `rollout.py`, a dataset, tests and a README. Files with other content are not
-replaced without `force`.
+The files come from the templates in `gymhall/generator/templates/port/`. The environment itself is a
+package, `<env>_gymhall/`, holding `server.py` (which imports the domain module), `configs/<env>.yaml`
+and the dataset `data/<env>.jsonl`: laid out as a bundled environment's folder, so that the entry
+point `pyproject.toml` registers (group `gymhall.environments`) makes `pip install` of the project
+show it in `gymhall envs`. Beside the package: `pyproject.toml` (every dependency the code imports;
+the wheel ships the domain module beside `server.py`), a Dockerfile, `rollout.py`, tests and a README.
+Files with other content are not replaced without `force`.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from gymhall.generator.templates import template
 
 __all__ = [
     "PROJECT_MODULES",
+    "dataset_path",
     "env_name_title",
     "env_tag",
+    "package_name",
     "project_files",
     "write_files",
     "write_project",
@@ -60,10 +65,12 @@ def project_files(
 
     project = project.resolve()
     env = spec.env_name
+    package = package_name(spec)
     env_class = f"{spec.class_name}Environment"
     domain = domain or default_domain(spec)
     files = _Files()
-    files.add("server.py", server_source(spec, project, env_class, domain))
+    files.add(f"{package}/__init__.py", template("port/__init__.py.tmpl").substitute(env=env))
+    files.add(f"{package}/server.py", server_source(spec, project / package, env_class, domain))
     requirements = [f"gymhall>={__version__}", "pydantic>=2.7", *spec.dependencies]
     description = f"{spec.class_name} ({spec.module}) served as a gymhall environment."
     files.add(
@@ -72,26 +79,34 @@ def project_files(
             name=f"{env.replace('_', '-')}-gymhall",
             description=json.dumps(description),
             dependencies="".join(f"    {json.dumps(r)},\n" for r in requirements),
+            env=env,
+            package=package,
+            shipped=_shipped_domain(spec, project, package),
         ),
     )
     context = Path(os.path.commonpath([project, *(p.parent for p in spec.local_files)])) if spec.local_files else None
     files.add("Dockerfile", _dockerfile(spec, project, context))
     config_description = f"{spec.class_name} from {spec.module}; tools: {', '.join(a.name for a in spec.actions)}"
     files.add(
-        f"configs/{env}.yaml",
+        f"{package}/configs/{env}.yaml",
         template("port/config.yaml.tmpl").substitute(
             env=env,
+            package=package,
             domain=domain,
             description=json.dumps(config_description + "; reward: " + spec.grader.describe(spec.class_name)),
         ),
     )
-    files.add("rollout.py", template("port/rollout.py.tmpl").substitute(env=env, class_name=spec.class_name))
+    files.add(
+        "rollout.py",
+        template("port/rollout.py.tmpl").substitute(env=env, package=package, class_name=spec.class_name),
+    )
     dataset = rows if rows is not None else _starter_rows(spec)
-    files.add("data/example.jsonl", "".join(json.dumps(dict(row)) + "\n" for row in dataset))
+    files.add(dataset_path(spec), "".join(json.dumps(dict(row)) + "\n" for row in dataset))
     files.add(
         "tests/test_server.py",
         template("port/test_server.py.tmpl").substitute(
             env=env,
+            package=package,
             env_class=env_class,
             class_name=spec.class_name,
             tool_names=json.dumps(sorted(a.name for a in spec.actions)),
@@ -135,6 +150,38 @@ def write_project(
 ) -> list[Path]:
     """Write the project for `spec` into `project`; returns the files written."""
     return write_files(project, project_files(spec, project, rows=rows, domain=domain, command=command), force=force)
+
+
+def package_name(spec: DomainSpec) -> str:
+    """The environment's package in the project: `<env>_gymhall`, which the entry point names."""
+    return f"{spec.env_name}_gymhall"
+
+
+def dataset_path(spec: DomainSpec) -> str:
+    """The dataset's path in the project: where the registry looks (`<package>/data/<env>.jsonl`)."""
+    return f"{package_name(spec)}/data/{spec.env_name}.jsonl"
+
+
+def _shipped_domain(spec: DomainSpec, project: Path, package: str) -> str:
+    """pyproject.toml's table shipping the domain module (and the siblings it imports) in the wheel.
+
+    The domain stays where it is, imported rather than copied; a wheel cannot reach outside itself, so it
+    ships the module's top-level file (or package folder) beside `server.py`, where the server looks first.
+    An installed domain (no root) is a dependency instead, and needs no table.
+    """
+    if spec.root is None or not spec.local_files:
+        return ""
+    tops = sorted({Path(os.path.relpath(path, spec.root)).parts[0] for path in spec.local_files})
+    lines = [
+        f"{json.dumps(Path(os.path.relpath(spec.root / top, project)).as_posix())} = {json.dumps(f'{package}/{top}')}"
+        for top in tops
+        if top != ".."
+    ]
+    return (
+        "\n# The domain module, which server.py imports from where it lives: the wheel ships it beside\n"
+        "# server.py (pip install -e . reads it in place). Build the wheel from this directory.\n"
+        "[tool.hatch.build.targets.wheel.force-include]\n" + "".join(line + "\n" for line in lines)
+    )
 
 
 def env_tag(spec: DomainSpec) -> str:
@@ -210,14 +257,17 @@ def _dockerfile(spec: DomainSpec, project: Path, context: Path | None) -> str:
     if in_context == ".":
         copies = ["COPY . ./"]
     else:
-        copies = [f"COPY {Path(os.path.relpath(p, context)).as_posix()} ./" for p in spec.local_files]
+        # At the same relative places as in the source tree: pyproject.toml's force-include paths point there.
+        copies = []
+        for path in spec.local_files:
+            relative = Path(os.path.relpath(path, context)).as_posix()
+            copies.append(f"COPY {relative} ./{relative}")
         copies.append(f"COPY {in_context}/ ./{in_context}/")
-    pyproject = "pyproject.toml" if in_context == "." else f"{in_context}/pyproject.toml"
     return template("port/Dockerfile.tmpl").substitute(
         env=env_tag(spec),
-        pyproject=pyproject,
         copies="\n".join(copies),
-        workdir="/app" if in_context == "." else f"/app/{in_context}",
+        install="." if in_context == "." else f"./{in_context}",
+        package=package_name(spec),
         dockerfile="Dockerfile" if in_context == "." else f"{in_context}/Dockerfile",
         context_note="the project directory" if in_context == "." else f"the directory holding {in_context}/",
     )
@@ -240,6 +290,8 @@ def _readme(spec: DomainSpec, project: Path, context: Path | None, env_class: st
     return template("port/README.md.tmpl").substitute(
         env=env_name_title(spec),
         env_name=spec.env_name,
+        package=package_name(spec),
+        dataset=dataset_path(spec),
         class_name=spec.class_name,
         module=spec.module,
         env_class=env_class,

@@ -4,8 +4,9 @@
 
 writes `envs/my_game/my_game.py`, a small domain class with no gymhall import (a number-guessing
 game, a shopping-list sandbox, or a one-button screen for computer use), and ports it into the same
-directory: server, config, dataset with reference solutions, tests, Dockerfile, rollout script and
-README. Editing the domain module and running `gymhall port` again is how the environment grows.
+directory: the package `my_game_gymhall/` (server, config, dataset with reference solutions), and
+pyproject.toml registering it with gymhall, tests, Dockerfile, rollout script and README. Editing the
+domain module and running `gymhall port` again is how the environment grows.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from pathlib import Path
 
 import orjson
 
+from gymhall.config.registry import list_envs
 from gymhall.exceptions import PortError, port_error
 from gymhall.generator.domain_import import load_domain
 from gymhall.generator.inspection import inspect_domain
-from gymhall.generator.project import PROJECT_MODULES, project_files, write_files
+from gymhall.generator.project import PROJECT_MODULES, dataset_path, project_files, write_files
 from gymhall.generator.server_source import camel_case
 from gymhall.generator.spec import ARCHETYPES, Archetype, DomainSpec
 from gymhall.generator.templates import template, template_text
@@ -39,6 +41,9 @@ def _check_name(name: str, own_file: Path) -> None:
         raise port_error(f"name {name!r}", "not a lowercase Python identifier (it names the domain module)", fix)
     if name in _RESERVED_NAMES:
         raise port_error(f"name {name!r}", "the project uses this name for its own files", fix)
+    if any(env.id == name and env.source == "bundled" for env in list_envs()):
+        # The name is the environment's id: installed, the project would be skipped in favour of the bundled one.
+        raise port_error(f"name {name!r}", "a bundled environment has this id (see gymhall envs)", fix)
     found = None if name in sys.stdlib_module_names else importlib.util.find_spec(name)
     if name in sys.stdlib_module_names or (found is not None and Path(found.origin or "").resolve() != own_file):
         raise port_error(
@@ -79,6 +84,6 @@ def scaffold(
     except PortError:
         domain_file.unlink()
         raise
-    command = f"gymhall port {name}.py --out . --dataset data/example.jsonl --force"
+    command = f"gymhall port {name}.py --out . --dataset {dataset_path(spec)} --force"
     contents = project_files(spec, project, rows=rows, command=command)
     return spec, project, [domain_file, *write_files(project, contents, force=force)]

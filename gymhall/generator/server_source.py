@@ -1,6 +1,6 @@
 """The generated project's `server.py`: a gymhall `Environment` whose tools call the domain class.
 
-    text = server_source(spec, project, "SlidingPuzzleEnvironment", default_domain(spec))
+    text = server_source(spec, project / "sliding_puzzle_gymhall", "SlidingPuzzleEnvironment", default_domain(spec))
 
 Written from `templates/port/server.py.tmpl`: one pydantic arguments model per tool with arguments,
 a row model of the constructor's arguments, one `@tool` method per action, and `verify` calling the
@@ -47,8 +47,8 @@ def default_domain(spec: DomainSpec) -> str:
     return {"game": "games", "sandbox": "agent", "computer-use": "agent"}[spec.archetype]
 
 
-def server_source(spec: DomainSpec, project: Path, env_class: str, domain: str) -> str:
-    """The text of `server.py` for `spec`, written into `project`, defining `env_class` in `domain`."""
+def server_source(spec: DomainSpec, folder: Path, env_class: str, domain: str) -> str:
+    """The text of `server.py` for `spec`, written into `folder`, defining `env_class` in `domain`."""
     cls = spec.class_name
     row_class, uses_field = f"{cls}Row", False
     blocks: list[str] = []
@@ -96,10 +96,15 @@ def server_source(spec: DomainSpec, project: Path, env_class: str, domain: str) 
     noqa = "  # noqa: E402 - importable once the path above is set" if spec.root is not None else ""
     domain_import = "\n".join(line + noqa for line in import_lines)
     if spec.root is not None:
-        relative = Path(os.path.relpath(spec.root, project)).as_posix()
+        relative = Path(os.path.relpath(spec.root, folder)).as_posix()
+        top = spec.module.partition(".")[0]
+        shipped = top if "." in spec.module else f"{top}.py"
         path_block = (
-            f"# The domain module lives in {relative!r}, relative to this file: importable however the server starts.\n"
-            f'_DOMAIN_ROOT = str((Path(__file__).resolve().parent / "{relative}").resolve())\n'
+            f"# The domain module, imported and never copied: in the source tree it lives in {relative!r},\n"
+            "# relative to this file; an installed wheel ships it beside this file. Importable however the\n"
+            "# server starts.\n"
+            "_HERE = Path(__file__).resolve().parent\n"
+            f'_DOMAIN_ROOT = str(_HERE if (_HERE / "{shipped}").exists() else (_HERE / "{relative}").resolve())\n'
             "if _DOMAIN_ROOT not in sys.path:\n"
             "    sys.path.insert(0, _DOMAIN_ROOT)\n\n"
         )

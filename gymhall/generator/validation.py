@@ -3,8 +3,10 @@
     report = validate_project(Path("examples/port/sliding_puzzle/gymhall"), echo=print)
     assert report.passed
 
-1. import: the config's entrypoint imports in a fresh interpreter and defines one server class, and
-   every third-party module the project's code imports is declared in its pyproject.toml;
+1. import: the config's entrypoint imports in a fresh interpreter and defines one server class,
+   every third-party module the project's code imports is declared in its pyproject.toml, and a
+   packaged project (`gymhall port`'s layout: a package folder holding configs/) registers that
+   package under the entry-point group `gymhall.environments` with an id no bundled environment has;
 2. server: it starts as a real subprocess on a free loopback port and answers `GET /` (it is
    stopped after the last gate);
 3. smoke: `POST /seed_session` with the dataset's first row issues a session, and the first tool
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import re
 import subprocess
 import sys
 import time
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gymhall.exceptions import GymhallError
-from gymhall.generator.dependencies import imported_modules, third_party
+from gymhall.generator.dependencies import undeclared_imports
 
 __all__ = ["GATES", "GateResult", "ValidationReport", "validate_project"]
 
@@ -97,6 +98,8 @@ class _Project:
     config: Path
     dataset: Path
     entrypoint: Path | None
+    package: Path | None = None
+    """The package folder holding configs/ (`gymhall port`'s layout), None when configs/ is the project's own."""
 
 
 class _GateFailed(Exception):
@@ -105,87 +108,46 @@ class _GateFailed(Exception):
         self.reason, self.fix, self.details = reason, fix, tuple(details)
 
 
+def _configs(directory: Path) -> tuple[list[Path], Path | None]:
+    """The configs of a project: its own configs/*.yaml, else those of the one package folder holding configs/."""
+    own = sorted((directory / "configs").glob("*.yaml"))
+    if own:
+        return own, None
+    packages = sorted(
+        folder
+        for folder in directory.iterdir()
+        if folder.is_dir() and (folder / "__init__.py").is_file() and (folder / "configs").is_dir()
+    )
+    if len(packages) != 1:
+        return [], None
+    return sorted((packages[0] / "configs").glob("*.yaml")), packages[0]
+
+
 def _find_project(directory: Path) -> _Project:
-    configs = sorted((directory / "configs").glob("*.yaml")) if (directory / "configs").is_dir() else []
+    configs, package = _configs(directory) if directory.is_dir() else ([], None)
     if len(configs) != 1:
         found = ", ".join(p.name for p in configs) or "none"
         raise _GateFailed(
-            f"{directory} must hold exactly one configs/*.yaml (found {found})",
+            f"{directory} must hold exactly one configs/*.yaml, or one package folder with one (found {found})",
             "run validate on a directory written by `gymhall port` or `gymhall init`",
         )
     import yaml
 
     data = yaml.safe_load(configs[0].read_text()) or {}
-    entry = None
+    entry, dataset = None, None
     for block in data.values() if isinstance(data, dict) else ():
         for server in (block or {}).get("resources_servers", {}).values() if isinstance(block, dict) else ():
-            entry = server.get("entrypoint") if isinstance(server, dict) else None
-    entrypoint = directory / entry if isinstance(entry, str) and entry.endswith(".py") else None
-    return _Project(directory, configs[0], directory / "data" / "example.jsonl", entrypoint)
-
-
-def _normalised(distribution: str) -> str:
-    """A distribution's name as PEP 503 compares it: `Foo_Bar.baz` and `foo-bar-baz` are one."""
-    return re.sub(r"[-_.]+", "-", distribution).lower()
-
-
-def _declared(pyproject: Path) -> set[str]:
-    """Normalised names of every distribution pyproject.toml declares (dependencies and extras)."""
-    if not pyproject.is_file():
-        return set()
-    project = tomllib.loads(pyproject.read_text()).get("project", {})
-    requirements = list(project.get("dependencies", []))
-    for extra in project.get("optional-dependencies", {}).values():
-        requirements += extra
-    names = set()
-    for requirement in requirements:
-        match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
-        if match:
-            names.add(_normalised(match.group(0)))
-    return names
-
-
-def _undeclared(project: _Project) -> list[str]:
-    """Third-party modules the project's code imports whose distribution pyproject.toml does not declare."""
-    import importlib.metadata
-
-    files = [p for p in project.directory.rglob("*.py") if ".venv" not in p.parts]
-    local = {p.stem for p in files} | {p.name for p in project.directory.iterdir() if p.is_dir()}
-    imported: set[str] = set()
-    for path in files:
-        imported |= third_party(imported_modules(path))
-    # The domain module and its siblings, wherever server.py puts them on the path.
-    for path in _domain_files(project):
-        local.add(path.stem)
-        imported |= third_party(imported_modules(path))
-    declared = _declared(project.directory / "pyproject.toml")
-    distributions = importlib.metadata.packages_distributions()
-    missing = []
-    for name in sorted(imported - local):
-        provided = {_normalised(d) for d in distributions.get(name, [name])}
-        if not provided & declared:
-            missing.append(name)
-    return missing
-
-
-def _domain_files(project: _Project) -> list[Path]:
-    """The domain modules server.py imports from the directory it adds to sys.path (`gymhall port` layout)."""
-    if project.entrypoint is None or not project.entrypoint.is_file():
-        return []
-    source = project.entrypoint.read_text()
-    match = re.search(r'_DOMAIN_ROOT = str\(\(Path\(__file__\)\.resolve\(\)\.parent / "([^"]+)"\)', source)
-    if match is None:
-        return []
-    root = (project.entrypoint.parent / match.group(1)).resolve()
-    found: list[Path] = []
-    pending = [project.entrypoint]
-    while pending:
-        for name in imported_modules(pending.pop()):
-            path = root / f"{name}.py"
-            if path.is_file() and path not in found and path != project.entrypoint.resolve():
-                found.append(path)
-                pending.append(path)
-    return found
+            if isinstance(server, dict):
+                entry, dataset = server.get("entrypoint"), server.get("dataset")
+    home = configs[0].parent.parent  # where the registry resolves the entrypoint and the dataset
+    entrypoint = home / entry if isinstance(entry, str) and entry.endswith(".py") else None
+    if isinstance(dataset, str):
+        data_file = home / dataset
+    elif package is not None:
+        data_file = home / "data" / f"{configs[0].stem}.jsonl"  # the registry's default
+    else:
+        data_file = home / "data" / "example.jsonl"
+    return _Project(directory, configs[0], data_file, entrypoint, package)
 
 
 def _gate_import(project: _Project) -> str:
@@ -205,26 +167,54 @@ def _gate_import(project: _Project) -> str:
     if done.returncode != 0:
         tail = [line for line in done.stderr.strip().splitlines() if line.strip()][-6:]
         last = tail[-1] if tail else f"exit code {done.returncode}"
-        fix = f"run `python -c 'import server'` in {project.directory} and correct the error"
+        fix = f"run `python -c 'import server'` in {project.package or project.directory} and correct the error"
         if "ModuleNotFoundError" in last:
             module = last.rpartition("No module named ")[2].strip("'\"")
             fix = f"declare the distribution providing {module!r} in pyproject.toml and install it (pip install -e .)"
         raise _GateFailed(f"the server does not import: {last}", fix, tail[:-1])
     name, _, count = done.stdout.strip().rpartition("\n")[2].partition(" ")
-    missing = _undeclared(project)
+    missing = undeclared_imports(project.directory, project.entrypoint)
     if missing:
         raise _GateFailed(
             f"pyproject.toml does not declare what the code imports: {', '.join(missing)}",
             "add those distributions to [project] dependencies (a fresh install would fail with 'No module named')",
         )
-    return f"{project.entrypoint.name if project.entrypoint else 'the entrypoint'} defines {name} with {count} tool(s)"
+    registered = _registration(project)
+    return (
+        f"{project.entrypoint.name if project.entrypoint else 'the entrypoint'} defines {name} with {count} tool(s)"
+        + registered
+    )
+
+
+def _registration(project: _Project) -> str:
+    """For a packaged project: that pyproject.toml registers the package under `gymhall.environments`."""
+    from gymhall.config.registry import ENTRY_POINT_GROUP, list_envs
+
+    if project.package is None:
+        return ""
+    package, env_id = project.package.name, project.config.stem
+    pyproject = project.directory / "pyproject.toml"
+    metadata = tomllib.loads(pyproject.read_text()).get("project", {}) if pyproject.is_file() else {}
+    entries = metadata.get("entry-points", {}).get(ENTRY_POINT_GROUP, {})
+    if package not in entries.values():
+        raise _GateFailed(
+            f"pyproject.toml does not register {package}/ under the entry-point group {ENTRY_POINT_GROUP!r}, "
+            "so installing the project adds no environment",
+            f'add [project.entry-points."{ENTRY_POINT_GROUP}"] {env_id} = "{package}" to pyproject.toml',
+        )
+    if any(env.id == env_id and env.source == "bundled" for env in list_envs()):
+        raise _GateFailed(
+            f"a bundled environment is named {env_id!r}: gymhall would skip this one once installed",
+            f"rename configs/{env_id}.yaml and its resources server block (or port a module of another name)",
+        )
+    return f"; pyproject.toml registers {package} ({ENTRY_POINT_GROUP})"
 
 
 def _rows(project: _Project) -> list[dict[str, Any]]:
     from gymhall.collection.datasets import read_rows
 
     if not project.dataset.is_file():
-        raise _GateFailed(f"{project.dataset} does not exist", "add data/example.jsonl with reference solutions")
+        raise _GateFailed(f"{project.dataset} does not exist", "add the dataset, its rows with reference solutions")
     rows = read_rows(project.dataset)
     if not rows:
         raise _GateFailed(f"{project.dataset} has no rows", "add at least one row with a reference_solution")
@@ -251,7 +241,7 @@ async def _gate_smoke(url: str, row: Mapping[str, Any]) -> str:
         except ServerError as exc:
             fix = "see the server's log (run it alone: python server.py)"
             if exc.status_code == 422:
-                fix = "give row 0 of data/example.jsonl the fields seed_session reads (the constructor's arguments)"
+                fix = "give the dataset's row 0 the fields seed_session reads (the constructor's arguments)"
             raise _GateFailed(str(exc), fix) from None
         async with session:
             if session.handle is None and not session.cookies:
@@ -260,7 +250,7 @@ async def _gate_smoke(url: str, row: Mapping[str, Any]) -> str:
             if call is None:
                 raise _GateFailed(
                     "row 0 has no reference_solution.tool_calls, so no tool can be tried",
-                    "add reference_solution: {tool_calls: [{name, arguments}], answer} to data/example.jsonl's rows",
+                    "add reference_solution: {tool_calls: [{name, arguments}], answer} to the dataset's rows",
                 )
             started = time.monotonic()
             try:
@@ -291,7 +281,7 @@ async def _gate_rollout(url: str, row: Mapping[str, Any]) -> str:
     if reward != 1.0:
         raise _GateFailed(
             f"row 0's reference solution scored {reward:g}, not 1.0",
-            "correct the reference_solution in data/example.jsonl, or the method verify grades with",
+            "correct row 0's reference_solution in the dataset, or the method verify grades with",
         )
     return f"the replay model played row 0 in {line.get('steps')} model calls; reward 1.0"
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import site
+import subprocess
 import sys
 import textwrap
+import venv
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import gymhall
 from gymhall.generator.domain_import import load_domain
 from gymhall.generator.inspection import inspect_domain
 from gymhall.generator.port import port
@@ -62,10 +66,11 @@ def read_spec() -> Callable[..., DomainSpec]:
 
 @pytest.fixture(scope="session")
 def load_server() -> Callable[[Path, str], Any]:
-    """`load_server(project, name)`: a written project's `server.py`, imported as module `name`."""
+    """`load_server(project, name)`: a written project's `<env>_gymhall/server.py`, imported as module `name`."""
 
     def load(project: Path, name: str) -> Any:
-        spec = importlib.util.spec_from_file_location(name, project / "server.py")
+        (server,) = project.glob("*_gymhall/server.py")
+        spec = importlib.util.spec_from_file_location(name, server)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
@@ -73,6 +78,31 @@ def load_server() -> Callable[[Path, str], Any]:
         return module
 
     return load
+
+
+@pytest.fixture(scope="session")
+def fresh_venv() -> Callable[[Path], Path]:
+    """`fresh_venv(directory)`: a new virtualenv there that sees gymhall and its dependencies, nothing else; its python.
+
+    `--system-site-packages` would expose the base interpreter's packages, not this virtualenv's, so a
+    .pth file names this interpreter's site-packages and gymhall's source directory instead.
+    """
+
+    def create(directory: Path) -> Path:
+        venv.EnvBuilder(with_pip=False, symlinks=True).create(directory)
+        python = directory / "bin" / "python"
+        purelib = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        source = Path(gymhall.__file__).resolve().parent.parent
+        paths = [str(source), *site.getsitepackages()]
+        (Path(purelib) / "gymhall_tests_parent.pth").write_text("\n".join(paths) + "\n")
+        return python
+
+    return create
 
 
 @pytest.fixture(params=sorted(WORKED))

@@ -31,15 +31,16 @@ async def test_init_writes_a_project_that_passes_the_conformance_checks(
     name = f"starter_{archetype.replace('-', '_')}"
     spec, project, files = scaffold(name, archetype=archetype, directory=tmp_path)  # type: ignore[arg-type]
     assert project == tmp_path / name
-    expected = {f"{name}.py", "server.py", "pyproject.toml", "Dockerfile", "rollout.py", "README.md"}
-    assert expected <= {p.name for p in files}
-    assert (project / "configs" / f"{name}.yaml").is_file() and (project / "tests" / "test_server.py").is_file()
+    package = f"{name}_gymhall"
+    expected = {f"{name}.py", "pyproject.toml", "Dockerfile", "rollout.py", "README.md", "tests/test_server.py"}
+    expected |= {f"{package}/{file}" for file in ("__init__.py", "server.py", f"configs/{name}.yaml")}
+    assert expected | {f"{package}/data/{name}.jsonl"} == {p.relative_to(project).as_posix() for p in files}
     assert "gymhall" not in imported_modules(project / f"{name}.py")  # the domain stays plain Python
     assert spec.archetype == archetype
     server = load_server(project, f"{project.name}_init_server")
     env_class = getattr(server, f"{spec.class_name}Environment")
     async with client_for(env_class()) as client:
-        results = await check_environment(client, read_rows(project / "data" / "example.jsonl"))
+        results = await check_environment(client, read_rows(project / package / "data" / f"{name}.jsonl"))
     assert [r for r in results if not r.passed] == []
 
 
@@ -50,6 +51,7 @@ async def test_init_writes_a_project_that_passes_the_conformance_checks(
         ("class", "not a lowercase Python identifier"),
         ("json", "an importable module already has this name"),
         ("server", "the project uses this name"),
+        ("weather", "a bundled environment has this id"),
     ],
 )
 def test_init_refuses_names_that_cannot_be_a_domain_module(tmp_path: Path, name: str, problem: str) -> None:

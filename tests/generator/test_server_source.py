@@ -39,7 +39,7 @@ async def test_a_ported_worked_example_passes_the_conformance_checks_in_process(
     server = load_server(project, f"{name}_ported_server")
     env_class = next(v for k, v in vars(server).items() if k.endswith("Environment") and k != "Environment")
     async with client_for(env_class()) as client:
-        results = await check_environment(client, read_rows(project / "data" / "example.jsonl"))
+        results = await check_environment(client, read_rows(project / f"{name}_gymhall" / "data" / f"{name}.jsonl"))
     assert [r for r in results if not r.passed] == []
 
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import site
 import subprocess
 import time
-import venv
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import gymhall
 from gymhall.generator.port import port
 from gymhall.generator.scaffold import ARCHETYPES, scaffold
 from gymhall.generator.validation import GATES, GateResult, validate_project
@@ -57,6 +55,25 @@ def test_an_undeclared_dependency_fails_the_import_gate(tmp_path: Path, port_exa
     assert failed.status == "failed" and "PIL" in failed.reason and "dependencies" in failed.fix
 
 
+def test_a_packaged_project_must_register_its_package_under_an_id_of_its_own(
+    tmp_path: Path, write_module: Callable[[Path, str, str], Path]
+) -> None:
+    project = scaffold("unlisted", directory=tmp_path)[1]
+    pyproject = project / "pyproject.toml"
+    written = pyproject.read_text()
+    entry = '[project.entry-points."gymhall.environments"]\nunlisted = "unlisted_gymhall"\n'
+    assert entry in written
+    pyproject.write_text(written.replace(entry, ""))
+    failed = _only_failed(validate_project(project), "import")
+    assert "does not register unlisted_gymhall/ under the entry-point group 'gymhall.environments'" in failed.reason
+    assert failed.fix == f"add {entry.replace(chr(10), ' ', 1).strip()} to pyproject.toml"
+
+    # A ported module named as a bundled environment: installed, gymhall would skip it.
+    domain = write_module(tmp_path, "weather", "class Weather:\n    def look(self) -> str: ...\n")
+    failed = _only_failed(validate_project(port(str(domain))[1]), "import")
+    assert failed.reason == "a bundled environment is named 'weather': gymhall would skip this one once installed"
+
+
 def test_gate_lines_show_the_status_the_reason_and_the_fix() -> None:
     lines = GateResult("smoke", "failed", "seed_session answered 500", "see the log", ("detail",)).lines()
     assert lines == [
@@ -66,29 +83,12 @@ def test_gate_lines_show_the_status_the_reason_and_the_fix() -> None:
     ]
 
 
-def _fresh_venv(directory: Path) -> Path:
-    """A new virtualenv that sees this interpreter's packages (gymhall and its dependencies) but nothing else.
-
-    `--system-site-packages` would expose the base interpreter's packages, not this virtualenv's, so a
-    .pth file names this interpreter's site-packages and gymhall's source directory instead.
-    """
-    venv.EnvBuilder(with_pip=False, symlinks=True).create(directory)
-    python = directory / "bin" / "python"
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    source = Path(gymhall.__file__).resolve().parent.parent
-    paths = [str(source), *site.getsitepackages()]
-    (Path(purelib) / "gymhall_tests_parent.pth").write_text("\n".join(paths) + "\n")
-    return python
-
-
 @pytest.mark.slow
 def test_worked_examples_and_init_projects_pass_every_gate_and_their_own_tests_in_a_fresh_venv(
-    tmp_path: Path, port_examples: Path, worked_options: dict[str, dict[str, Any]]
+    tmp_path: Path,
+    port_examples: Path,
+    worked_options: dict[str, dict[str, Any]],
+    fresh_venv: Callable[[Path], Path],
 ) -> None:
     started = time.monotonic()
     projects = []
@@ -107,7 +107,7 @@ def test_worked_examples_and_init_projects_pass_every_gate_and_their_own_tests_i
         failures = [line for r in report.results if r.status != "passed" for line in r.lines()]
         assert report.passed, f"{report.project}:\n" + "\n".join(failures)
 
-    python = _fresh_venv(tmp_path / "venv")
+    python = fresh_venv(tmp_path / "venv")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     done = subprocess.run(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib"]
@@ -128,7 +128,7 @@ def _game_project(tmp_path: Path, edit_rows: Any) -> Path:
     import orjson
 
     project = scaffold("guesses", archetype="game", directory=tmp_path)[1]
-    dataset = project / "data" / "example.jsonl"
+    dataset = project / "guesses_gymhall" / "data" / "guesses.jsonl"
     rows = [orjson.loads(line) for line in dataset.read_text().splitlines() if line.strip()]
     edit_rows(rows)
     dataset.write_text("".join(orjson.dumps(row).decode() + "\n" for row in rows))
@@ -179,7 +179,7 @@ def test_a_later_row_that_does_not_solve_fails_the_conformance_gate(tmp_path: Pa
 
 def _server_main(project: Path, main: str) -> None:
     """Replaces what `python server.py` runs; importing it (the import gate) is unchanged."""
-    server = project / "server.py"
+    server = project / "guesses_gymhall" / "server.py"
     source = server.read_text()
     assert source.count("    GuessesEnvironment.run_webserver()\n") == 1
     server.write_text(source.replace("    GuessesEnvironment.run_webserver()\n", main))
