@@ -164,7 +164,7 @@ def _serve_on_ray(served: list[Any], address: str, ready_timeout: float, head: A
     import os
     import time
 
-    from gymhall.exceptions import ConfigError
+    from gymhall.exceptions import ConfigError, ServerStartError
     from gymhall.scale.serving import RayServing
     from gymhall.stack.head import StartedServer
 
@@ -178,7 +178,7 @@ def _serve_on_ray(served: list[Any], address: str, ready_timeout: float, head: A
             None if head is None else (lambda: head.mark_ready([StartedServer(p, os.getpid(), started) for p in plans]))
         )
         return serving.run(on_ready=ready)
-    except ConfigError as exc:
+    except (ConfigError, ServerStartError) as exc:  # a busy router or head port, Ray not installed
         fail(str(exc))
     finally:
         if head is not None:

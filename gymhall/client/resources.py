@@ -12,6 +12,7 @@ each rollout's handle and cookies, so one client serves any number of concurrent
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -105,6 +106,7 @@ class AsyncResourcesClient(_BaseResourcesClient):
         self._transport = transport
         self._httpx: httpx.AsyncClient | None = None
         self._in_process: InProcessApp | None = None
+        self._replicas: dict[str, HttpPool] = {}  # a pool per replica a router named (`gymhall serve --ray`)
         self._default_headers = dict(headers or {})
         # Over the network, gymhall.client.http's pool: on plain http its lean client, where httpx's async pool
         # costs milliseconds of CPU a request at high concurrency.
@@ -137,21 +139,47 @@ class AsyncResourcesClient(_BaseResourcesClient):
         client._in_process = InProcessApp(app, client._options["timeout"].read, owns_app=owns_app)
         return client
 
-    async def _send(self, method: str, path: str, content: bytes = b"", headers: Mapping[str, str] = {}) -> ReplyLike:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        content: bytes = b"",
+        headers: Mapping[str, str] = {},
+        *,
+        replica: str | None = None,
+    ) -> ReplyLike:
+        pool = self._replica_pool(replica) if replica else self._pool
         if tracing.tracer is not None:  # tracing on: a client span per request, its context in the headers
-            return await tracing.resources_call(self._send_plain, method, path, content, headers, self.base_url)
-        return await self._send_plain(method, path, content, headers)
+            send = functools.partial(self._send_plain, pool=pool)
+            return await tracing.resources_call(send, method, path, content, headers, replica or self.base_url)
+        return await self._send_plain(method, path, content, headers, pool=pool)
 
-    async def _send_plain(self, method: str, path: str, content: bytes, headers: Mapping[str, str]) -> ReplyLike:
+    def _replica_pool(self, url: str) -> HttpPool | None:
+        """The pool for a replica's URL; None (the client's own path) in process or with a transport of its own."""
+        if self._pool is None:
+            return None
+        pool = self._replicas.get(url)
+        if pool is None:
+            pool = self._replicas[url] = HttpPool(
+                url,
+                timeout_s=self._pool.timeout_s,
+                max_connections=self._pool.max_connections,
+                headers=self._default_headers,
+            )
+        return pool
+
+    async def _send_plain(
+        self, method: str, path: str, content: bytes, headers: Mapping[str, str], *, pool: HttpPool | None = None
+    ) -> ReplyLike:
         if self._in_process is not None:
             merged = {**self._default_headers, **headers} if self._default_headers else headers
             return await self._in_process.request(method, path, content, merged)
         try:
-            if self._pool is not None:
-                return await self._pool.request(method, path, content, headers)
+            if pool is not None:
+                return await pool.request(method, path, content, headers)
             return await self._http.request(method, path, content=content or None, headers=headers)
         except httpx.ConnectError as exc:  # nothing listens there: say so, without httpx's traceback
-            raise unreachable(self.base_url, method, path, exc) from None
+            raise unreachable(pool.base_url if pool is not None else self.base_url, method, path, exc) from None
 
     async def health(self) -> bool:
         """Whether the server answers `GET /` with a success status."""
@@ -184,8 +212,8 @@ class AsyncResourcesClient(_BaseResourcesClient):
 
     async def aclose(self) -> None:
         """Close the connection pool (sessions left open expire on the server); see `for_app` for in-process apps."""
-        if self._pool is not None:
-            await self._pool.aclose()
+        for pool in [*self._replicas.values(), *([self._pool] if self._pool is not None else [])]:
+            await pool.aclose()
         if self._httpx is not None:
             await self._httpx.aclose()
         if self._in_process is not None:
@@ -199,8 +227,8 @@ class AsyncResourcesClient(_BaseResourcesClient):
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._pool is not None:
-            await self._pool.aclose()
+        for pool in [*self._replicas.values(), *([self._pool] if self._pool is not None else [])]:
+            await pool.aclose()
         if self._httpx is not None:
             await self._httpx.__aexit__(exc_type, exc, tb)
         if self._in_process is not None:
@@ -230,6 +258,7 @@ class ResourcesClient(_BaseResourcesClient):
         super().__init__(base_url)
         options = self._http_options(base_url, timeout, headers, max_connections)
         self._http = httpx.Client(transport=transport, **options)
+        self._follows_replicas = transport is None  # a transport of its own serves every request
 
     @classmethod
     def for_app(cls, app: ASGIApp, **kwargs: Any) -> ResourcesClient:
@@ -239,11 +268,20 @@ class ResourcesClient(_BaseResourcesClient):
         """
         return cls(IN_PROCESS_URL, transport=SyncASGITransport(app), **kwargs)
 
-    def _send(self, method: str, path: str, content: bytes = b"", headers: Mapping[str, str] = {}) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        content: bytes = b"",
+        headers: Mapping[str, str] = {},
+        *,
+        replica: str | None = None,
+    ) -> httpx.Response:
+        base = replica if replica and self._follows_replicas else None
         try:
-            return self._http.request(method, path, content=content or None, headers=headers)
+            return self._http.request(method, (base or "") + path, content=content or None, headers=headers)
         except httpx.ConnectError as exc:  # nothing listens there: say so, without httpx's traceback
-            raise unreachable(self.base_url, method, path, exc) from None
+            raise unreachable(base or self.base_url, method, path, exc) from None
 
     def health(self) -> bool:
         """Whether the server answers `GET /` with a success status."""

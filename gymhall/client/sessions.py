@@ -39,7 +39,11 @@ if TYPE_CHECKING:
 
     from gymhall.client.resources import AsyncResourcesClient, ResourcesClient
 
-__all__ = ["AsyncResourcesSession", "ResourcesSession"]
+__all__ = ["REPLICA_URL_HEADER", "AsyncResourcesSession", "ResourcesSession"]
+
+REPLICA_URL_HEADER = "x-gymhall-replica-url"
+"""Set by `gymhall serve --ray`'s router on a seed's answer: the replica holding the new session. A
+session's later calls go there directly; clients that ignore it are routed by their handle."""
 
 # What follows the `;` of a gymhall server's session cookie: no expiry, so parsing it can be skipped.
 _OWN_COOKIE_ATTRIBUTES = " " + SESSION_COOKIE_ATTRIBUTES
@@ -81,6 +85,9 @@ class _BaseResourcesSession:
         """The cookies the server set for this session, by name; sent back on every request."""
         self.seed_response: dict[str, Any] = {}
         """The JSON answered by `POST /seed_session`."""
+        self.replica_url: str | None = None
+        """The replica holding this session, when a router of `gymhall serve --ray` named one at the seed;
+        the session's later calls go straight to it (the router would send them there by the handle)."""
         self.deadline: float | None = None
         """The rollout's deadline (`time.monotonic()`): its time left goes with every request
         (`x-gymhall-deadline-s`), so the server's judge or sandbox stops when the rollout would."""
@@ -119,6 +126,7 @@ class _BaseResourcesSession:
         body = check_reply("POST", "/seed_session", response)
         self.seed_response = body if isinstance(body, dict) else {}
         self.handle = response.headers.get(SESSION_HEADER)
+        self.replica_url = response.headers.get(REPLICA_URL_HEADER)
 
     def _verify_body(self, response: Mapping[str, Any] | BaseModel) -> bytes:
         return orjson.dumps({**self.row, "response": as_json_object(response, "The response")})
@@ -144,6 +152,7 @@ class _BaseResourcesSession:
         """Make `child` a fork of this session: its handle, this session's row and cookies but its own handle."""
         child.handle = handle
         child.deadline = self.deadline
+        child.replica_url = self.replica_url  # a fork lives where its parent does
         child.cookies = {name: handle if value == self.handle else value for name, value in self.cookies.items()}
         child.seed_response = {**self.seed_response, "session": handle} if self.seed_response else {}
 
@@ -169,7 +178,9 @@ class AsyncResourcesSession(_BaseResourcesSession):
         self._client = client
 
     async def _post(self, path: str, content: bytes) -> ReplyLike:
-        response = await self._client._send("POST", path, content, {**JSON_HEADERS, **self._headers()})
+        response = await self._client._send(
+            "POST", path, content, {**JSON_HEADERS, **self._headers()}, replica=self.replica_url
+        )
         self._absorb(response)
         return response
 
@@ -219,7 +230,8 @@ class AsyncResourcesSession(_BaseResourcesSession):
         self._closed = True
         if self.handle is None:
             return False
-        return self._closed_by(await self._client._send("POST", "/close_session", b"", self._headers()))
+        reply = await self._client._send("POST", "/close_session", b"", self._headers(), replica=self.replica_url)
+        return self._closed_by(reply)
 
     async def __aenter__(self) -> Self:
         return self
@@ -248,7 +260,9 @@ class ResourcesSession(_BaseResourcesSession):
         self._client = client
 
     def _post(self, path: str, content: bytes) -> httpx.Response:
-        response = self._client._send("POST", path, content, {**JSON_HEADERS, **self._headers()})
+        response = self._client._send(
+            "POST", path, content, {**JSON_HEADERS, **self._headers()}, replica=self.replica_url
+        )
         self._absorb(response)
         return response
 
@@ -295,7 +309,8 @@ class ResourcesSession(_BaseResourcesSession):
         self._closed = True
         if self.handle is None:
             return False
-        return self._closed_by(self._client._send("POST", "/close_session", b"", self._headers()))
+        reply = self._client._send("POST", "/close_session", b"", self._headers(), replica=self.replica_url)
+        return self._closed_by(reply)
 
     def __enter__(self) -> Self:
         return self

@@ -1,8 +1,9 @@
-"""Ray is optional: without `--ray`, neither `gymhall collect` nor `import gymhall.collection` loads it."""
+"""Ray is optional: without `--ray`, `gymhall collect`, `gymhall serve` and `import gymhall.collection` load none."""
 
 from __future__ import annotations
 
 import ast
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -29,9 +30,40 @@ def test_collect_without_ray_loads_no_ray(tmp_path: Path) -> None:
     assert result.stdout.strip().endswith("NO RAY"), result.stdout + result.stderr
 
 
+def test_serve_without_ray_loads_no_ray(tmp_path: Path) -> None:
+    """A plain `gymhall serve` (its config has no `ray` block) runs its servers and stops on Ctrl-C, Ray unloaded."""
+    config = ROOT / "examples" / "counter" / "configs" / "counter.yaml"
+    argv = ["gymhall", "serve", str(config), "--no-head-server"]
+    code = f"import sys\nfrom gymhall.cli import main\nsys.argv = {argv!r}\nmain()"
+    process = subprocess.Popen(
+        [sys.executable, "-c", f"{_REPORT}\n{code}"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "ready (Ctrl-C to stop)" in line:
+                break
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = "".join(lines) + rest
+    assert "ready (Ctrl-C to stop)" in output and process.returncode == 0, output
+    assert output.strip().endswith("NO RAY"), output
+
+
 def test_importing_collection_and_scale_loads_no_ray(tmp_path: Path) -> None:
     result = _run(
-        "import gymhall, gymhall.collection, gymhall.collection.runs, gymhall.scale, gymhall.cli.collect", tmp_path
+        "import gymhall, gymhall.collection, gymhall.collection.runs, gymhall.scale, gymhall.cli.collect, "
+        "gymhall.cli.serve, gymhall.scale.serving, gymhall.scale.served, gymhall.scale.router, gymhall.scale.replica",
+        tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "NO RAY"
