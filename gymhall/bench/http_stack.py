@@ -1,5 +1,6 @@
 """Workload E over HTTP: resources, model and agent servers as three uvicorn processes on loopback, and
-this process as the driver posting rows to the agent's `POST /run`, with each process's CPU and peak RSS."""
+this process as the driver posting rows to the agent's `POST /run`, with each process's CPU and peak RSS.
+With the model path `inprocess-fake` there is no model server: the agent server holds gymhall's fake model."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from gymhall.bench.protocol import SERVER_PROTOCOL_IMPORT
-from gymhall.bench.rollout_results import ProcessUsage, RolloutsResult, rollouts_result
+from gymhall.bench.rollout_results import ModelPath, ProcessUsage, RolloutsResult, rollouts_result
 from gymhall.bench.usage import RssSampler, cpu_s, vm_hwm_bytes
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from gymhall.bench.process import ServerProcess
     from gymhall.models.fake_openai import FakeOpenAI
 
-__all__ = ["agent_app_from_env", "fake_model_app", "run_http"]
+__all__ = ["agent_app_from_env", "fake_model_app", "run_http", "start_model_server"]
 
 # Environment of the agent server's process only: where its resources server and model are.
 ENV_RESOURCES_URL = "GYMHALL_BENCH_RESOURCES_URL"
@@ -52,11 +53,11 @@ def agent_app_from_env() -> Starlette:
     from gymhall.models.spec_strings import model_from_spec
 
     resources_url = os.environ[ENV_RESOURCES_URL]
-    model_url = os.environ[ENV_MODEL_URL]
+    model_url = os.environ.get(ENV_MODEL_URL)  # none: the fake model in this process
     max_connections = int(os.environ.get(ENV_MAX_CONNECTIONS, "256"))
     timeout_s = float(os.environ.get(ENV_TIMEOUT_S, "300"))
     resources = AsyncResourcesClient(resources_url, max_connections=max_connections, timeout=timeout_s)
-    model = model_from_spec(f"{model_url.rstrip('/')}/v1#fake-model")
+    model = model_from_spec("fake:counter" if model_url is None else f"{model_url.rstrip('/')}/v1#fake-model")
     return build_agent_app(Agent(resources, model, timeout_s=timeout_s))
 
 
@@ -93,16 +94,25 @@ async def _drive(agent_url: str, n: int, concurrency: int, timeout_s: float) -> 
     }
 
 
-def _start_stack(stack: ExitStack, concurrency: int, timeout_s: float) -> dict[str, ServerProcess]:
-    """Start resources and model servers together, then the agent server pointing at both."""
+def _start(app: str, env: dict[str, str] | None = None) -> ServerProcess:
     from gymhall.bench.process import start_server
 
-    def start(app: str, env: dict[str, str] | None = None) -> ServerProcess:
-        return start_server(app, factory=True, env=env, ready_timeout_s=60.0, http=SERVER_PROTOCOL_IMPORT)
+    return start_server(app, factory=True, env=env, ready_timeout_s=60.0, http=SERVER_PROTOCOL_IMPORT)
 
+
+def start_model_server() -> ServerProcess:
+    """The fake OpenAI server (counter policy) in a uvicorn process of its own, under gymhall's protocol."""
+    return _start(_MODEL_APP)
+
+
+def _start_stack(
+    stack: ExitStack, concurrency: int, timeout_s: float, model_path: ModelPath
+) -> dict[str, ServerProcess]:
+    """Start resources and model servers together, then the agent server pointing at both."""
+    apps = {"resources": _RESOURCES_APP} | ({"model": _MODEL_APP} if model_path == "http" else {})
     servers: dict[str, ServerProcess] = {}
     with ThreadPoolExecutor(2) as pool:
-        futures = {"resources": pool.submit(start, _RESOURCES_APP), "model": pool.submit(start, _MODEL_APP)}
+        futures = {name: pool.submit(_start, app) for name, app in apps.items()}
         failure: BaseException | None = None
         for name, future in futures.items():
             try:
@@ -113,15 +123,16 @@ def _start_stack(stack: ExitStack, concurrency: int, timeout_s: float) -> dict[s
             raise failure
     env = {
         ENV_RESOURCES_URL: servers["resources"].url,
-        ENV_MODEL_URL: servers["model"].url,
         ENV_MAX_CONNECTIONS: str(concurrency),
         ENV_TIMEOUT_S: str(timeout_s),
     }
-    servers["agent"] = stack.enter_context(start(_AGENT_APP, env))
-    return {name: servers[name] for name in ("agent", "resources", "model")}
+    if "model" in servers:
+        env[ENV_MODEL_URL] = servers["model"].url
+    servers["agent"] = stack.enter_context(_start(_AGENT_APP, env))
+    return {name: servers[name] for name in ("agent", "resources", "model") if name in servers}
 
 
-def run_http(n: int, concurrency: int, *, timeout_s: float = 300.0) -> RolloutsResult:
+def run_http(n: int, concurrency: int, *, model_path: ModelPath = "http", timeout_s: float = 300.0) -> RolloutsResult:
     """Run N rollouts through a fresh agent + resources + model stack of uvicorn processes; stop it after.
 
     Raises RuntimeError if a server does not start or the run outlives `timeout_s`.
@@ -131,7 +142,7 @@ def run_http(n: int, concurrency: int, *, timeout_s: float = 300.0) -> RolloutsR
 
     start = time.perf_counter()
     with ExitStack() as stack:
-        servers = _start_stack(stack, concurrency, timeout_s)
+        servers = _start_stack(stack, concurrency, timeout_s, model_path)
         startup_s = time.perf_counter() - start
         procs = {name: psutil.Process(server.pid) for name, server in servers.items()}
         cpu_before = {name: cpu_s(proc) for name, proc in procs.items()}
@@ -148,6 +159,16 @@ def run_http(n: int, concurrency: int, *, timeout_s: float = 300.0) -> RolloutsR
     driver_rss = vm_hwm_bytes(os.getpid()) or psutil.Process().memory_info().rss
     usages.append(ProcessUsage("driver", os.getpid(), driver_cpu, driver_total, driver_rss, False))
     run_s = float(counts["run_s"])
+    # The agent server's model spec (its process holds the model client, so its repr is not at hand here).
+    counts["model"] = f"{servers['model'].url}/v1#fake-model" if "model" in servers else "fake:counter"
     return rollouts_result(
-        "http", n, concurrency, counts, wall_s=wall, run_s=run_s, startup_s=startup_s, processes=usages
+        "http",
+        n,
+        concurrency,
+        counts,
+        wall_s=wall,
+        run_s=run_s,
+        startup_s=startup_s,
+        processes=usages,
+        model_path=model_path,
     )

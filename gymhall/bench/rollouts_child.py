@@ -1,11 +1,14 @@
 """The in-process half of `gymhall bench rollouts`: one fresh interpreter runs N counter rollouts.
 
-    python -m gymhall.bench.rollouts_child --n 256 --concurrency 256
+    python -m gymhall.bench.rollouts_child --n 256 --concurrency 256 --model-url http://127.0.0.1:8000
 
-Agent, counter environment (called in-process, no HTTP) and fake model all live in this process,
-on uvloop. It prints one JSON line of its own measurements; the parent times it from spawn to exit,
-so the interpreter's start-up and gymhall's imports count too. gymhall is imported inside `main`,
-after the clock starts, for the same reason.
+Agent and counter environment (called in-process, no HTTP) live in this process, on uvloop; the model
+is the fake OpenAI server at `--model-url`, in its own process, reached over HTTP by the backend users
+run (`--model http://...`), or with `--model-url` left out the fake model in this process (no HTTP, no
+validation of its answers: not the path users run). It prints one JSON line of its own measurements,
+with `time.monotonic()` (system-wide on Linux) when the first rollout started, so that the parent
+can time start-up from spawn. gymhall is imported inside `main`, after the interpreter starts, for the
+same reason.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ class LineTally:
                 self.samples.append(problem)
 
 
-async def _run(n: int, concurrency: int, timeout_s: float) -> dict[str, Any]:
+async def _run(n: int, concurrency: int, timeout_s: float, model_url: str | None) -> dict[str, Any]:
     from gymhall.bench.counters import short_style_app
     from gymhall.client.resources import AsyncResourcesClient
     from gymhall.collection.agent import Agent
@@ -69,16 +72,20 @@ async def _run(n: int, concurrency: int, timeout_s: float) -> dict[str, Any]:
     from gymhall.models.spec_strings import model_from_spec
 
     resources = AsyncResourcesClient.for_app(short_style_app(), timeout=None)  # the rollout deadline bounds calls
-    agent = Agent(resources, model_from_spec("fake:counter"), timeout_s=timeout_s)
+    spec = "fake:counter" if model_url is None else f"{model_url.rstrip('/')}/v1#fake-model"
+    agent = Agent(resources, model_from_spec(spec), timeout_s=timeout_s)
     rows = expand_rows(ROW for _ in range(n))  # distinct _ng_task_index per row
+    ready_monotonic = time.monotonic()
     ready_ns = time.perf_counter_ns()
     cpu_start = time.process_time()
+    sys_start = resource.getrusage(resource.RUSAGE_SELF).ru_stime
     tally = LineTally()
     # max_attempts=1: a failure must show up as an error here, not be hidden by a retry.
     async for line in rollouts(rows, agent.run, concurrency=concurrency, max_attempts=1):
         tally.add(line)
     end_ns = time.perf_counter_ns()
     cpu_loop = time.process_time() - cpu_start
+    sys_loop = resource.getrusage(resource.RUSAGE_SELF).ru_stime - sys_start
     await agent.resources.aclose()
     await agent.model.aclose()
     return {
@@ -89,8 +96,12 @@ async def _run(n: int, concurrency: int, timeout_s: float) -> dict[str, Any]:
         "wrong_rewards": tally.wrong,
         "error_samples": tally.samples,
         "startup_s": (ready_ns - _START_NS) / 1e9,
+        "ready_monotonic": ready_monotonic,
+        # Which model the agent called, and where.
+        "model": repr(agent.model) if model_url is not None else f"{type(agent.model).__name__} ({spec}, in process)",
         "loop_s": (end_ns - ready_ns) / 1e9,
         "loop_cpu_s": cpu_loop,
+        "loop_system_cpu_s": sys_loop,  # the kernel's part (loopback TCP, for a model over HTTP)
     }
 
 
@@ -101,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, required=True, help="rollouts in flight at once")
     parser.add_argument("--timeout-s", type=float, default=120.0, help="deadline of each rollout")
     parser.add_argument("--profile", metavar="FILE", help="write cProfile stats of the run to FILE")
+    parser.add_argument("--model-url", help="the fake OpenAI server (without /v1); left out: the in-process fake")
     args = parser.parse_args(argv)
     if args.n < 1 or args.concurrency < 1:
         parser.error("--n and --concurrency must be at least 1")
@@ -114,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         profiler = cProfile.Profile()
         profiler.enable()
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        result = runner.run(_run(args.n, args.concurrency, args.timeout_s))
+        result = runner.run(_run(args.n, args.concurrency, args.timeout_s, args.model_url))
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)

@@ -98,7 +98,8 @@ _BENCH_ROLLOUTS_EPILOG = (
     "[b]Examples:[/b]\n\n"
     "  gymhall bench rollouts                        both modes, N=256 and N=1024 at C=256\n"
     "  gymhall bench rollouts --mode http -n 1024 -c 64 --json e.json\n"
-    "  gymhall bench rollouts --inflight 4000        4,000 rollouts in flight at once, in process"
+    "  gymhall bench rollouts --inflight 4000        4,000 rollouts in flight at once, in process\n"
+    "  gymhall bench rollouts --model-path inprocess-fake   the fake model inside the agent (no HTTP)"
 )
 
 
@@ -107,11 +108,14 @@ _BENCH_ROLLOUTS_EPILOG = (
     epilog=_BENCH_ROLLOUTS_EPILOG,
     help=(
         "Time whole rollouts (workload E): N tasks of the counter environment, each model call, one tool call, "
-        "model call, verify, with gymhall's fake model answering instantly. In-process mode runs agent, "
-        "environment and model in one fresh interpreter, timed from spawn to exit (start-up included); http "
-        "mode runs agent, resources and model servers as separate processes with this process posting rows to "
-        "the agent. Prints rollouts/s and its ratio to NeMo Gym's 89, wall time, CPU per rollout and peak RSS "
-        "per process, and errors. Nothing is pinned. --inflight N instead runs N rollouts at once, in process."
+        "model call, verify, with a fake model answering instantly. By default the model is the path users "
+        "run: a fake OpenAI-compatible server in its own process, called over HTTP by the --model http://... "
+        "backend (--model-path inprocess-fake puts gymhall's fake model inside the agent instead: no HTTP). "
+        "In-process mode runs agent and environment in one fresh interpreter; http mode runs agent, resources "
+        "and model servers as separate processes with this process posting rows to the agent. Prints the "
+        "rollouts loop's rate and its ratio to NeMo Gym 0.4.0's 44.5/s, start-up (spawn to first rollout), "
+        "wall time, CPU per rollout and peak RSS per process, and errors. Nothing is pinned. --inflight N "
+        "instead runs N rollouts at once, in process."
     ),
 )
 def bench_rollouts_command(
@@ -125,6 +129,14 @@ def bench_rollouts_command(
         int | None, typer.Option(help="Instead: run this many rollouts all at once, in process.", min=1)
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds a run may take before it is stopped.", min=1)] = 300.0,
+    model_path: Annotated[
+        str,
+        typer.Option(
+            "--model-path",
+            help="http: a fake OpenAI server in its own process, over HTTP (the path users run); "
+            "inprocess-fake: gymhall's fake model inside the agent's process.",
+        ),
+    ] = "http",
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results to this JSON file.")] = None,
 ) -> None:
     from gymhall.bench.report import write_rollouts_json
@@ -132,12 +144,15 @@ def bench_rollouts_command(
 
     if mode not in ("inprocess", "http", "both"):
         fail(f"unknown --mode {mode!r}; choose inprocess, http or both.")
+    if model_path not in ("http", "inprocess-fake"):
+        fail(f"unknown --model-path {model_path!r}; choose http or inprocess-fake.")
     try:
         results = bench_rollouts(
             modes=("inprocess", "http") if mode == "both" else (mode,),
             ns=rollouts or [256, 1024],
             concurrency=concurrency,
             inflight=inflight,
+            model_path="http" if model_path == "http" else "inprocess-fake",
             timeout_s=timeout,
             progress=lambda line: typer.echo(line, err=True),
         )
@@ -180,15 +195,20 @@ def print_resources_report(rows: list[BenchRow], *, tool_calls: int, console: Co
 
 
 _TITLES = {
-    "inprocess": "workload E, in-process: agent, environment and fake model in one fresh interpreter",
+    "inprocess": "workload E, in-process: agent and environment in one fresh interpreter",
     "http": "workload E, http: agent, resources and model servers + driver, separate processes",
     "inflight": "workload E, in-flight: every rollout at once, in process",
 }
+_MODEL_TITLES = {
+    "http": "; model: fake OpenAI server over HTTP, own process",
+    "inprocess-fake": "; model: IN-PROCESS FAKE (no HTTP, answers not validated)",
+}
 
 _CAPTION = (
-    f"vs NeMo Gym: against {NEMO_GYM_ROLLOUTS_PER_S:g} rollouts/s, the better of NeMo Gym 0.4.0's 65-89. "
-    "CPU ms: CPU per rollout during the run; RSS MB: peak resident memory; stack: the servers' sum. "
-    "In process, start-up is everything but the rollouts loop (interpreter, imports, exit)."
+    f"vs NeMo Gym: against NeMo Gym 0.4.0's {NEMO_GYM_ROLLOUTS_PER_S:g} rollouts/s (N=1024, the same fake "
+    "model over HTTP, same machine kind). rollouts/s: the rollouts loop alone; start-up: spawn (in process) "
+    "or server start (http) to the first rollout. CPU ms: CPU per rollout during the run; RSS MB: peak "
+    "resident memory; stack: the servers' sum."
 )
 
 
@@ -204,7 +224,7 @@ def print_rollouts_report(results: Sequence[RolloutsResult], console: Console | 
             continue
         names = [p.name for p in rows[0].processes]
         servers = [p.name for p in rows[0].processes if p.server]
-        table = Table(title=_TITLES[mode], caption=_CAPTION)
+        table = Table(title=_TITLES[mode] + _MODEL_TITLES[rows[0].model_path], caption=_CAPTION)
         columns = ["N", "C", "rollouts/s", "vs NeMo\nGym", "wall s", "start-up\ns"]
         columns += [f"CPU ms\n{name}" for name in names]
         if len(servers) > 1:

@@ -10,7 +10,7 @@ gymhall uses three HTTP stacks, each for one reason:
 - `https://` URLs (and machines without `httptools`) go through httpx, because it is already a
   dependency and does TLS, and these few requests (a hosted model API) are not where the time goes;
   httpx also serves the sync `ResourcesClient` and the in-process ASGI transports (gymhall.client.transports).
-- httpx2 is used only by gymhall.models.openai_compatible, to build the OpenAI SDK's error classes.
+- httpx2 comes with the `mcp` extra: the MCP SDK's client, used by gymhall.mcp only.
 
 Transport failures are raised as httpx's exceptions, with the method and URL in the message, so
 callers handle one family whichever client served them.

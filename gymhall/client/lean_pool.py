@@ -26,18 +26,28 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 
 
 class _Headers:
-    __slots__ = ("_items",)
+    """An answer's headers, decoded on first use: most answers (a 2xx) are read for their body alone."""
+
+    __slots__ = ("_decoded", "_raw")
 
     def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
-        self._items = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
+        self._raw = raw
+        self._decoded: list[tuple[str, str]] | None = None
+
+    @property
+    def _items(self) -> list[tuple[str, str]]:
+        if self._decoded is None:
+            self._decoded = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in self._raw]
+        return self._decoded
 
     def get(self, key: str, default: str | None = None) -> str | None:
-        key = key.lower()
-        return next((v for k, v in self._items if k == key), default)
+        values = self.get_list(key)
+        return values[0] if values else default
 
     def get_list(self, key: str) -> list[str]:
-        key = key.lower()
-        return [v for k, v in self._items if k == key]
+        # Matched as bytes, so only the values asked for are decoded (a session reads set-cookie on every answer).
+        name = key.lower().encode("latin-1", "replace")
+        return [v.decode("latin-1") for k, v in self._raw if len(k) == len(name) and k.lower() == name]
 
     def items(self) -> list[tuple[str, str]]:
         """Every header as (lower-cased name, value), in the order received."""

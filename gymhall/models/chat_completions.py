@@ -27,12 +27,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import openai
 import orjson
 
 from gymhall.exceptions import ModelError
 from gymhall.models.base import ModelRequest
-from gymhall.models.openai_compatible import OpenAICompatibleModel, redact_url
+from gymhall.models.openai_compatible import OpenAICompatibleModel, StatusError, redact_url
 from gymhall.wire.conversion import ReasoningFormat, chat_to_response, responses_to_chat_request
 from gymhall.wire.responses import Response
 
@@ -129,7 +128,7 @@ class ChatCompletionsModel(OpenAICompatibleModel):
             raise ModelError(self._redact(message), status_code=raw.status_code) from None
 
 
-def is_context_overflow(exc: openai.APIStatusError) -> bool:
+def is_context_overflow(exc: StatusError) -> bool:
     """Whether a 400 says the prompt (plus the tokens asked for) does not fit the model's context."""
     if exc.status_code != 400:
         return False
@@ -149,9 +148,9 @@ def ended_by_context(model: OpenAICompatibleModel, error: ModelError) -> bool:
     """Whether `error` is the upstream's 400 saying the conversation no longer fits the context (then logged,
     redacted): the caller ends the episode with an incomplete response instead of failing the rollout."""
     upstream = error.upstream
-    if not (isinstance(upstream, openai.BadRequestError) and is_context_overflow(upstream)):
+    if not (isinstance(upstream, StatusError) and is_context_overflow(upstream)):
         return False
     detail = model._redact(str(upstream.body if upstream.body is not None else upstream.message))
-    where = redact_url(str(upstream.request.url))
+    where = upstream.url
     logger.warning("%s: the conversation no longer fits the context; ending the episode (%s)", where, detail)
     return True

@@ -37,7 +37,7 @@ _MAX_ECHOES = 64
 
 def trusted_dump(answer: dict[str, Any], echoed: dict[str, Any]) -> dict[str, Any]:
     """What validating `answer` (`FakeOpenAI._responses_body`'s wire body) and dumping it in JSON mode gives,
-    given the dump of its echoed fields: the fake writes its own fields in the SDK's field order already."""
+    given the dump of its echoed fields: the fake writes its own fields in `Response`'s field order already."""
     data = {**answer, "created_at": float(answer["created_at"])}  # the SDK's field is a float
     data.update(echoed)  # keeps each key's place
     return data

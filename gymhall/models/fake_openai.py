@@ -257,8 +257,8 @@ class FakeOpenAI:
         return f"{self._id_prefix}{next(self._ids):x}"
 
     def _responses_body(self, body: dict[str, Any], turn: Turn, request_bytes: int) -> dict[str, Any]:
-        # Keys in the order of the SDK's fields, so that `FakeModel.respond_data` can hand this out as the
-        # dump of its validated form without reordering (tests/_models/test_fake_model.py checks it).
+        # Keys in the order of `gymhall.wire.responses.Response`'s fields, so that `FakeModel.respond_data` can
+        # hand this out as the dump of its validated form without reordering (tests/models/test_fake.py checks it).
         rid = self._next_id()
         output: list[dict[str, Any]] = []
         if turn.reasoning is not None:
@@ -286,17 +286,17 @@ class FakeOpenAI:
         return {
             "id": f"resp_{rid}",
             "created_at": int(time.time()),
-            "error": None,
-            "incomplete_details": {"reason": reason} if incomplete else None,
-            "instructions": body.get("instructions"),
-            "metadata": body.get("metadata") or {},
             "model": body.get("model") or self.model,
             "object": "response",
             "output": output,
             "parallel_tool_calls": body.get("parallel_tool_calls", True),
-            "temperature": body.get("temperature"),
             "tool_choice": body.get("tool_choice") or "auto",
             "tools": body.get("tools") or [],
+            "error": None,
+            "incomplete_details": {"reason": reason} if incomplete else None,
+            "instructions": body.get("instructions"),
+            "metadata": body.get("metadata") or {},
+            "temperature": body.get("temperature"),
             "top_p": body.get("top_p"),
             "max_output_tokens": body.get("max_output_tokens"),
             "status": "incomplete" if incomplete else "completed",

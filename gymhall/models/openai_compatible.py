@@ -5,9 +5,9 @@ OpenAI SDK's client, whose request machinery cost more CPU than the rest of a ro
 retry policy is kept: at most `max_retries` retries on 408, 409, 429, 5xx, timeouts and connection
 errors, after `retry-after-ms`/`Retry-After` when the server sends one (up to two minutes), else
 after an exponential backoff (0.5 s doubling to at most 8 s, less up to 25 % jitter); a server's
-`x-should-retry` header overrides the status. A failed status is raised as the SDK's own error
-class (`openai.RateLimitError`, ...) inside the `ModelError`. With several base URLs, a rollout
-stays on one replica, chosen by a stable hash of its session key.
+`x-should-retry` header overrides the status. A failed status is kept as a `StatusError` (status,
+the body's `error` object, message) on the `ModelError`'s `upstream`; the OpenAI SDK is not imported.
+With several base URLs, a rollout stays on one replica, chosen by a stable hash of its session key.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
-import httpx2
-import openai
 import orjson
 from pydantic import BaseModel
 
@@ -38,7 +36,7 @@ from gymhall.exceptions import ConfigError, ModelError
 from gymhall.models.base import Model, ModelRequest, remaining
 from gymhall.wire.contract import retryable_status
 
-__all__ = ["DEFAULT_BASE_URL", "Answer", "OpenAICompatibleModel", "model_error", "redact_url"]
+__all__ = ["DEFAULT_BASE_URL", "Answer", "OpenAICompatibleModel", "StatusError", "model_error", "redact_url"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 LOCAL_API_KEY = "EMPTY"  # local servers (vLLM, SGLang, the fake) accept any key; OpenAI clients always send one
@@ -49,15 +47,20 @@ _REQUEST_HEADERS = {"content-type": "application/json", "accept": "application/j
 _INITIAL_RETRY_DELAY_S = 0.5
 _MAX_RETRY_DELAY_S = 8.0
 _MAX_RETRY_AFTER_S = 120.0
-_STATUS_ERRORS: dict[int, type[openai.APIStatusError]] = {
-    400: openai.BadRequestError,
-    401: openai.AuthenticationError,
-    403: openai.PermissionDeniedError,
-    404: openai.NotFoundError,
-    409: openai.ConflictError,
-    422: openai.UnprocessableEntityError,
-    429: openai.RateLimitError,
-}
+
+
+class StatusError(Exception):
+    """A backend's failed status as it answered: `status_code`, `body` (the JSON body's `error` object, else the
+    body, else its text), `message` ("Error code: 429 - ..."), the raw `reply` and the `url` asked (no
+    credentials). What the OpenAI SDK's `APIStatusError` carries, without importing the SDK."""
+
+    def __init__(self, message: str, *, status_code: int, body: Any, reply: RawReply, url: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.body = body
+        self.reply = reply
+        self.url = url
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +146,7 @@ class OpenAICompatibleModel(Model):
                 except (ValueError, TypeError) as exc:
                     raise ModelError(f"cannot send this request to {replica.url}{path}: {exc}") from None
                 reply = await self._send(replica, "POST", path, content, request.deadline)
-        except (openai.APIError, httpx.TransportError, TimeoutError) as exc:
+        except (StatusError, httpx.TransportError, TimeoutError) as exc:
             error = self._error(exc, replica.url)
             error.upstream = exc
             raise error from None
@@ -191,14 +194,22 @@ class OpenAICompatibleModel(Model):
         retries = 0
         while True:
             reply: RawReply | None = None
+            left = remaining(deadline, self.timeout_s)
+            # When the rollout's deadline comes first, `_post`'s timeout already ends the attempt then (and no
+            # retry could follow): a second timer would cost every call for nothing.
+            attempt_timeout = None if deadline is not None and left < self.timeout_s else left
+            if tracing.tracer is None:
+                call = replica.pool.request(method, path, content, _REQUEST_HEADERS)
+            else:  # a client span per attempt, its context in the headers
+                call = tracing.model_attempt(
+                    replica.pool.request, method, path, content, _REQUEST_HEADERS, replica.url, self.name
+                )
             try:
-                async with asyncio.timeout(remaining(deadline, self.timeout_s)):
-                    if tracing.tracer is None:
-                        reply = await replica.pool.request(method, path, content, _REQUEST_HEADERS)
-                    else:  # a client span per attempt, its context in the headers
-                        reply = await tracing.model_attempt(
-                            replica.pool.request, method, path, content, _REQUEST_HEADERS, replica.url, self.name
-                        )
+                if attempt_timeout is None:
+                    reply = await call
+                else:
+                    async with asyncio.timeout(attempt_timeout):
+                        reply = await call
             except (TimeoutError, httpx.TransportError):
                 if retries >= self.max_retries:
                     raise
@@ -223,7 +234,7 @@ class OpenAICompatibleModel(Model):
         """
         try:
             reply = await self._send(replica, "GET", "/models", b"", deadline)
-        except openai.APIStatusError:
+        except StatusError:
             return ""
         try:
             page = orjson.loads(reply.content)
@@ -292,11 +303,8 @@ def _retry_delay(reply: RawReply | None, retries: int) -> float:
     return delay * (1 - 0.25 * random.random())
 
 
-def _status_error(reply: RawReply, method: str, url: str) -> openai.APIStatusError:
-    """The OpenAI SDK's error for a failed status, as its client raises it (body's `error` object as `body`)."""
-    response = httpx2.Response(
-        reply.status_code, headers=reply.headers.items(), content=reply.content, request=httpx2.Request(method, url)
-    )
+def _status_error(reply: RawReply, method: str, url: str) -> StatusError:
+    """The error for a failed status, as the OpenAI SDK's client words it (the body's `error` object as `body`)."""
     message = f"Error code: {reply.status_code}"
     body: Any = reply.text.strip()
     try:
@@ -306,10 +314,7 @@ def _status_error(reply: RawReply, method: str, url: str) -> openai.APIStatusErr
     data = body.get("error", body) if isinstance(body, Mapping) else body
     if isinstance(data, Mapping) and isinstance(data.get("message"), str) and data["message"]:
         message += f" - {data['message']}"
-    error_class = _STATUS_ERRORS.get(reply.status_code)
-    if error_class is None:
-        error_class = openai.InternalServerError if reply.status_code >= 500 else openai.APIStatusError
-    return error_class(message, response=response, body=data)
+    return StatusError(message, status_code=reply.status_code, body=data, reply=reply, url=redact_url(url))
 
 
 def dump_model(value: Any) -> Any:
@@ -321,33 +326,28 @@ def dump_model(value: Any) -> Any:
 def model_error(exc: BaseException, url: str, api_key: str | None, max_retries: int) -> ModelError:
     """A `ModelError` for a failed status, a timeout or a connection failure: names the URL, status and message."""
     where = redact_url(url)
-    if isinstance(exc, openai.APIStatusError):
+    if isinstance(exc, StatusError):
         status = exc.status_code
         retryable = retryable_status(status)
         tried = f" after {max_retries} retries" if retryable and max_retries else ""
         message = f"{where} answered HTTP {status}{tried}: {_server_message(exc)}"
         return ModelError(_redact(message, api_key), retryable=retryable, status_code=status)
-    if isinstance(exc, openai.APITimeoutError | TimeoutError | httpx.TimeoutException):
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
         message = f"{where} did not answer in time (the call's timeout or the rollout's deadline)"
         return ModelError(message, retryable=True)
-    if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
-        cause = (exc.__cause__ or exc) if isinstance(exc, openai.APIConnectionError) else exc
-        message = f"cannot reach {where} after {max_retries} retries: {type(cause).__name__}: {cause}"
+    if isinstance(exc, httpx.TransportError):
+        message = f"cannot reach {where} after {max_retries} retries: {type(exc).__name__}: {exc}"
         return ModelError(_redact(message, api_key), retryable=True)
     return ModelError(_redact(f"{where}: {type(exc).__name__}: {exc}", api_key))
 
 
-def _server_message(exc: openai.APIStatusError) -> str:
+def _server_message(exc: StatusError) -> str:
     body = exc.body
     if isinstance(body, Mapping):
         message = body.get("message") or body.get("detail")
         if message:
             return str(message)[:_MAX_ERROR_TEXT]
-    try:
-        text = exc.response.text
-    except Exception:  # a streamed body that was never read
-        text = ""
-    return (text or exc.message)[:_MAX_ERROR_TEXT]
+    return (exc.reply.text or exc.message)[:_MAX_ERROR_TEXT]
 
 
 def _redact(text: str, secret: str | None) -> str:

@@ -32,11 +32,25 @@ def _assert_children_gone(result: RolloutsResult) -> None:
             assert process.pid not in children and not psutil.pid_exists(process.pid), process
 
 
-def test_inprocess_mode_runs_every_rollout_in_a_fresh_child() -> None:
+def test_inprocess_mode_calls_a_model_server_in_another_process_over_http_by_default() -> None:
     result = run_inprocess(20, 8, timeout_s=TIMEOUT_S)
     _assert_clean(result, 20)
+    assert result.model_path == "http"
+    child, model = result.processes
+    assert (child.name, model.name) == ("in-process", "model") and child.pid != model.pid
+    # The agent called the backend users run (`--model http://...`) at the model server's loopback URL.
+    assert result.model.startswith("OpenAIResponsesModel('fake-model', base_url=['http://127.0.0.1:")
+    assert model.total_cpu_s > 0 and model.peak_rss_bytes > 10 * 2**20
+    assert result.stack_rss_bytes == child.peak_rss_bytes + model.peak_rss_bytes
+    assert 0 < result.startup_s < result.wall_s - result.run_s  # spawn to the first rollout, exit not included
+    _assert_children_gone(result)
+
+
+def test_the_inprocess_fake_model_is_an_option_without_a_model_server() -> None:
+    result = run_inprocess(20, 8, model_path="inprocess-fake", timeout_s=TIMEOUT_S)
+    _assert_clean(result, 20)
+    assert result.model_path == "inprocess-fake" and result.model.startswith("FakeModel")
     assert [p.name for p in result.processes] == ["in-process"]
-    assert result.stack_rss_bytes == result.processes[0].peak_rss_bytes
     _assert_children_gone(result)
 
 
@@ -48,6 +62,7 @@ def test_http_mode_runs_through_three_servers_and_stops_them() -> None:
     servers = [p for p in result.processes if p.server]
     assert result.stack_rss_bytes == sum(p.peak_rss_bytes for p in servers)
     assert len({p.pid for p in result.processes}) == 4
+    assert result.model_path == "http" and result.model.startswith("http://127.0.0.1:")
     _assert_children_gone(result)
 
 
@@ -62,3 +77,5 @@ def test_bad_arguments_are_refused_before_anything_starts() -> None:
         bench_rollouts(modes=["inprocess", "nope"], ns=[1])
     with pytest.raises(ValueError, match="at least 1"):
         bench_rollouts(ns=[0])
+    with pytest.raises(ValueError, match="Unknown model path 'elsewhere'"):
+        bench_rollouts(ns=[1], model_path="elsewhere")  # type: ignore[arg-type]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
 import zlib
 from typing import Any
@@ -12,7 +14,7 @@ import pytest
 from gymhall.exceptions import ConfigError, ModelError
 from gymhall.models.base import ModelRequest
 from gymhall.models.chat_completions import ChatCompletionsModel
-from gymhall.models.openai_compatible import OpenAICompatibleModel
+from gymhall.models.openai_compatible import OpenAICompatibleModel, StatusError
 from gymhall.models.openai_responses import OpenAIResponsesModel
 from gymhall.models.spec_strings import model_from_spec
 from gymhall.testing import Failure, FakeOpenAI, echo_policy
@@ -78,6 +80,20 @@ async def test_client_errors_are_model_errors_and_not_retried(serve: Any, backen
         with pytest.raises(ModelError, match=f"HTTP 400: {message}") as caught:
             await model.respond(ModelRequest(params={"input": "hi"}))
     assert not caught.value.retryable and fake.request_count == 1
+    upstream = caught.value.upstream  # the failed status as the server answered it, kept as data
+    assert isinstance(upstream, StatusError) and upstream.status_code == 400
+    assert isinstance(upstream.body, dict) and upstream.body["message"] == message
+    path = "/chat/completions" if backend is ChatCompletionsModel else "/responses"
+    assert upstream.url == model.base_urls[0] + path
+
+
+def test_the_backends_do_not_import_the_openai_sdk() -> None:
+    # Importing the SDK's types cost every `gymhall collect --model http://...` 0.6-0.8 s of start-up.
+    code = (
+        "import sys, gymhall.models.openai_responses, gymhall.models.chat_completions, gymhall.models.spec_strings\n"
+        "assert 'openai' not in sys.modules, 'the OpenAI SDK was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
