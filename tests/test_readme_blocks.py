@@ -69,7 +69,7 @@ def test_only_a_few_blocks_are_skipped_and_each_says_why() -> None:
     blocks = readme_blocks()
     skipped = [b for b in blocks if b.skip_reason is not None]
     assert len(blocks) >= 8
-    assert len(skipped) <= 3, [b.name for b in skipped]
+    assert len(skipped) <= 4, [b.name for b in skipped]  # install, the suite, a hosted model, an install into the env
     assert all(len(b.skip_reason or "") > 20 for b in skipped)
     # Every marker is attached to a block: a stray one would silently skip nothing (or the wrong block).
     assert README.read_text().count("<!-- readme-test:") == len(skipped)

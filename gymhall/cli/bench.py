@@ -99,7 +99,8 @@ _BENCH_ROLLOUTS_EPILOG = (
     "  gymhall bench rollouts                        both modes, N=256 and N=1024 at C=256\n"
     "  gymhall bench rollouts --mode http -n 1024 -c 64 --json e.json\n"
     "  gymhall bench rollouts --inflight 4000        4,000 rollouts in flight at once, in process\n"
-    "  gymhall bench rollouts --model-path inprocess-fake   the fake model inside the agent (no HTTP)"
+    "  gymhall bench rollouts --model-path inprocess-fake   the fake model inside the agent (no HTTP)\n"
+    "  gymhall bench rollouts --ray                  on a local Ray cluster: 1 and 2 workers, then 16,000 in flight"
 )
 
 
@@ -138,6 +139,17 @@ def bench_rollouts_command(
         ),
     ] = "http",
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the results to this JSON file.")] = None,
+    ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray",
+            help="Instead: the same rollouts on a fresh local Ray cluster (ray extra) with each --workers count, "
+            "against one process in the same session, then --inflight (default 16,000) all at once over the "
+            "most workers: rollouts/s, CPU per rollout, the driver's CPU per line, peak RSS, start-up. "
+            "-n is the rollouts per run (default 4,000).",
+        ),
+    ] = False,
+    workers: Annotated[str, typer.Option(help="With --ray: the worker counts, comma-separated.")] = "1,2",
 ) -> None:
     from gymhall.bench.report import write_rollouts_json
     from gymhall.bench.rollouts import bench_rollouts
@@ -146,6 +158,28 @@ def bench_rollouts_command(
         fail(f"unknown --mode {mode!r}; choose inprocess, http or both.")
     if model_path not in ("http", "inprocess-fake"):
         fail(f"unknown --model-path {model_path!r}; choose http or inprocess-fake.")
+    if ray:
+        import json
+
+        from gymhall.bench.ray_rollouts import bench_ray_rollouts, format_report
+
+        try:
+            counts = [int(count) for count in workers.split(",") if count.strip()]
+        except ValueError:
+            fail(f"--workers takes worker counts separated by commas (1,2), not {workers!r}.")
+        if not counts or min(counts) < 1:
+            fail(f"--workers takes worker counts of at least 1 (1,2), not {workers!r}.")
+        result = bench_ray_rollouts(
+            (rollouts or [4000])[0],
+            concurrency,
+            workers=counts,
+            in_flight=16_000 if inflight is None else inflight,
+            model_path="http" if model_path == "http" else "inprocess-fake",
+        )
+        typer.echo("\n".join(format_report(result)))
+        if json_out is not None:
+            json_out.write_text(json.dumps(result.to_json(), indent=2))
+        return
     try:
         results = bench_rollouts(
             modes=("inprocess", "http") if mode == "both" else (mode,),

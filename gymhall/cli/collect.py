@@ -138,6 +138,8 @@ def collect_command(
         for key, value in (("temperature", temperature), ("top_p", top_p), ("max_output_tokens", max_output_tokens))
         if value is not None
     }
+    console = Console(stderr=True)
+    progress = Progress(console)
     options = CollectOptions(
         input=input,
         output=output,
@@ -160,11 +162,11 @@ def collect_command(
         max_attempts=max_attempts,
         api=api,
         sampling=sampling,
-        runner=None if ray is None else ray_runner_factory(ray),  # gymhall.scale imports Ray only when it runs
+        # gymhall.scale imports Ray only when it runs; the bar shows the workers and nodes once they are up
+        runner=None if ray is None else ray_runner_factory(ray, on_start=progress.watch),
     )
-    console = Console(stderr=True)
     started = time.monotonic()
-    with Progress(console) as progress:
+    with progress:
         try:
             stats = run_sync(run_collect(options, progress=progress.update))
         except (ConfigError, DatasetError, ValueError) as exc:

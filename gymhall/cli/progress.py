@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ def failure_lines(errors: Counter[str]) -> list[str]:
 
 
 class Progress:
-    """A progress bar with rate, ETA, mean reward and failures."""
+    """A progress bar with rate, ETA, mean reward and failures; with `watch`, where the rows run (`--ray`)."""
 
     def __init__(self, console: Any) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -42,12 +43,18 @@ class Progress:
             TextColumn("{task.fields[rate]}/s"),
             TimeRemainingColumn(),
             TextColumn("reward {task.fields[reward]}  failed {task.fields[failed]}"),
+            TextColumn("{task.fields[cluster]}"),
             console=console,
             transient=False,
         )
         self._task: Any = None
         self._started = time.monotonic()
         self.stats: Any = None  # the run's counts after the last line, once one is done
+        self._cluster: Callable[[], str] | None = None
+
+    def watch(self, runner: Any) -> None:
+        """Show `runner.view()` ("workers 3/4 on 2 nodes") beside the counts: `ray_runner_factory`'s `on_start`."""
+        self._cluster = runner.view
 
     def stop(self) -> None:
         """Stop drawing, so that what is printed next stands below the bar."""
@@ -64,7 +71,7 @@ class Progress:
         self.stats = stats
         if self._task is None:
             self._task = self._progress.add_task(
-                "collect", total=stats.total, completed=stats.skipped, rate="-", reward="-", failed=0
+                "collect", total=stats.total, completed=stats.skipped, rate="-", reward="-", failed=0, cluster=""
             )
         done = stats.ok + stats.failed
         elapsed = max(time.monotonic() - self._started, 1e-9)
@@ -75,6 +82,7 @@ class Progress:
             rate=f"{done / elapsed:.1f}",
             reward="-" if mean is None else f"{mean:.3f}",
             failed=stats.failed,
+            cluster="" if self._cluster is None else self._cluster(),
         )
 
 

@@ -1,7 +1,7 @@
 """Rollouts beyond one machine: `gymhall collect --ray`, and the same for trainers, on a Ray cluster.
 
 `worker` (`RolloutWorker`: one Ray actor's agent, environment and model, built on the worker),
-`runner` (`RayRunner`: a `Runner` that sends each row to the least busy actor and awaits its line;
+`runner` (`RayRunner`: a `Runner` that sends rows in batches to the least busy actors and takes lines back in batches;
 `ray_rollouts`, the library call; `ray_runner_factory`, what `--ray` hands `run_collect`); and for
 `gymhall serve --ray`: `served` (the config's `ray` block, each instance's replicas and their secrets),
 `replica` (`ServerReplica`: the actor running one server on its node), `router` (`ReplicaRouter`: one

@@ -1,7 +1,9 @@
 """`RayRunner`, `ray_rollouts` and `gymhall collect --ray` on a real local Ray cluster (one for the module).
 
-The environment is the counter with a slow tool (`slow_counter/`), so rollouts are in flight long
-enough to kill a worker, or the driver, during them.
+The cluster has a head node with no CPU (the driver's) and two worker nodes of one CPU each, so two
+workers land on two nodes; the node-kill test adds a third and removes it mid-collection. The
+environment is the counter with a slow tool (`slow_counter/`), so rollouts are in flight long enough
+to kill a worker, a node, or the driver, during them.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,9 +25,12 @@ from typing import Any
 import orjson
 import pytest
 import ray
+from ray.cluster_utils import Cluster
+from rich.console import Console
 
-from gymhall.collection.datasets import expand_rows
-from gymhall.collection.pool import rollouts
+from gymhall.cli.progress import Progress
+from gymhall.collection.datasets import expand_rows, latest_lines
+from gymhall.collection.pool import collect, rollouts
 from gymhall.exceptions import ConfigError
 from gymhall.scale import RayRunner, WorkerSpec, ray_rollouts
 from gymhall.testing import serve_in_thread
@@ -35,15 +42,32 @@ STARTUP: dict[str, float] = {}
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    """A local Ray cluster of 2 CPUs; its address, for the CLI's subprocesses."""
+def nodes() -> Iterator[Cluster]:
+    """Head (no CPU: the driver's) and two worker nodes of one CPU each; never `auto` (not another's cluster)."""
     started = time.monotonic()
-    context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-    STARTUP["ray.init"] = time.monotonic() - started
+    # Ray's own directory for this cluster: `Cluster` writes its address as the machine's latest (what
+    # `ray.init()` and `auto` join), which must not redirect anyone else's Ray on this machine to ours.
+    temp_dir = tempfile.mkdtemp(prefix="gh-ray-", dir="/tmp")  # short: Ray's socket paths live under it
+    os.environ["RAY_TMPDIR"] = temp_dir
+    nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
     try:
-        yield context.address_info["gcs_address"]
+        for _ in range(2):
+            nodes.add_node(num_cpus=1)
+        nodes.wait_for_nodes()
+        ray.init(address=nodes.address, log_to_driver=False, logging_level="ERROR")
+        STARTUP["ray.init"] = time.monotonic() - started
+        yield nodes
     finally:
         ray.shutdown()
+        nodes.shutdown()
+        del os.environ["RAY_TMPDIR"]
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def cluster(nodes: Cluster) -> str:
+    """The cluster's address, for the CLI's subprocesses."""
+    return str(nodes.address)
 
 
 def counter_rows(count: int, *, delay_s: float) -> list[dict[str, Any]]:
@@ -183,3 +207,65 @@ def test_collect_ray_resumes_after_the_driver_is_killed(cluster: str, tmp_path: 
     assert keys_of(lines) == Counter({(index, 0): 1 for index in range(len(rows))}), f"{before} lines before resume"
     assert all(line["status"] == "ok" and line["reward"] == 1.0 for line in lines)
     assert b"done before" in stdout + stderr
+
+
+async def test_workers_spread_over_the_nodes(cluster: str) -> None:
+    async with RayRunner(_spec(), workers=2) as runner:
+        assert len({node for _, node in runner.processes}) == 2
+        assert runner.view() == "workers 2/2 on 2 nodes"
+
+
+async def test_a_lost_node_leaves_every_row_once_and_resume_completes_it(nodes: Cluster, tmp_path: Path) -> None:
+    doomed = nodes.add_node(num_cpus=1)
+    nodes.wait_for_nodes()
+    rows = expand_rows(counter_rows(36, delay_s=0.5), 1)
+    output = tmp_path / "out.jsonl"
+    console = Console(record=True, width=200, force_terminal=False)
+    async with RayRunner(_spec(), workers=3) as runner:
+        assert doomed.node_id in {node for _, node in runner.processes}, "no worker on the node to remove"
+        progress = Progress(console)
+        progress.watch(runner)
+        with progress:
+            run = asyncio.create_task(collect(rows, output, runner.run, concurrency=12, max_attempts=1))
+            while not output.exists() or output.read_bytes().count(b"\n") < 3:
+                assert not run.done(), run
+                await asyncio.sleep(0.02)
+            nodes.remove_node(doomed)  # its raylet and worker processes die, with their rollouts in flight
+            first = await asyncio.wait_for(run, 60)
+            progress.update({}, first)
+        assert runner.view() == "workers 2/3 on 2 nodes"
+        assert "workers 2/3 on 2 nodes" in console.export_text()
+        before = [orjson.loads(line) for line in output.read_bytes().splitlines()]
+        assert keys_of(before) == keys_of(rows) and max(keys_of(before).values()) == 1
+        failed = [line for line in before if line["status"] == "failed"]
+        assert failed, "the node's removal cost no rollout in flight"
+        for line in failed:
+            assert line["failure"]["stage"] == "agent" and line["failure"]["retryable"] is True
+            assert "Ray worker running this rollout died" in line["failure"]["error"]
+        resumed = await collect(rows, output, runner.run, concurrency=12, resume=True, max_attempts=3)
+
+    after = [orjson.loads(line) for line in output.read_bytes().splitlines()]
+    newest = latest_lines(after)
+    ok_keys = Counter(line_key(line) for line in after if line["status"] == "ok")
+    duplicates = sum(count - 1 for count in ok_keys.values())
+    lost = len(keys_of(rows).keys() - {line_key(line) for line in newest})
+    print(
+        f"node kill: {len(rows)} rows; before resume {len(before)} lines ({len(before) - len(failed)} ok, "
+        f"{len(failed)} retryable failures); resume ran {resumed.ok + resumed.failed} ({resumed.ok} ok); "
+        f"after resume {len(after)} lines, {len(newest)} keys all ok: "
+        f"{all(line['status'] == 'ok' for line in newest)}; duplicates {duplicates}, lost {lost}"
+    )
+    assert resumed.ok == len(failed) and resumed.failed == 0
+    assert len(newest) == len(rows) and all(line["status"] == "ok" and line["reward"] == 1.0 for line in newest)
+    assert duplicates == 0 and lost == 0
+
+
+async def test_a_row_that_is_not_json_fails_alone_and_the_worker_stays_up(cluster: str) -> None:
+    [good, bad] = expand_rows(counter_rows(2, delay_s=0.0), 1)
+    bad["tags"] = {"a set"}  # not JSON: it could not be written to the output either
+    async with RayRunner(_spec(), workers=1) as runner:
+        line = await runner.run(bad)
+        assert line["status"] == "failed" and line["failure"]["retryable"] is False
+        assert "not JSON" in line["failure"]["error"]
+        assert (await runner.run(good))["status"] == "ok"
+        assert runner.view() == "workers 1/1 on 1 node"
