@@ -260,3 +260,31 @@ async def test_an_attempt_cut_by_the_rows_budget_stays_retryable() -> None:
     (line,) = [line async for line in rollouts(ROWS[:1], slow_failure, retry_backoff_s=0.0, row_timeout_s=0.3)]
     assert line["failure"]["retryable"] is True and line["failure"]["stage"] == "tool"
     assert line["failure"]["attempts"] == 2 and "ran out during attempt 2" in line["failure"]["error"]
+
+
+async def test_lines_finished_together_go_out_in_one_write_of_whole_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tmp_path / "out.jsonl"
+    release = asyncio.Event()
+
+    async def run(row: dict[str, Any]) -> dict[str, Any]:
+        await release.wait()  # every rollout finishes in the same event-loop turn
+        return ok_line(row, {**row, "reward": 1.0}, {})
+
+    writes: list[bytes] = []
+    real_write = os.write
+
+    def recording_write(fd: int, data: Any) -> int:
+        writes.append(bytes(data))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", recording_write)
+    asyncio.get_running_loop().call_later(0.05, release.set)
+    stats = await collect(ROWS[:12], output, run, concurrency=12)
+    assert stats.ok == 12
+    assert len(writes) < 12  # not a system call a line
+    assert all(chunk.endswith(b"\n") for chunk in writes)  # each write is whole lines
+    assert sorted(line_key(orjson.loads(line)) for line in output.read_bytes().splitlines()) == sorted(
+        line_key(row) for row in ROWS[:12]
+    )
