@@ -19,6 +19,7 @@ OpenTelemetry itself (`opentelemetry-instrument`) keeps its own, and gymhall use
 
 from __future__ import annotations
 
+import contextvars
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENV_SWITCH",
+    "attempt",
     "disable_tracing",
     "enable_tracing",
     "model_attempt",
@@ -52,6 +54,10 @@ tracer: Tracer | None = None
 provider it is one per process, and a call site's whole cost when off is reading it."""
 
 _provider: TracerProvider | None = None
+
+attempt: contextvars.ContextVar[int] = contextvars.ContextVar("gymhall_rollout_attempt", default=1)
+"""Which attempt at its row the rollout running in this context is (1 for the first); the collector's
+retry loop sets it, and a rollout's span carries it as `rl.attempt`, so a retried row's traces tell apart."""
 
 
 class _Reply(Protocol):
@@ -167,6 +173,7 @@ async def rollout(
     attributes: dict[str, Any] = {
         "rl.task.index": int(row.get("_ng_task_index", 0)),
         "rl.rollout.index": int(row.get("_ng_rollout_index", 0)),
+        "rl.attempt": attempt.get(),
         "rl.resources.url": resources_url,
     }
     agent = row.get("agent_ref")

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -17,11 +17,13 @@ from opentelemetry.trace import SpanKind, StatusCode
 import gymhall.tracing as tracing
 from gymhall import AsyncResourcesClient, BaseSeedSessionRequest, BaseVerifyRequest, Environment, build_app, tool
 from gymhall.collection.agent import Agent
+from gymhall.collection.pool import rollouts
 from gymhall.models.fake import FakeModel
 from gymhall.models.fake_openai import FakeOpenAI
 from gymhall.models.fake_policy import counter_policy
 from gymhall.models.openai_responses import OpenAIResponsesModel
 from gymhall.testing import client_for, make_row, serve_in_thread
+from gymhall.wire.lines import RolloutFailure, failed_line, ok_line
 
 
 class Row(BaseSeedSessionRequest):
@@ -205,6 +207,26 @@ async def test_a_failed_rollout_has_an_error_status_and_its_failure_stage(spans:
     assert verify.attributes is not None and verify.attributes["http.response.status_code"] == 500
     assert _one(finished, "POST /verify").status.status_code is StatusCode.ERROR
     assert _one(finished, "rl.close").status.status_code is not StatusCode.ERROR
+
+
+async def test_a_retried_rows_rollout_spans_carry_their_attempt(spans: InMemorySpanExporter) -> None:
+    calls = 0
+
+    async def flaky(row: Mapping[str, Any]) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return failed_line(row, RolloutFailure("resources", "server down", True), {})
+        return ok_line(row, {**row, "reward": 1.0}, {})
+
+    async def run(row: Mapping[str, Any]) -> dict[str, Any]:
+        return await tracing.rollout(flaky, row, resources_url="http://127.0.0.1:9")
+
+    lines = [line async for line in rollouts([_row()], run, retry_backoff_s=0.0)]
+    assert [line["status"] for line in lines] == ["ok"]
+    roots = _named(spans.get_finished_spans(), "rl.rollout")
+    attempts = sorted((span.attributes or {})["rl.attempt"] for span in roots)
+    assert attempts == [1, 2]
 
 
 async def test_disabled_tracing_makes_no_spans(spans: InMemorySpanExporter) -> None:

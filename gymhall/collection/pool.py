@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from gymhall import tracing
 from gymhall.collection.datasets import iter_jsonl
 from gymhall.exceptions import DatasetError
 from gymhall.wire.lines import RolloutFailure, failed_line, line_key
@@ -43,6 +44,7 @@ async def _run_with_retries(
     """Run `row` until it passes, fails for good, uses `max_attempts`, or spends its `budget_s` (all attempts)."""
     deadline = None if budget_s is None else time.monotonic() + budget_s
     attempt = 1
+    tracing.attempt.set(attempt)  # each worker task runs its rows one at a time: its own context
     line = await run(row)  # the first attempt's own deadline (the runner's) is the whole budget
     while True:
         failure = line.get("failure")
@@ -57,6 +59,7 @@ async def _run_with_retries(
             return line  # no budget left for another attempt: the last failure stands
         await asyncio.sleep(pause)
         attempt += 1
+        tracing.attempt.set(attempt)
         if deadline is None:
             line = await run(row)
             continue
