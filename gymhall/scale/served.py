@@ -17,13 +17,24 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gymhall.config.settings import GymConfig, ServerKind, local_url
 from gymhall.exceptions import ConfigError
 from gymhall.scale.replica import ReplicaSpec
 
-__all__ = ["PlannedServer", "ReplicaOptions", "ServedInstance", "ray_address", "replica_secret", "served_instances"]
+if TYPE_CHECKING:
+    from gymhall.scale.router import ReplicaRouter
+
+__all__ = [
+    "PlannedServer",
+    "ReplicaOptions",
+    "ServedInstance",
+    "ray_address",
+    "replica_secret",
+    "replica_table",
+    "served_instances",
+]
 
 _SECRET_ENV = "GYMHALL_REPLICA_SESSION_SECRET"  # the replica's own secret, kept off its command line
 
@@ -170,3 +181,23 @@ def replica_secret(instance: ServedInstance, index: int) -> str | None:
         return secrets.token_urlsafe(32)
     # Derived from the configured one: handles stay verifiable by whoever holds the config's secret.
     return hmac.new(instance.session_secret.encode(), f"{instance.name}#{index}".encode(), hashlib.sha256).hexdigest()
+
+
+def replica_table(instances: Sequence[ServedInstance], routers: Mapping[str, ReplicaRouter]) -> str:
+    """Every instance's address, then each replica's node and address, as plain aligned text."""
+    rows: list[tuple[str, ...]] = [("instance", "kind", "URL (routes by session)", "replica", "node", "replica URL")]
+    for instance in instances:
+        for position, replica in enumerate(routers[instance.name].replicas):
+            head = (instance.name, instance.kind, instance.url) if position == 0 else ("", "", "")
+            node = f"{replica.node_ip} ({replica.node_id[:8]})"
+            rows.append((*head, replica.label, node, replica.url))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    rows.insert(1, tuple("-" * width for width in widths))
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    count = sum(instance.options.replicas for instance in instances)
+    ready = f"gymhall: {_count(count, 'replica')} of {_count(len(instances), 'server')} on Ray, ready (Ctrl-C to stop)"
+    return "\n".join([*lines, ready])
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -8,7 +8,8 @@ request to the replica holding its session (`gymhall.scale.router`): clients and
 URL (curl, NeMo Gym's agent, gymhall's agent instances, which get these addresses) need nothing more.
 
 Ray does the placement, the scheduling and the membership: an actor that dies (killed, out of memory,
-its node lost) fails its `wait_exit` call, which is how the router learns that the replica is down.
+its node lost) fails its `wait_exit` call, which is how the router learns that the replica is down; a
+new replica is then started in its place (at most `_REPLACEMENTS` times an instance's replica count).
 Stopping stops every server (SIGTERM, then the actor is killed) and waits until Ray reports each actor
 dead. What to serve, and how many replicas, comes from the config's `ray` block (`gymhall.scale.served`).
 """
@@ -29,7 +30,7 @@ from gymhall.config.settings import ServerKind
 from gymhall.exceptions import ConfigError, ServerStartError
 from gymhall.scale.replica import ReplicaAddress, ReplicaFailure, ReplicaSpec, ServerReplica
 from gymhall.scale.router import Replica, ReplicaRouter
-from gymhall.scale.served import ServedInstance, replica_secret
+from gymhall.scale.served import ServedInstance, replica_secret, replica_table
 from gymhall.server.sessions import HandleSigner
 from gymhall.wire.contract import session_cookie_name
 
@@ -40,6 +41,7 @@ ACTOR_PREFIX = "gymhall-serve"
 
 _WATCH_S = 0.25  # how often the watcher asks Ray about the replicas, and the stop flag is checked
 _STOP_S = 15.0  # how long stopping waits for Ray to report every actor dead
+_REPLACEMENTS = 4  # an instance gets at most this many times its replicas in all: a crash loop ends
 
 
 class _Interrupted(Exception):
@@ -83,6 +85,8 @@ class RayServing:
         self._stop = threading.Event()
         self._servers: list[Any] = []  # the routers' uvicorn servers
         self._threads: list[threading.Thread] = []
+        self._next_index: dict[str, int] = {}  # the index the next replica of each instance gets
+        self._replacing: dict[str, int] = {}  # replacements starting, by instance
 
     @property
     def urls(self) -> dict[str, str]:
@@ -120,36 +124,51 @@ class RayServing:
         if not ray.is_initialized():
             ray.init(address=None if self.address == "auto" else self.address, logging_level="WARNING")
             self._owns_connection = True
-        actor_class = ray.remote(ServerReplica)
-        pending = []
-        for instance in self.instances:
-            for index in range(instance.options.replicas):
-                secret = replica_secret(instance, index)
-                spec = instance.replica_spec(index, secret, self.ready_timeout)
-                actor = actor_class.options(
-                    name=f"{ACTOR_PREFIX}/{self.run_id}/{spec.label}",
-                    num_cpus=instance.options.num_cpus,
-                    resources=dict(instance.options.resources) or None,
-                    scheduling_strategy="SPREAD",
-                    max_restarts=0,
-                    max_concurrency=4,
-                ).remote(spec)
-                self._created.append(actor)
-                pending.append((instance, spec, secret, actor, actor.start.remote()))
+        pending = [
+            self._launch(instance, index) for instance in self.instances for index in range(instance.options.replicas)
+        ]
         for instance, spec, secret, actor, ref in pending:
-            address = self._started(instance, spec, ref)
-            signer = HandleSigner(secret) if secret is not None else None
-            replica = Replica(spec.instance, spec.index, address.url, address.node_id, address.node_ip, signer)
-            router = self.routers.get(instance.name)
-            if router is None:
-                cookie = session_cookie_name(instance.name) if instance.kind == ServerKind.RESOURCES_SERVERS else None
-                router = self.routers[instance.name] = ReplicaRouter(instance.name, [replica], cookie_name=cookie)
-            else:
-                router.replicas.append(replica)
-            self._running.append(_Running(spec, actor, actor.wait_exit.remote(), replica, router))
+            self._register(instance, spec, secret, actor, self._started(instance, spec, ref))
         self._serve_routers(self._sockets)
         self._threads.append(threading.Thread(target=self._watch, name="gymhall-ray-watch", daemon=True))
         self._threads[-1].start()
+
+    def _launch(self, instance: ServedInstance, index: int) -> tuple[ServedInstance, ReplicaSpec, str | None, Any, Any]:
+        """Create replica `index` of `instance` as an actor and ask it to start; answers the start's ref."""
+        ray = _ray()
+        secret = replica_secret(instance, index)
+        spec = instance.replica_spec(index, secret, self.ready_timeout)
+        actor = (
+            ray.remote(ServerReplica)
+            .options(
+                name=f"{ACTOR_PREFIX}/{self.run_id}/{spec.label}",
+                num_cpus=instance.options.num_cpus,
+                resources=dict(instance.options.resources) or None,
+                scheduling_strategy="SPREAD",
+                max_restarts=0,
+                max_concurrency=4,
+            )
+            .remote(spec)
+        )
+        self._created.append(actor)
+        self._next_index[instance.name] = max(self._next_index.get(instance.name, 0), index + 1)
+        return instance, spec, secret, actor, actor.start.remote()
+
+    def _register(
+        self, instance: ServedInstance, spec: ReplicaSpec, secret: str | None, actor: Any, address: ReplicaAddress
+    ) -> _Running:
+        """Put a started replica in its instance's router, and under watch."""
+        signer = HandleSigner(secret) if secret is not None else None
+        replica = Replica(spec.instance, spec.index, address.url, address.node_id, address.node_ip, signer)
+        router = self.routers.get(instance.name)
+        if router is None:
+            cookie = session_cookie_name(instance.name) if instance.kind == ServerKind.RESOURCES_SERVERS else None
+            router = self.routers[instance.name] = ReplicaRouter(instance.name, [replica], cookie_name=cookie)
+        else:
+            router.replicas.append(replica)
+        running = _Running(spec, actor, actor.wait_exit.remote(), replica, router)
+        self._running.append(running)
+        return running
 
     def _started(self, instance: ServedInstance, spec: ReplicaSpec, ref: Any) -> ReplicaAddress:
         ray = _ray()
@@ -218,12 +237,28 @@ class RayServing:
             time.sleep(0.01)
 
     def _watch(self) -> None:
-        """Mark a replica down in its router once Ray says its actor died, or its server exited."""
+        """Mark a replica down in its router once Ray says its actor died, or its server exited, and start
+        another in its place (its sessions are lost with it: they answer 503 naming it)."""
         ray = _ray()
         watched = {running.exit_ref: running for running in self._running}
-        while watched and not self._stop.is_set():
-            ready, _ = ray.wait(list(watched), num_returns=1, timeout=_WATCH_S)
+        starting: dict[Any, tuple[ServedInstance, ReplicaSpec, str | None, Any]] = {}
+        while (watched or starting) and not self._stop.is_set():
+            ready, _ = ray.wait([*watched, *starting], num_returns=1, timeout=_WATCH_S)
             for ref in ready:
+                if self._stop.is_set():
+                    return
+                if ref in starting:
+                    instance, spec, secret, actor = starting.pop(ref)
+                    self._replacing[instance.name] -= 1
+                    with contextlib.suppress(ServerStartError, _Interrupted):
+                        running = self._register(instance, spec, secret, actor, self._started(instance, spec, ref))
+                        watched[running.exit_ref] = running
+                        self._say(f"gymhall: replica {spec.label} replaces a lost one: {running.replica.url}")
+                        continue
+                    with contextlib.suppress(Exception):
+                        ray.kill(actor, no_restart=True)
+                    self._say(f"gymhall: replica {spec.label} did not start; {instance.name} has one replica fewer")
+                    continue
                 running = watched.pop(ref)
                 try:
                     reason = str(ray.get(ref))
@@ -231,16 +266,19 @@ class RayServing:
                         ray.kill(running.actor, no_restart=True)
                 except ray.exceptions.RayError as exc:
                     reason = f"its actor died ({type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]})"
-                if self._stop.is_set():
-                    return
                 running.router.mark_down(running.replica, reason)
                 where = running.replica.node_ip or "?"
                 self._say(f"gymhall: replica {running.replica.label} on node {where} is down: {reason}")
+                instance = next(i for i in self.instances if i.name == running.router.instance)
+                if self._next_index[instance.name] < instance.options.replicas * _REPLACEMENTS:
+                    self._replacing[instance.name] = self._replacing.get(instance.name, 0) + 1
+                    _, spec, secret, actor, start = self._launch(instance, self._next_index[instance.name])
+                    starting[start] = (instance, spec, secret, actor)
 
     def instance_down(self) -> str | None:
         """The name of an instance none of whose replicas is up, if any."""
         for name, router in self.routers.items():
-            if all(replica.down is not None for replica in router.replicas):
+            if not self._replacing.get(name) and all(replica.down is not None for replica in router.replicas):
                 return name
         return None
 
@@ -322,25 +360,7 @@ class RayServing:
 
     def table(self) -> str:
         """Every instance's address, then each replica's node and address, as plain aligned text."""
-        rows: list[tuple[str, ...]] = [
-            ("instance", "kind", "URL (routes by session)", "replica", "node", "replica URL")
-        ]
-        for instance in self.instances:
-            for position, replica in enumerate(self.routers[instance.name].replicas):
-                head = (instance.name, instance.kind, instance.url) if position == 0 else ("", "", "")
-                node = f"{replica.node_ip} ({replica.node_id[:8]})"
-                rows.append((*head, replica.label, node, replica.url))
-        widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-        rows.insert(1, tuple("-" * width for width in widths))
-        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
-        count = sum(instance.options.replicas for instance in self.instances)
-        return "\n".join(
-            [
-                *lines,
-                f"gymhall: {_count(count, 'replica')} of {_count(len(self.instances), 'server')} on Ray, "
-                "ready (Ctrl-C to stop)",
-            ]
-        )
+        return replica_table(self.instances, self.routers)
 
     def _say(self, text: str) -> None:
         self._write(self._err, text)
@@ -375,7 +395,3 @@ def _ray() -> Any:
     except ImportError:
         raise ConfigError("--ray needs Ray, which is not installed.\n  Fix: pip install 'gymhall[ray]'") from None
     return ray
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

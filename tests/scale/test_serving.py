@@ -131,7 +131,7 @@ def test_replicas_spread_over_the_nodes_and_the_table_names_each(served: RayServ
     assert served.urls[NAME] in table
 
 
-async def test_a_killed_replicas_sessions_get_a_clear_error_and_the_others_go_on(served: RayServing) -> None:
+async def test_a_killed_replica_answers_503_the_others_go_on_and_a_new_one_takes_its_place(served: RayServing) -> None:
     async with client_of(served) as client:
         sessions = [await seed(client, n) for n in range(8)]
         victim = served.replicas[1]
@@ -157,6 +157,17 @@ async def test_a_killed_replicas_sessions_get_a_clear_error_and_the_others_go_on
             else:
                 assert reply.status_code == 200 and reply.headers[REPLICA_HEADER] == replica
         assert victim.label not in {(await seed(client, 0))[1] for _ in range(8)}
+        router = served.routers[NAME]
+        deadline = time.monotonic() + 60
+        while len([r for r in router.replicas if r.down is None]) < 4 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)  # Ray places a new replica in the lost one's place
+        up = [replica.label for replica in router.replicas if replica.down is None]
+        assert sorted(up) == [f"{NAME}#{i}" for i in (0, 2, 3, 4)], up
+        fresh = [await seed(client, 7) for _ in range(8)]
+        on_new = [handle for handle, replica in fresh if replica == f"{NAME}#4"]
+        assert on_new, fresh  # the new replica takes seeds, and serves their sessions
+        reply = await client.post("/increment", json={"by": 1}, headers={SESSION_HEADER: on_new[0]})
+        assert reply.status_code == 200 and reply.json() == {"value": 8}, reply.text
     assert served.instance_down() is None
 
 
