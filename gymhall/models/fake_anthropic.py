@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import inspect
 import itertools
 import os
 import zlib
@@ -38,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from gymhall.models.fake_policy import Failure, FakeRequest, Policy, Turn
+from gymhall.models.fake_policy import Failure, FakeRequest, Policy, Turn, play
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MESSAGES_KEYS", "FakeAnthropic", "signature"]
 
-FAIL_HEADER = "x-fake-fail"  # per-request failure: the status to answer with
 MESSAGES_KEYS = frozenset(
     {"model", "messages", "max_tokens", "system", "metadata", "stop_sequences", "stream", "tools", "tool_choice"}
     | {"thinking", "output_config", "service_tier", "container", "cache_control", "diagnostics", "inference_geo"}
@@ -173,18 +171,7 @@ class FakeAnthropic:
             return self._error(
                 Failure(self.fail_status, f"Overloaded (injected {self.request_count}/{self.fail_first})")
             )
-        forced = headers.get(FAIL_HEADER)
-        if forced is not None:
-            status = int(forced) if forced.isdigit() else 500
-            return self._error(Failure(status, f"failure requested by the {FAIL_HEADER} header"))
-        try:
-            result = self.policy(fake)
-            if inspect.isawaitable(result):
-                result = await result
-        except Exception as exc:  # a broken policy is a test bug: say so in the answer
-            return self._error(Failure(500, f"The fake's policy raised {type(exc).__name__}: {exc}"))
-        if isinstance(result, str):
-            result = Turn(text=result)
+        result = await play(self.policy, fake, headers)
         if isinstance(result, Failure):
             return self._error(result)
         try:

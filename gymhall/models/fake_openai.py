@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import inspect
 import itertools
 import os
 import socket
@@ -49,6 +48,7 @@ from gymhall.models.fake_policy import (
     Turn,
     counter_policy,
     echo_policy,
+    play,
 )
 
 if TYPE_CHECKING:
@@ -61,7 +61,6 @@ if TYPE_CHECKING:
 __all__ = ["FakeOpenAI"]
 
 
-FAIL_HEADER = "x-fake-fail"  # per-request failure: the status to answer with
 DELAY_HEADER = "x-fake-delay"  # per-request delay in seconds, before answering
 
 _FAST_ROUTES: dict[str, Dialect] = {"/v1/responses": "responses", "/v1/chat/completions": "chat"}
@@ -201,18 +200,7 @@ class FakeOpenAI:
             await asyncio.sleep(delay)
         if self.request_count <= self.fail_first:
             return self._error(Failure(self.fail_status, f"injected failure {self.request_count} of {self.fail_first}"))
-        forced = headers.get(FAIL_HEADER)
-        if forced is not None:
-            status = int(forced) if forced.isdigit() else 500
-            return self._error(Failure(status, f"failure requested by the {FAIL_HEADER} header"))
-        try:
-            result = self.policy(fake)
-            if inspect.isawaitable(result):
-                result = await result
-        except Exception as exc:  # a broken policy is a test bug: say so in the answer, not only in a log
-            return self._error(Failure(500, f"The fake's policy raised {type(exc).__name__}: {exc}"))
-        if isinstance(result, str):
-            result = Turn(text=result)
+        result = await play(self.policy, fake, headers)
         if isinstance(result, Failure):
             return self._error(result)
         answer = self._responses_body if dialect == "responses" else self._chat_body

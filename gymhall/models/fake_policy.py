@@ -14,6 +14,7 @@ a fake given a tokenizer can answer the token ids a vLLM server would (`FakeOpen
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
@@ -28,8 +29,10 @@ __all__ = [
     "Policy",
     "ToolCall",
     "Turn",
+    "FAIL_HEADER",
     "counter_policy",
     "echo_policy",
+    "play",
     "scripted",
 ]
 
@@ -177,6 +180,26 @@ def _count_turns(items: list[dict[str, Any]], dialect: Dialect) -> int:
 
 Policy: TypeAlias = Callable[[FakeRequest], Turn | Failure | str | Awaitable[Turn | Failure | str]]
 """Chooses the fake model's answer to one request (a plain string is a text turn)."""
+
+FAIL_HEADER = "x-fake-fail"
+"""A request with this header gets that status from a fake server (any other value: 500)."""
+
+
+async def play(policy: Policy, fake: FakeRequest, headers: Mapping[str, str]) -> Turn | Failure:
+    """What a fake server answers `fake` with: the failure its `FAIL_HEADER` asks for, else the policy's turn.
+
+    A policy that raises is a test bug: it becomes a 500 saying so, which the test then sees in the answer.
+    """
+    forced = headers.get(FAIL_HEADER)
+    if forced is not None:
+        return Failure(int(forced) if forced.isdigit() else 500, f"failure requested by the {FAIL_HEADER} header")
+    try:
+        result = policy(fake)
+        if inspect.isawaitable(result):
+            result = await result
+    except Exception as exc:
+        return Failure(500, f"The fake's policy raised {type(exc).__name__}: {exc}")
+    return Turn(text=result) if isinstance(result, str) else result
 
 
 def scripted(turns: Sequence[Turn | str]) -> Policy:
