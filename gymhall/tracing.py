@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextvars
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer, TracerProvider
@@ -66,6 +66,8 @@ class _Reply(Protocol):
 
 
 _R = TypeVar("_R", bound=_Reply)
+_Sender: TypeAlias = Callable[[str, str, bytes, Mapping[str, str]], Awaitable[_R]]
+"""`(method, path, body, headers) -> reply`: one HTTP exchange, as the clients make it."""
 
 # The stage of a request to a resources server, by its path (any other POST is a tool call).
 _STAGE_OF_PATH = {
@@ -222,7 +224,7 @@ async def model_call(
 
 
 async def model_attempt(
-    send: Callable[[str, str, bytes, Mapping[str, str]], Awaitable[_R]],
+    send: _Sender[_R],
     method: str,
     path: str,
     content: bytes,
@@ -238,7 +240,7 @@ async def model_attempt(
 
 
 async def resources_call(
-    send: Callable[[str, str, bytes, Mapping[str, str]], Awaitable[_R]],
+    send: _Sender[_R],
     method: str,
     path: str,
     content: bytes,
@@ -254,7 +256,7 @@ async def resources_call(
 
 
 async def _client_call(
-    send: Callable[[str, str, bytes, Mapping[str, str]], Awaitable[_R]],
+    send: _Sender[_R],
     method: str,
     path: str,
     content: bytes,
