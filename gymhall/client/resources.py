@@ -212,12 +212,15 @@ class AsyncResourcesClient(_BaseResourcesClient):
 
     async def aclose(self) -> None:
         """Close the connection pool (sessions left open expire on the server); see `for_app` for in-process apps."""
-        for pool in [*self._replicas.values(), *([self._pool] if self._pool is not None else [])]:
-            await pool.aclose()
+        await self._close_pools()
         if self._httpx is not None:
             await self._httpx.aclose()
         if self._in_process is not None:
             await self._in_process.shutdown()
+
+    async def _close_pools(self) -> None:
+        for pool in [*self._replicas.values(), *([self._pool] if self._pool is not None else [])]:
+            await pool.aclose()
 
     async def __aenter__(self) -> Self:
         if self._pool is None and self._in_process is None:  # httpx serves the requests
@@ -227,8 +230,7 @@ class AsyncResourcesClient(_BaseResourcesClient):
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for pool in [*self._replicas.values(), *([self._pool] if self._pool is not None else [])]:
-            await pool.aclose()
+        await self._close_pools()
         if self._httpx is not None:
             await self._httpx.__aexit__(exc_type, exc, tb)
         if self._in_process is not None:

@@ -85,6 +85,7 @@ class RayServing:
         self._stop = threading.Event()
         self._servers: list[Any] = []  # the routers' uvicorn servers
         self._threads: list[threading.Thread] = []
+        self._actor_class: Any = None
         self._next_index: dict[str, int] = {}  # the index the next replica of each instance gets
         self._replacing: dict[str, int] = {}  # replacements starting, by instance
 
@@ -138,18 +139,16 @@ class RayServing:
         ray = _ray()
         secret = replica_secret(instance, index)
         spec = instance.replica_spec(index, secret, self.ready_timeout)
-        actor = (
-            ray.remote(ServerReplica)
-            .options(
-                name=f"{ACTOR_PREFIX}/{self.run_id}/{spec.label}",
-                num_cpus=instance.options.num_cpus,
-                resources=dict(instance.options.resources) or None,
-                scheduling_strategy="SPREAD",
-                max_restarts=0,
-                max_concurrency=4,
-            )
-            .remote(spec)
-        )
+        if self._actor_class is None:  # one remote class: Ray exports it to the cluster once
+            self._actor_class = ray.remote(ServerReplica)
+        actor = self._actor_class.options(
+            name=f"{ACTOR_PREFIX}/{self.run_id}/{spec.label}",
+            num_cpus=instance.options.num_cpus,
+            resources=dict(instance.options.resources) or None,
+            scheduling_strategy="SPREAD",
+            max_restarts=0,
+            max_concurrency=4,
+        ).remote(spec)
         self._created.append(actor)
         self._next_index[instance.name] = max(self._next_index.get(instance.name, 0), index + 1)
         return instance, spec, secret, actor, actor.start.remote()
