@@ -373,19 +373,15 @@ class RayServing:
 
 def _bind(instance: ServedInstance) -> socket.socket:
     from gymhall.config.connections import ConnectionSettings
+    from gymhall.server.connections import listening_socket
 
-    sock = socket.socket(socket.AF_INET6 if ":" in instance.host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((instance.host, instance.port))
+        return listening_socket(instance.host, instance.port, ConnectionSettings().backlog)
     except OSError as exc:
-        sock.close()
         raise ConfigError(
             f"the router of {instance.name!r} cannot bind {instance.host}:{instance.port} ({exc.strerror or exc}).\n"
             f"  Fix: stop whatever uses port {instance.port}, or set another ({instance.key_path}.port=<port>)"
         ) from None
-    sock.listen(ConnectionSettings().backlog)
-    return sock
 
 
 def _ray() -> Any:

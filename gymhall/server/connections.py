@@ -16,11 +16,12 @@ backlog and the keep-alive timeout, all from `gymhall.config.connections.Connect
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any, ClassVar
 
 from gymhall.config.connections import ConnectionSettings
 
-__all__ = ["protocol_class", "uvicorn_options"]
+__all__ = ["listening_socket", "protocol_class", "uvicorn_options"]
 
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\nretry-after: 1\r\n"
@@ -98,3 +99,20 @@ def uvicorn_options(settings: ConnectionSettings) -> dict[str, Any]:
         "backlog": settings.backlog,
         "timeout_keep_alive": settings.keep_alive_timeout_s,
     }
+
+
+def listening_socket(host: str, port: int, backlog: int) -> socket.socket:
+    """A TCP socket bound to `host:port` (0: a free port) and listening, to hand to uvicorn.
+
+    Listening at once means a second stack planning at the same moment finds the port taken. Raises
+    `OSError` when the address cannot be bound.
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a port in TIME_WAIT is usable
+    try:
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    return sock

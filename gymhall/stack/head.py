@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from gymhall.config.settings import GymConfig, ServerKind, config_error, local_url, redact
 from gymhall.exceptions import ServerStartError
+from gymhall.server.connections import listening_socket
 from gymhall.stack.plan import ServerPlan
 
 if TYPE_CHECKING:
@@ -183,15 +184,10 @@ def plan_head(config: GymConfig, plans: Sequence[ServerPlan]) -> HeadServer:
 
 
 def _bind(host: str, port: int) -> socket.socket | None:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a port in TIME_WAIT is usable
     try:
-        sock.bind((host, port))
-        sock.listen(128)  # listening now, so a second stack planning at the same moment finds the port taken
+        return listening_socket(host, port, 128)
     except OSError:
-        sock.close()
         return None
-    return sock
 
 
 class HeadServer:
