@@ -46,6 +46,7 @@ __all__ = [
     "chat_messages_to_items",
     "chat_request_to_responses",
     "chat_to_response",
+    "converted_response",
     "response_to_chat",
     "responses_input_to_messages",
     "responses_to_chat_request",
@@ -223,20 +224,45 @@ def chat_to_response(completion: Any, *, request_params: Mapping[str, Any] | Non
             output.append({"id": new_id("msg"), "type": "message", "role": "assistant", "status": status})
             output[-1]["content"] = empty
         output[-1].update(tokens)
+    return converted_response(
+        output,
+        reason,
+        _responses_usage(data.get("usage")),
+        request_params,
+        model=data.get("model"),
+        created_at=data.get("created"),
+    )
+
+
+def converted_response(
+    output: list[dict[str, Any]],
+    reason: str | None,
+    usage: dict[str, Any] | None,
+    request_params: Mapping[str, Any] | None,
+    *,
+    response_id: str | None = None,
+    model: str | None = None,
+    created_at: int | None = None,
+) -> Response:
+    """The Responses object for an answer converted from another dialect (Chat Completions, Messages).
+
+    `reason` is why it stopped short (`incomplete_details`), None when complete; the request's settings
+    are echoed as the Responses API echoes them.
+    """
     params = {k: plain(v) for k, v in (request_params or {}).items()}
     response: dict[str, Any] = {
-        "id": new_id("resp"),
+        "id": response_id or new_id("resp"),
         "object": "response",
-        "created_at": data.get("created") or int(time.time()),
-        "model": data.get("model") or params.get("model") or "",
-        "status": status,
+        "created_at": created_at or int(time.time()),
+        "model": model or params.get("model") or "",
+        "status": "incomplete" if reason else "completed",
         "error": None,
         "incomplete_details": {"reason": reason} if reason else None,
         "output": output,
         "parallel_tool_calls": params.get("parallel_tool_calls") is not False,
         "tool_choice": params.get("tool_choice") or "auto",
         "tools": params.get("tools") or [],
-        "usage": _responses_usage(data.get("usage")),
+        "usage": usage,
     }
     for key in ("instructions", "max_output_tokens", "metadata", "temperature", "top_p"):
         if params.get(key) is not None:

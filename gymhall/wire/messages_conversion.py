@@ -30,11 +30,11 @@ Malformed input raises `ValueError` naming the field and the problem.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from gymhall.wire.chat_messages import new_id, plain
+from gymhall.wire.conversion import converted_response
 from gymhall.wire.messages_blocks import assistant_block_items, items_to_turns, turns_to_items
 from gymhall.wire.responses import Response, complete_usage
 
@@ -167,25 +167,8 @@ def messages_to_response(message: Any, *, request_params: Mapping[str, Any] | No
     output = assistant_block_items(data["content"], status, "content")
     prefixes = {"message": "msg", "reasoning": "rs", "function_call": "fc"}
     output = [{"id": new_id(prefixes[item["type"]]), **item} for item in output]
-    params = {k: plain(v) for k, v in (request_params or {}).items()}
-    response: dict[str, Any] = {
-        "id": data.get("id") or new_id("resp"),
-        "object": "response",
-        "created_at": int(time.time()),
-        "model": data.get("model") or params.get("model") or "",
-        "status": status,
-        "error": None,
-        "incomplete_details": {"reason": reason} if reason else None,
-        "output": output,
-        "parallel_tool_calls": params.get("parallel_tool_calls") is not False,
-        "tool_choice": params.get("tool_choice") or "auto",
-        "tools": params.get("tools") or [],
-        "usage": _usage(data.get("usage")),
-    }
-    for key in ("instructions", "max_output_tokens", "metadata", "temperature", "top_p"):
-        if params.get(key) is not None:
-            response[key] = params[key]
-    return Response.model_validate(response)
+    usage, model = _usage(data.get("usage")), data.get("model")
+    return converted_response(output, reason, usage, request_params, response_id=data.get("id"), model=model)
 
 
 def _responses_tool_choice(choice: Any) -> Any:
